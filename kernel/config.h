@@ -1,0 +1,118 @@
+// The server configuration, parsed from TOML and validated before any module
+// or socket is touched. Every error names file, line and key.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace axle {
+
+// One option value as a module sees it (see axle_config_t in module_config.h).
+using OptionValue = std::variant<std::string, int64_t, bool>;
+
+// Where a config item came from, for error messages: "file:line".
+struct SourcePos {
+  std::string file;
+  uint32_t line = 0;
+  std::string str() const { return line ? file + ":" + std::to_string(line) : file; }
+};
+
+// Raw key/value options of a module table or a route, before the module's
+// declared keys validate them. Nested tables/arrays are refused at parse time.
+struct OptionTable {
+  SourcePos pos;
+  std::map<std::string, OptionValue> values;
+  std::map<std::string, SourcePos> positions;  // per key
+};
+
+struct ListenAddress {
+  std::string host;  // numeric IPv4 or IPv6 (no brackets)
+  uint16_t port = 0;
+  std::string text() const;
+};
+
+struct RouteConfig {
+  SourcePos pos;
+  std::string path;        // pattern, e.g. "/echo/{msg}"
+  std::string handler;     // handler module name, e.g. "static"
+  uint32_t method_mask;    // AXLE_METHOD_* bits; "methods" key, default ANY
+  OptionTable options;     // every other key of the [[route]] table
+};
+
+struct Limits {
+  uint32_t max_head_bytes = 16 * 1024;
+  uint32_t max_target_bytes = 8 * 1024;
+  uint32_t max_headers = 100;
+  uint64_t max_body_bytes = 1024 * 1024;
+  uint32_t max_connections = 10000;  // per process
+  uint32_t max_pipelined = 64;       // responses queued per connection before reading pauses
+};
+
+struct Timeouts {
+  uint32_t header_ms = 10'000;  // first byte of a request to end of its head
+  uint32_t body_ms = 30'000;    // head to end of body
+  uint32_t idle_ms = 60'000;    // keep-alive wait for the next request
+  uint32_t write_ms = 30'000;   // a response may take this long to drain
+  uint32_t drain_ms = 10'000;   // shutdown / old generation grace period
+};
+
+// Optional socket tuning; unset fields are left to the OS.
+struct SocketOptions {
+  uint32_t backlog = 4096;
+  bool reuse_port = false;
+  std::optional<bool> tcp_nodelay = true;
+  std::optional<bool> tcp_quickack;
+  std::optional<int> busy_poll_us;
+  std::optional<int> defer_accept_s;
+  std::optional<int> recv_buffer;
+  std::optional<int> send_buffer;
+};
+
+struct LogConfig {
+  std::string level = "info";   // debug|info|warn|error
+  std::string access_log;       // path; empty = off
+};
+
+struct Config {
+  std::string source;     // file path, or "<embedded default>"
+  std::string base_dir;   // relative paths in the config resolve against this
+  std::vector<ListenAddress> listen;
+  uint32_t workers = 0;   // 0 = "auto" (one per core)
+  std::vector<std::string> module_dirs;  // searched before the built-in dirs
+
+  // [modules]: chosen module name per kind. metrics may be empty (none).
+  std::string io = "epoll";
+  std::string allocator = "malloc";
+  std::string parser = "scalar";
+  std::string router = "linear";
+  std::string metrics;
+  std::string metrics_path = "/metrics";
+
+  std::map<std::string, OptionTable> module_options;  // [module.<name>]
+  std::vector<RouteConfig> routes;
+  Limits limits;
+  Timeouts timeouts;
+  SocketOptions sockets;
+  LogConfig log;
+  std::optional<ListenAddress> admin_listen;  // [admin] listen (loopback only)
+};
+
+// Parse and validate. On failure returns std::nullopt and sets error to
+// "<file>:<line>: <key>: <what is wrong>".
+std::optional<Config> parse_config(std::string_view toml_text, const std::string &source_name,
+                                   const std::string &base_dir, std::string &error);
+std::optional<Config> load_config_file(const std::string &path, std::string &error);
+
+// The embedded default (configs/default.toml compiled in).
+std::string_view default_config_text();
+
+// Parses "HOST:PORT", "[v6]:PORT"; false with error on bad input.
+bool parse_listen_address(std::string_view text, ListenAddress &out, std::string &error);
+
+}  // namespace axle

@@ -1,0 +1,120 @@
+/* axle plugin ABI — io backend modules (kind AXLE_KIND_IO).
+ *
+ * An io module runs one event loop per worker. It is shaped for a completion
+ * engine (io_uring) as much as for readiness (epoll): the host submits sends
+ * and is told when they are done; received bytes arrive in the module's own
+ * buffers (an io_uring buffer ring, or one scratch buffer per loop for epoll),
+ * so an idle connection holds no read buffer.
+ *
+ * Threading: every call below except wake() is made on the loop's own worker
+ * thread, and every event is delivered there. Events are never delivered from
+ * inside a host call into the module (no re-entrancy): send() never calls
+ * on_sent before it returns, close() never calls on_closed before it returns.
+ */
+#ifndef AXLE_IO_H
+#define AXLE_IO_H
+
+#include "axle/module.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Same layout as struct iovec on Linux; kept here so the ABI needs no system header. */
+typedef struct axle_iov_t {
+  const void *base;
+  size_t len;
+} axle_iov_t;
+
+/* Events the host implements. OWNERSHIP: host; valid until loop_destroy.
+ * conn_ctx is whatever on_accept returned. */
+typedef struct axle_io_events_t {
+  uint32_t struct_size;
+  void *host_ctx; /* passed back as the first argument of every event */
+
+  /* A connection was accepted from the listener registered as listener_id.
+   * fd is non-blocking and close-on-exec; the io module owns it. io_conn is
+   * the module's handle for later calls. Return the host's per-connection
+   * context, or NULL to refuse (the module then closes it, with no on_closed). */
+  void *(*on_accept)(void *host_ctx, void *io_conn, int fd, uint32_t listener_id);
+
+  /* Bytes arrived. data: lent for the call only (copy what must stay). */
+  void (*on_data)(void *host_ctx, void *conn_ctx, const char *data, size_t len);
+
+  /* The peer closed its side (err = 0) or the connection failed (err = errno).
+   * No more on_data follows. The host still calls close() when it is done. */
+  void (*on_eof)(void *host_ctx, void *conn_ctx, int err);
+
+  /* A send()/sendfile() finished: all bytes written (err = 0) or failed
+   * (err = errno; the connection should be closed). The lent memory or file is
+   * free again. */
+  void (*on_sent)(void *host_ctx, void *conn_ctx, int err);
+
+  /* close() finished: the module forgot the connection and closed its fd.
+   * Last event for conn_ctx; the host may free it now. */
+  void (*on_closed)(void *host_ctx, void *conn_ctx);
+
+  /* Periodic tick, every tick_ms of the loop options (timeouts, Date cache). */
+  void (*on_tick)(void *host_ctx);
+
+  /* Delivered on the loop thread after wake() was called from any thread. */
+  void (*on_wake)(void *host_ctx);
+} axle_io_events_t;
+
+typedef struct axle_io_loop_options_t {
+  uint32_t struct_size;
+  uint32_t tick_ms;          /* on_tick period */
+  uint32_t max_connections;  /* expected concurrent connections (sizing hint) */
+} axle_io_loop_options_t;
+
+typedef struct axle_io_vtable_t {
+  uint32_t struct_size;
+
+  /* Makes this worker's loop. events/options: borrowed; events must outlive the loop. */
+  axle_status_t (*loop_create)(void *instance, void *thread_ctx, const axle_io_events_t *events,
+                               const axle_io_loop_options_t *options, void **loop_out, axle_error_t *err);
+
+  /* Frees the loop. Every connection must have been closed (on_closed seen)
+   * and run() must have returned. Listening fds stay open: they are the host's. */
+  void (*loop_destroy)(void *loop);
+
+  /* Starts accepting from a listening socket. fd: owned by the host, stays
+   * open after listen_remove (several loops, and generations, share it). */
+  axle_status_t (*listen_add)(void *loop, int fd, uint32_t listener_id, axle_error_t *err);
+
+  /* Stops accepting from fd. Connections already accepted are unaffected. */
+  void (*listen_remove)(void *loop, int fd);
+
+  /* Dispatches events until stop() is called. */
+  axle_status_t (*run)(void *loop, axle_error_t *err);
+
+  /* Makes run() return after the current turn. Loop thread only. */
+  void (*stop)(void *loop);
+
+  /* Schedules on_wake on the loop thread. Any thread; async-signal-safe. */
+  void (*wake)(void *loop);
+
+  /* Writes all of iov[0..count) in order, then on_sent. iov array: borrowed for
+   * the call; the bytes it points at: lent until on_sent. At most one send or
+   * sendfile in flight per connection. */
+  axle_status_t (*send)(void *loop, void *io_conn, const axle_iov_t *iov, uint32_t count);
+
+  /* Writes length bytes of file_fd from offset, then on_sent. file_fd: lent
+   * until on_sent (the host closes it). Same one-in-flight rule as send. */
+  axle_status_t (*sendfile)(void *loop, void *io_conn, int file_fd, uint64_t offset, uint64_t length);
+
+  /* Stops or resumes delivering on_data (back-pressure). */
+  void (*recv_pause)(void *loop, void *io_conn);
+  void (*recv_resume)(void *loop, void *io_conn);
+
+  /* Closes the connection: cancels pending work, closes the fd, then delivers
+   * on_closed. A pending send completes with an error or not at all (its
+   * memory is free again once on_closed arrives). */
+  void (*close)(void *loop, void *io_conn);
+} axle_io_vtable_t;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AXLE_IO_H */
