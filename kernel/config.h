@@ -27,6 +27,7 @@ struct SourcePos {
 // declared keys validate them. Nested tables/arrays are refused at parse time.
 struct OptionTable {
   SourcePos pos;
+  std::string path;  // key path of the table, e.g. "module.epoll" or "route[2]"
   std::map<std::string, OptionValue> values;
   std::map<std::string, SourcePos> positions;  // per key
 };
@@ -76,7 +77,7 @@ struct SocketOptions {
 
 struct LogConfig {
   std::string level = "info";   // debug|info|warn|error
-  std::string access_log;       // path; empty = off
+  std::string access_log;       // path, resolved against base_dir; empty = off
 };
 
 struct Config {
@@ -84,7 +85,7 @@ struct Config {
   std::string base_dir;   // relative paths in the config resolve against this
   std::vector<ListenAddress> listen;
   uint32_t workers = 0;   // 0 = "auto" (one per core)
-  std::vector<std::string> module_dirs;  // searched before the built-in dirs
+  std::vector<std::string> module_dirs;  // searched before the built-in dirs; resolved against base_dir
 
   // [modules]: chosen module name per kind. metrics may be empty (none).
   std::string io = "epoll";
@@ -111,6 +112,8 @@ std::optional<Config> load_config_file(const std::string &path, std::string &err
 
 // The embedded default (configs/default.toml compiled in).
 std::string_view default_config_text();
+// parse_config of the embedded default, with the current directory as base_dir.
+std::optional<Config> load_default_config(std::string &error);
 
 // Parses "HOST:PORT", "[v6]:PORT"; false with error on bad input.
 bool parse_listen_address(std::string_view text, ListenAddress &out, std::string &error);

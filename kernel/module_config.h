@@ -7,6 +7,7 @@
 #include <axle/module.h>
 
 #include <string>
+#include <vector>
 
 struct axle_config_t {
   std::string owner;      // module name (for logs)
@@ -23,6 +24,11 @@ namespace axle {
 bool build_module_config(const axle_module_descriptor_t &desc, const OptionTable &table,
                          const std::vector<std::string> &ignored, const std::string &base_dir,
                          axle_config_t &out, std::string &error);
+
+// Checks the key table a module declares (names present and unique, known
+// types, defaults that parse as their type). Empty string when valid; the
+// loader refuses a module otherwise.
+std::string validate_declared_keys(const axle_module_descriptor_t &desc);
 
 // Text for `axle --help-module`: one line per key with type, default and doc.
 std::string describe_module_keys(const axle_module_descriptor_t &desc);

@@ -1,0 +1,542 @@
+// Parses and validates the TOML configuration (see config.h). Everything is
+// checked here, before any module or socket is touched, and every error names
+// file, line and key so an operator can fix it without guessing.
+
+#include "config.h"
+
+#include <axle/router.h>
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <toml++/toml.h>
+
+extern "C" {
+extern const char axle_default_config_begin[];
+extern const char axle_default_config_end[];
+}
+
+namespace axle {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Thrown inside this file only, to unwind out of nested validation; turned
+// into the error string at the parse_config boundary.
+struct ConfigError {
+  std::string message;
+};
+
+constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
+constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
+constexpr int64_t kMaxWorkers = 1024;
+
+struct MethodName {
+  std::string_view name;
+  uint32_t bit;
+};
+constexpr MethodName kMethods[] = {
+    {"GET", AXLE_METHOD_GET},       {"HEAD", AXLE_METHOD_HEAD},   {"POST", AXLE_METHOD_POST},
+    {"PUT", AXLE_METHOD_PUT},       {"DELETE", AXLE_METHOD_DELETE}, {"PATCH", AXLE_METHOD_PATCH},
+    {"OPTIONS", AXLE_METHOD_OPTIONS},
+};
+
+// How a value looks in an error message: strings quoted, containers named.
+std::string describe(const toml::node &node) {
+  switch (node.type()) {
+    case toml::node_type::string: {
+      std::string text = *node.value<std::string>();
+      if (text.size() > 64) text = text.substr(0, 61) + "...";
+      return "\"" + text + "\"";
+    }
+    case toml::node_type::integer:
+      return std::to_string(*node.value<int64_t>());
+    case toml::node_type::floating_point:
+      return "a float (" + std::to_string(*node.value<double>()) + ")";
+    case toml::node_type::boolean:
+      return *node.value<bool>() ? "true" : "false";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "a date/time";
+  }
+}
+
+std::string join(const std::vector<std::string_view> &items) {
+  std::string out;
+  for (auto item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+// Module names become file names (axle-<kind>-<name>.so): no path characters.
+bool valid_module_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_loopback(const std::string &host) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+class ConfigParser {
+ public:
+  ConfigParser(std::string file, std::string base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+
+  Config parse(const toml::table &root) {
+    Config cfg;
+    cfg.source = file_;
+    cfg.base_dir = base_dir_;
+    bool saw_server = false;
+    for_each_key(root, "", {"server", "modules", "module", "limits", "timeouts", "sockets", "log", "admin", "route"},
+                 [&](std::string_view key, const toml::node &node) {
+                   if (key == "server") {
+                     saw_server = true;
+                     parse_server(table(node, "server"), cfg);
+                   } else if (key == "modules") {
+                     parse_modules(table(node, "modules"), cfg);
+                   } else if (key == "module") {
+                     parse_module_options(table(node, "module"), cfg);
+                   } else if (key == "limits") {
+                     parse_limits(table(node, "limits"), cfg.limits);
+                   } else if (key == "timeouts") {
+                     parse_timeouts(table(node, "timeouts"), cfg.timeouts);
+                   } else if (key == "sockets") {
+                     parse_sockets(table(node, "sockets"), cfg.sockets);
+                   } else if (key == "log") {
+                     parse_log(table(node, "log"), cfg.log);
+                   } else if (key == "admin") {
+                     parse_admin(table(node, "admin"), cfg);
+                   } else {
+                     parse_routes(node, cfg);
+                   }
+                 });
+    if (!saw_server || cfg.listen.empty()) fail(root, "server.listen", "at least one listen address is required");
+    return cfg;
+  }
+
+ private:
+  SourcePos pos(const toml::node &node) const { return SourcePos{file_, node.source().begin.line}; }
+
+  [[noreturn]] void fail(const toml::node &node, std::string_view key, std::string_view what) const {
+    throw ConfigError{pos(node).str() + ": " + std::string(key) + ": " + std::string(what)};
+  }
+
+  static std::string child(std::string_view prefix, std::string_view key) {
+    return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
+  }
+
+  // Calls fn(key, node) for each entry; a key outside `known` is an error,
+  // so a typo never passes silently.
+  template <class Fn>
+  void for_each_key(const toml::table &tbl, std::string_view prefix, std::vector<std::string_view> known,
+                    Fn &&fn) const {
+    for (auto &&[key, node] : tbl) {
+      bool listed = false;
+      for (auto k : known) listed = listed || k == key.str();
+      if (!listed) {
+        fail(node, child(prefix, key.str()), "unknown key (expected one of: " + join(known) + ")");
+      }
+      fn(key.str(), node);
+    }
+  }
+
+  const toml::table &table(const toml::node &node, std::string_view key) const {
+    if (!node.is_table()) fail(node, key, "expected a table, got " + describe(node));
+    return *node.as_table();
+  }
+
+  std::string string(const toml::node &node, std::string_view key) const {
+    if (!node.is_string()) fail(node, key, "expected a string, got " + describe(node));
+    return *node.value<std::string>();
+  }
+
+  bool boolean(const toml::node &node, std::string_view key) const {
+    if (!node.is_boolean()) fail(node, key, "expected true or false, got " + describe(node));
+    return *node.value<bool>();
+  }
+
+  int64_t integer(const toml::node &node, std::string_view key, int64_t min, int64_t max) const {
+    if (!node.is_integer() || *node.value<int64_t>() < min || *node.value<int64_t>() > max) {
+      std::string expected = "expected an integer ";
+      expected += max == kMaxU32 || max == kMaxInt || max == std::numeric_limits<int64_t>::max()
+                      ? ">= " + std::to_string(min)
+                      : "from " + std::to_string(min) + " to " + std::to_string(max);
+      fail(node, key, expected + ", got " + describe(node));
+    }
+    return *node.value<int64_t>();
+  }
+
+  std::vector<std::string> string_array(const toml::node &node, std::string_view key) const {
+    const toml::array *arr = node.as_array();
+    if (!arr) fail(node, key, "expected an array of strings, got " + describe(node));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < arr->size(); ++i) {
+      out.push_back(string((*arr)[i], std::string(key) + "[" + std::to_string(i) + "]"));
+    }
+    return out;
+  }
+
+  std::string module_name(const toml::node &node, std::string_view key) const {
+    std::string name = string(node, key);
+    if (!valid_module_name(name)) {
+      fail(node, key, "invalid module name " + describe(node) + " (letters, digits, '_' and '-' only)");
+    }
+    return name;
+  }
+
+  std::string resolve(const std::string &path) const {
+    fs::path p(path);
+    return (p.is_absolute() ? p : fs::path(base_dir_) / p).lexically_normal().string();
+  }
+
+  ListenAddress address(const toml::node &node, std::string_view key) const {
+    ListenAddress addr;
+    std::string error;
+    if (!parse_listen_address(string(node, key), addr, error)) fail(node, key, error);
+    return addr;
+  }
+
+  void parse_server(const toml::table &tbl, Config &cfg) const {
+    for_each_key(tbl, "server", {"listen", "workers", "module_dirs"}, [&](std::string_view key, const toml::node &node) {
+      std::string path = child("server", key);
+      if (key == "listen") {
+        const toml::array *arr = node.as_array();
+        if (!arr) fail(node, path, "expected an array of \"HOST:PORT\" strings, got " + describe(node));
+        if (arr->empty()) fail(node, path, "at least one listen address is required");
+        for (size_t i = 0; i < arr->size(); ++i) {
+          std::string item = path + "[" + std::to_string(i) + "]";
+          ListenAddress addr = address((*arr)[i], item);
+          for (const auto &seen : cfg.listen) {
+            if (seen.host == addr.host && seen.port == addr.port && addr.port != 0) {
+              fail((*arr)[i], item, "duplicate listen address " + addr.text());
+            }
+          }
+          cfg.listen.push_back(addr);
+        }
+      } else if (key == "workers") {
+        if (node.is_string() && *node.value<std::string>() == "auto") {
+          cfg.workers = 0;
+        } else if (node.is_integer() && *node.value<int64_t>() >= 1 && *node.value<int64_t>() <= kMaxWorkers) {
+          cfg.workers = static_cast<uint32_t>(*node.value<int64_t>());
+        } else {
+          fail(node, path, "expected an integer from 1 to 1024 or \"auto\", got " + describe(node));
+        }
+      } else {
+        auto dirs = string_array(node, path);
+        for (size_t i = 0; i < dirs.size(); ++i) {
+          if (dirs[i].empty()) fail(*node.as_array()->get(i), path + "[" + std::to_string(i) + "]", "empty directory");
+          cfg.module_dirs.push_back(resolve(dirs[i]));
+        }
+      }
+    });
+  }
+
+  void parse_modules(const toml::table &tbl, Config &cfg) const {
+    for_each_key(tbl, "modules", {"io", "allocator", "parser", "router", "metrics", "metrics_path"},
+                 [&](std::string_view key, const toml::node &node) {
+                   std::string path = child("modules", key);
+                   if (key == "io") {
+                     cfg.io = module_name(node, path);
+                   } else if (key == "allocator") {
+                     cfg.allocator = module_name(node, path);
+                   } else if (key == "parser") {
+                     cfg.parser = module_name(node, path);
+                   } else if (key == "router") {
+                     cfg.router = module_name(node, path);
+                   } else if (key == "metrics") {
+                     // "none" (or "") is the plain choice: no metrics module at all.
+                     std::string name = string(node, path);
+                     cfg.metrics = name == "none" || name.empty() ? std::string() : module_name(node, path);
+                   } else {
+                     cfg.metrics_path = string(node, path);
+                     if (cfg.metrics_path.empty() || cfg.metrics_path[0] != '/') {
+                       fail(node, path, "must start with '/', got " + describe(node));
+                     }
+                   }
+                 });
+  }
+
+  // Scalar options kept raw for the module's declared keys to validate later.
+  OptionTable options(const toml::table &tbl, const std::string &prefix,
+                      const std::vector<std::string_view> &skip) const {
+    OptionTable out;
+    out.pos = pos(tbl);
+    out.path = prefix;
+    for (auto &&[key, node] : tbl) {
+      std::string name(key.str());
+      bool skipped = false;
+      for (auto s : skip) skipped = skipped || s == name;
+      if (skipped) continue;
+      std::string path = child(prefix, name);
+      if (node.is_string()) {
+        out.values[name] = *node.value<std::string>();
+      } else if (node.is_integer()) {
+        out.values[name] = *node.value<int64_t>();
+      } else if (node.is_boolean()) {
+        out.values[name] = *node.value<bool>();
+      } else {
+        fail(node, path, "expected a string, integer or boolean, got " + describe(node));
+      }
+      out.positions[name] = pos(node);
+    }
+    return out;
+  }
+
+  void parse_module_options(const toml::table &tbl, Config &cfg) const {
+    for (auto &&[key, node] : tbl) {
+      std::string path = child("module", key.str());
+      if (!valid_module_name(key.str())) fail(node, path, "invalid module name (letters, digits, '_' and '-' only)");
+      cfg.module_options[std::string(key.str())] = options(table(node, path), path, {});
+    }
+  }
+
+  void parse_limits(const toml::table &tbl, Limits &limits) const {
+    for_each_key(tbl, "limits",
+                 {"max_head_bytes", "max_target_bytes", "max_headers", "max_body_bytes", "max_connections",
+                  "max_pipelined"},
+                 [&](std::string_view key, const toml::node &node) {
+                   std::string path = child("limits", key);
+                   if (key == "max_body_bytes") {
+                     limits.max_body_bytes = static_cast<uint64_t>(integer(node, path, 1, std::numeric_limits<int64_t>::max()));
+                     return;
+                   }
+                   auto value = static_cast<uint32_t>(integer(node, path, 1, kMaxU32));
+                   if (key == "max_head_bytes") limits.max_head_bytes = value;
+                   else if (key == "max_target_bytes") limits.max_target_bytes = value;
+                   else if (key == "max_headers") limits.max_headers = value;
+                   else if (key == "max_connections") limits.max_connections = value;
+                   else limits.max_pipelined = value;
+                 });
+    // The target sits inside the head, so a larger target limit could never apply.
+    if (limits.max_target_bytes > limits.max_head_bytes) {
+      fail(tbl, "limits.max_target_bytes", "must not exceed limits.max_head_bytes (" +
+                                               std::to_string(limits.max_head_bytes) + ")");
+    }
+  }
+
+  void parse_timeouts(const toml::table &tbl, Timeouts &timeouts) const {
+    for_each_key(tbl, "timeouts", {"header_ms", "body_ms", "idle_ms", "write_ms", "drain_ms"},
+                 [&](std::string_view key, const toml::node &node) {
+                   auto value = static_cast<uint32_t>(integer(node, child("timeouts", key), 1, kMaxU32));
+                   if (key == "header_ms") timeouts.header_ms = value;
+                   else if (key == "body_ms") timeouts.body_ms = value;
+                   else if (key == "idle_ms") timeouts.idle_ms = value;
+                   else if (key == "write_ms") timeouts.write_ms = value;
+                   else timeouts.drain_ms = value;
+                 });
+  }
+
+  void parse_sockets(const toml::table &tbl, SocketOptions &s) const {
+    for_each_key(tbl, "sockets",
+                 {"backlog", "reuse_port", "tcp_nodelay", "tcp_quickack", "busy_poll_us", "defer_accept_s",
+                  "recv_buffer", "send_buffer"},
+                 [&](std::string_view key, const toml::node &node) {
+                   std::string path = child("sockets", key);
+                   if (key == "backlog") s.backlog = static_cast<uint32_t>(integer(node, path, 1, kMaxInt));
+                   else if (key == "reuse_port") s.reuse_port = boolean(node, path);
+                   else if (key == "tcp_nodelay") s.tcp_nodelay = boolean(node, path);
+                   else if (key == "tcp_quickack") s.tcp_quickack = boolean(node, path);
+                   else if (key == "busy_poll_us") s.busy_poll_us = static_cast<int>(integer(node, path, 0, kMaxInt));
+                   else if (key == "defer_accept_s") s.defer_accept_s = static_cast<int>(integer(node, path, 0, kMaxInt));
+                   else if (key == "recv_buffer") s.recv_buffer = static_cast<int>(integer(node, path, 1, kMaxInt));
+                   else s.send_buffer = static_cast<int>(integer(node, path, 1, kMaxInt));
+                 });
+  }
+
+  void parse_log(const toml::table &tbl, LogConfig &log) const {
+    for_each_key(tbl, "log", {"level", "access_log"}, [&](std::string_view key, const toml::node &node) {
+      std::string path = child("log", key);
+      if (key == "level") {
+        log.level = string(node, path);
+        if (log.level != "debug" && log.level != "info" && log.level != "warn" && log.level != "error") {
+          fail(node, path, "expected one of \"debug\", \"info\", \"warn\", \"error\", got " + describe(node));
+        }
+      } else {
+        std::string file = string(node, path);
+        log.access_log = file.empty() ? file : resolve(file);
+      }
+    });
+  }
+
+  void parse_admin(const toml::table &tbl, Config &cfg) const {
+    for_each_key(tbl, "admin", {"listen"}, [&](std::string_view, const toml::node &node) {
+      ListenAddress addr = address(node, "admin.listen");
+      if (!is_loopback(addr.host)) {
+        fail(node, "admin.listen", "must be a loopback address (127.0.0.0/8 or [::1]), got " + describe(node));
+      }
+      cfg.admin_listen = addr;
+    });
+  }
+
+  uint32_t methods(const toml::node &node, const std::string &path) const {
+    const toml::array *arr = node.as_array();
+    if (!arr || arr->empty()) fail(node, path, "expected a non-empty array of method names, got " + describe(node));
+    uint32_t mask = 0;
+    for (size_t i = 0; i < arr->size(); ++i) {
+      std::string item_path = path + "[" + std::to_string(i) + "]";
+      std::string name = string((*arr)[i], item_path);
+      uint32_t bit = 0;
+      for (const auto &m : kMethods) {
+        if (m.name == name) bit = m.bit;
+      }
+      if (!bit) {
+        fail((*arr)[i], item_path,
+             "unknown method " + describe((*arr)[i]) + " (expected GET, HEAD, POST, PUT, DELETE, PATCH or OPTIONS)");
+      }
+      mask |= bit;
+    }
+    return mask;
+  }
+
+  void parse_routes(const toml::node &node, Config &cfg) const {
+    const toml::array *arr = node.as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+      fail(node, "route", "expected [[route]] tables, got " + describe(node));
+    }
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const toml::table &tbl = *(*arr)[i].as_table();
+      std::string prefix = "route[" + std::to_string(i) + "]";
+      RouteConfig route;
+      route.pos = pos(tbl);
+      route.method_mask = AXLE_METHOD_ANY;
+      bool has_path = false, has_handler = false;
+      for (auto &&[key, value] : tbl) {
+        std::string path = child(prefix, key.str());
+        if (key == "path") {
+          route.path = string(value, path);
+          if (route.path.empty() || route.path[0] != '/') {
+            fail(value, path, "must start with '/', got " + describe(value));
+          }
+          has_path = true;
+        } else if (key == "handler") {
+          route.handler = module_name(value, path);
+          has_handler = true;
+        } else if (key == "methods") {
+          route.method_mask = methods(value, path);
+        }
+      }
+      if (!has_path) fail(tbl, prefix + ".path", "required key missing");
+      if (!has_handler) fail(tbl, prefix + ".handler", "required key missing");
+      route.options = options(tbl, prefix, {"path", "handler", "methods"});
+      cfg.routes.push_back(std::move(route));
+    }
+  }
+
+  std::string file_;
+  std::string base_dir_;
+};
+
+}  // namespace
+
+std::string ListenAddress::text() const {
+  bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+bool parse_listen_address(std::string_view text, ListenAddress &out, std::string &error) {
+  auto bad = [&](std::string_view why) {
+    error = "invalid listen address \"" + std::string(text) + "\": " + std::string(why);
+    return false;
+  };
+  std::string_view host, port;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) return bad("missing ']' after the IPv6 address");
+    if (close + 1 >= text.size() || text[close + 1] != ':') return bad("expected \":PORT\" after ']'");
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, std::string(host).c_str(), &v6) != 1) return bad("not a numeric IPv6 address");
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad("expected HOST:PORT");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return bad("an IPv6 address needs brackets, e.g. \"[::1]:8080\"");
+    in_addr v4{};
+    if (inet_pton(AF_INET, std::string(host).c_str(), &v4) != 1) {
+      return bad("host must be a numeric IPv4 address or a bracketed IPv6 address");
+    }
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+    return bad("port must be a number from 0 to 65535");
+  }
+  out.host = std::string(host);
+  out.port = static_cast<uint16_t>(value);
+  return true;
+}
+
+std::optional<Config> parse_config(std::string_view toml_text, const std::string &source_name,
+                                   const std::string &base_dir, std::string &error) {
+  try {
+    toml::table root = toml::parse(toml_text, source_name);
+    return ConfigParser(source_name, base_dir).parse(root);
+  } catch (const toml::parse_error &e) {
+    error = SourcePos{source_name, e.source().begin.line}.str() + ": invalid TOML: " + std::string(e.description());
+  } catch (const ConfigError &e) {
+    error = e.message;
+  } catch (const std::exception &e) {
+    error = source_name + ": " + e.what();
+  }
+  return std::nullopt;
+}
+
+std::optional<Config> load_config_file(const std::string &path, std::string &error) {
+  std::FILE *file = std::fopen(path.c_str(), "rb");
+  if (!file) {
+    error = "cannot read " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string text;
+  char chunk[16384];
+  size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) text.append(chunk, n);
+  int read_errno = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (read_errno) {
+    error = "cannot read " + path + ": " + std::strerror(read_errno);
+    return std::nullopt;
+  }
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  std::string base_dir = (ec ? fs::path(path) : absolute).parent_path().lexically_normal().string();
+  return parse_config(text, path, base_dir, error);
+}
+
+std::optional<Config> load_default_config(std::string &error) {
+  std::error_code ec;
+  std::string cwd = fs::current_path(ec).string();
+  if (ec) {
+    error = "cannot determine the current directory: " + ec.message();
+    return std::nullopt;
+  }
+  return parse_config(default_config_text(), "<embedded default>", cwd, error);
+}
+
+std::string_view default_config_text() {
+  return std::string_view(axle_default_config_begin,
+                          static_cast<size_t>(axle_default_config_end - axle_default_config_begin));
+}
+
+}  // namespace axle

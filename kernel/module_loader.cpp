@@ -1,0 +1,313 @@
+// Loads module shared objects and checks everything the kernel will later
+// rely on (version, sizes, required hooks) before any module code but the
+// entry function runs, so a bad module is refused with a message instead of
+// crashing a worker later.
+
+#include "module_loader.h"
+
+#include "module_config.h"
+
+#include <axle/alloc.h>
+#include <axle/handler.h>
+#include <axle/io.h>
+#include <axle/metrics.h>
+#include <axle/parser.h>
+#include <axle/router.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <boost/dll/shared_library.hpp>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <sys/stat.h>
+
+namespace axle {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Sizes of the v1.0 layouts: the end of the last v1.0 field. Written this way
+// so they stay right when later minors append fields.
+#define AXLE_END_OF(type, field) (offsetof(type, field) + sizeof(static_cast<type *>(nullptr)->field))
+constexpr size_t kDescriptorV1Size = AXLE_END_OF(axle_module_descriptor_t, vtable);
+// The prefix every major shares: enough to read the version.
+constexpr size_t kVersionPrefixSize = AXLE_END_OF(axle_module_descriptor_t, abi_minor);
+
+struct Slot {
+  const char *name;
+  size_t offset;
+};
+#define AXLE_SLOT(type, field) Slot{#field, offsetof(type, field)}
+
+// Per kind: the v1.0 vtable size and the slots the kernel calls without a
+// NULL check. Optional slots (alloc.stats) are left out.
+struct KindInfo {
+  axle_module_kind_t kind;
+  const char *name;
+  size_t vtable_v1_size;
+  std::vector<Slot> required;
+};
+
+const std::vector<KindInfo> &kinds() {
+  static const std::vector<KindInfo> table = {
+      {AXLE_KIND_IO,
+       "io",
+       AXLE_END_OF(axle_io_vtable_t, close),
+       {AXLE_SLOT(axle_io_vtable_t, loop_create), AXLE_SLOT(axle_io_vtable_t, loop_destroy),
+        AXLE_SLOT(axle_io_vtable_t, listen_add), AXLE_SLOT(axle_io_vtable_t, listen_remove),
+        AXLE_SLOT(axle_io_vtable_t, run), AXLE_SLOT(axle_io_vtable_t, stop), AXLE_SLOT(axle_io_vtable_t, wake),
+        AXLE_SLOT(axle_io_vtable_t, send), AXLE_SLOT(axle_io_vtable_t, sendfile),
+        AXLE_SLOT(axle_io_vtable_t, recv_pause), AXLE_SLOT(axle_io_vtable_t, recv_resume),
+        AXLE_SLOT(axle_io_vtable_t, close)}},
+      {AXLE_KIND_ALLOC,
+       "alloc",
+       AXLE_END_OF(axle_alloc_vtable_t, stats),
+       {AXLE_SLOT(axle_alloc_vtable_t, alloc), AXLE_SLOT(axle_alloc_vtable_t, free)}},
+      {AXLE_KIND_PARSER,
+       "parser",
+       AXLE_END_OF(axle_parser_vtable_t, parse_trailers),
+       {AXLE_SLOT(axle_parser_vtable_t, parse_request), AXLE_SLOT(axle_parser_vtable_t, parse_chunk_size),
+        AXLE_SLOT(axle_parser_vtable_t, parse_trailers)}},
+      {AXLE_KIND_ROUTER,
+       "router",
+       AXLE_END_OF(axle_router_vtable_t, match),
+       {AXLE_SLOT(axle_router_vtable_t, build), AXLE_SLOT(axle_router_vtable_t, table_destroy),
+        AXLE_SLOT(axle_router_vtable_t, match)}},
+      {AXLE_KIND_METRICS,
+       "metrics",
+       AXLE_END_OF(axle_metrics_vtable_t, render),
+       {AXLE_SLOT(axle_metrics_vtable_t, describe), AXLE_SLOT(axle_metrics_vtable_t, request_done),
+        AXLE_SLOT(axle_metrics_vtable_t, connection_opened), AXLE_SLOT(axle_metrics_vtable_t, connection_closed),
+        AXLE_SLOT(axle_metrics_vtable_t, parse_error), AXLE_SLOT(axle_metrics_vtable_t, timeout),
+        AXLE_SLOT(axle_metrics_vtable_t, render)}},
+      {AXLE_KIND_HANDLER,
+       "handler",
+       AXLE_END_OF(axle_handler_vtable_t, handle),
+       {AXLE_SLOT(axle_handler_vtable_t, route_init), AXLE_SLOT(axle_handler_vtable_t, route_fini),
+        AXLE_SLOT(axle_handler_vtable_t, handle)}},
+  };
+  return table;
+}
+
+const KindInfo *find_kind(axle_module_kind_t kind) {
+  for (const auto &info : kinds()) {
+    if (info.kind == kind) return &info;
+  }
+  return nullptr;
+}
+
+const KindInfo *find_kind(const std::string &name) {
+  for (const auto &info : kinds()) {
+    if (name == info.name) return &info;
+  }
+  return nullptr;
+}
+
+// Route tables carry these keys themselves; a handler may not declare them.
+constexpr const char *kRouteOwnKeys[] = {"path", "handler", "methods"};
+
+std::string version_text(unsigned major, unsigned minor) {
+  return std::to_string(major) + "." + std::to_string(minor);
+}
+
+// Empty when the descriptor is usable; otherwise why not (without the file name).
+std::string check_descriptor(const axle_module_descriptor_t &d) {
+  if (d.struct_size < kVersionPrefixSize) {
+    return "module descriptor is " + std::to_string(d.struct_size) + " bytes, too small to hold a version";
+  }
+  if (d.abi_major != AXLE_ABI_MAJOR) {
+    return "built for axle ABI " + version_text(d.abi_major, d.abi_minor) + ", this axle speaks " +
+           version_text(AXLE_ABI_MAJOR, AXLE_ABI_MINOR) + ": rebuild the module against this SDK";
+  }
+  if (d.struct_size < kDescriptorV1Size) {
+    return "module descriptor is " + std::to_string(d.struct_size) + " bytes, smaller than the " +
+           std::to_string(kDescriptorV1Size) + " of ABI " + version_text(AXLE_ABI_MAJOR, 0);
+  }
+  const KindInfo *kind = find_kind(d.kind);
+  if (!kind) return "unknown module kind " + std::to_string(static_cast<int>(d.kind));
+  if (!d.name || !*d.name) return "module name is missing";
+  if (!d.version || !*d.version) return "module version is missing";
+  if (!d.create) return "required hook 'create' is NULL";
+  if (!d.destroy) return "required hook 'destroy' is NULL";
+  if (!d.vtable) return std::string(kind->name) + " vtable is NULL";
+
+  uint32_t vtable_size = 0;
+  std::memcpy(&vtable_size, d.vtable, sizeof vtable_size);  // every vtable starts with its struct_size
+  if (vtable_size < kind->vtable_v1_size) {
+    return std::string(kind->name) + " vtable is " + std::to_string(vtable_size) + " bytes, smaller than the " +
+           std::to_string(kind->vtable_v1_size) + " of ABI " + version_text(AXLE_ABI_MAJOR, 0);
+  }
+  for (const Slot &slot : kind->required) {
+    void (*fn)() = nullptr;
+    std::memcpy(&fn, static_cast<const char *>(d.vtable) + slot.offset, sizeof fn);
+    if (!fn) return std::string("required ") + kind->name + " hook '" + slot.name + "' is NULL";
+  }
+
+  std::string keys = validate_declared_keys(d);
+  if (!keys.empty()) return keys;
+  if (d.kind == AXLE_KIND_HANDLER) {
+    for (size_t i = 0; i < d.config_key_count; ++i) {
+      for (const char *own : kRouteOwnKeys) {
+        if (std::strcmp(d.config_keys[i].name, own) == 0) {
+          return std::string("config key '") + own + "' is reserved for the route itself";
+        }
+      }
+    }
+  }
+  return {};
+}
+
+// dlerror() usually starts with the path again; the caller already names it.
+std::string strip_path_prefix(std::string text, const std::string &path) {
+  std::string prefix = path + ": ";
+  if (text.compare(0, prefix.size(), prefix) == 0) text.erase(0, prefix.size());
+  return text;
+}
+
+bool is_regular_file(const std::string &path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
+struct ModuleLibrary::Impl {
+  boost::dll::shared_library library;
+};
+
+ModuleLibrary::~ModuleLibrary() = default;
+
+std::string ModuleLibrary::kind_name() const {
+  const KindInfo *kind = find_kind(descriptor_->kind);
+  return kind ? kind->name : "unknown";
+}
+
+std::shared_ptr<ModuleLibrary> ModuleLibrary::load(const std::string &path, std::string &error) {
+  auto fail = [&](const std::string &why) -> std::shared_ptr<ModuleLibrary> {
+    error = path + ": " + why;
+    return nullptr;
+  };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return fail(std::string("cannot load: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return fail("cannot load: not a regular file");
+
+  try {
+    auto module = std::make_shared<ModuleLibrary>();
+    module->impl_ = std::make_unique<Impl>();
+    module->path_ = path;
+    // rtld_local: modules must not satisfy each other's symbols; rtld_now:
+    // an unresolved symbol is a load error now, not a crash mid-request.
+    boost::dll::fs::error_code ec;
+    dlerror();  // clear a stale message so the one below is ours
+    module->impl_->library.load(boost::dll::fs::path(path),
+                                boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now, ec);
+    if (ec) {
+      const char *why = dlerror();
+      return fail("cannot load: " + (why ? strip_path_prefix(why, path) : ec.message()));
+    }
+    boost::dll::shared_library &library = module->impl_->library;
+    if (!library.has(AXLE_ENTRY_SYMBOL)) {
+      return fail("not an axle module: it does not export the entry symbol \"" AXLE_ENTRY_SYMBOL "\"");
+    }
+    auto entry = library.get<const axle_module_descriptor_t *()>(AXLE_ENTRY_SYMBOL);
+    const axle_module_descriptor_t *descriptor = entry();
+    if (!descriptor) return fail(AXLE_ENTRY_SYMBOL "() returned NULL");
+    std::string why = check_descriptor(*descriptor);
+    if (!why.empty()) return fail(why);
+    module->descriptor_ = descriptor;
+
+    if (!module->unloadable()) {
+      // Mark the mapping RTLD_NODELETE so dlclose never unmaps it, as the
+      // module asked; the handle itself still balances its reference count.
+      void *pin = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD | RTLD_NODELETE);
+      if (pin) dlclose(pin);
+    }
+    return module;
+  } catch (const std::exception &e) {
+    return fail(std::string("cannot load: ") + e.what());
+  }
+}
+
+std::string module_file_name(const std::string &kind, const std::string &name) {
+  return "axle-" + kind + "-" + name + ".so";
+}
+
+std::vector<std::string> default_module_dirs() {
+  std::vector<std::string> dirs;
+  if (const char *env = std::getenv("AXLE_MODULE_PATH")) {
+    std::string_view rest(env);
+    while (!rest.empty()) {
+      size_t colon = rest.find(':');
+      std::string_view dir = rest.substr(0, colon);
+      if (!dir.empty()) dirs.emplace_back(dir);
+      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    }
+  }
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back((exe.parent_path() / ".." / "lib" / "axle" / "modules").lexically_normal().string());
+  return dirs;
+}
+
+std::shared_ptr<ModuleLibrary> find_and_load(const std::vector<std::string> &extra_dirs, const std::string &kind,
+                                             const std::string &name, std::string &error) {
+  if (!find_kind(kind)) {
+    error = "unknown module kind '" + kind + "'";
+    return nullptr;
+  }
+  // The name becomes part of a path: refuse anything that could leave the dir.
+  if (name.empty() || name.find('/') != std::string::npos || name.find('\0') != std::string::npos ||
+      name.front() == '.') {
+    error = "invalid " + kind + " module name '" + name + "'";
+    return nullptr;
+  }
+  std::vector<std::string> dirs = extra_dirs;
+  for (auto &dir : default_module_dirs()) dirs.push_back(std::move(dir));
+
+  const std::string file = module_file_name(kind, name);
+  for (const auto &dir : dirs) {
+    std::string path = (fs::path(dir) / file).string();
+    if (!is_regular_file(path)) continue;
+    auto module = ModuleLibrary::load(path, error);
+    if (!module) return nullptr;
+    const axle_module_descriptor_t &d = module->descriptor();
+    if (module->kind_name() != kind || name != d.name) {
+      error = path + ": declares itself as " + module->kind_name() + " module '" + d.name + "', expected " + kind +
+              " module '" + name + "'";
+      return nullptr;
+    }
+    return module;
+  }
+  std::string searched;
+  for (const auto &dir : dirs) searched += (searched.empty() ? "" : ", ") + dir;
+  error = "no " + kind + " module '" + name + "' (" + file + ") in " + (searched.empty() ? "no directories" : searched);
+  return nullptr;
+}
+
+std::vector<ModuleListing> list_modules(const std::vector<std::string> &dirs) {
+  std::map<std::string, std::string> by_file;  // file name -> path; sorted by name
+  for (const auto &dir : dirs) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::string file = it->path().filename().string();
+      bool module_like = file.size() > 8 && file.compare(0, 5, "axle-") == 0 &&
+                         file.compare(file.size() - 3, 3, ".so") == 0;
+      if (module_like && is_regular_file(it->path().string())) by_file.emplace(file, it->path().string());
+    }
+  }
+  std::vector<ModuleListing> listing;
+  for (const auto &[file, path] : by_file) {
+    ModuleListing entry;
+    entry.path = path;
+    entry.library = ModuleLibrary::load(path, entry.error);
+    listing.push_back(std::move(entry));
+  }
+  return listing;
+}
+
+}  // namespace axle
