@@ -1,0 +1,471 @@
+// The io.h contract, checked against every io module with real sockets.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "io_harness.h"
+
+using namespace axle::test;
+using namespace axle::test::io;
+
+namespace {
+
+// A temporary file holding `contents`, removed on destruction.
+struct TempFile {
+  explicit TempFile(const std::string &contents) {
+    char path[] = "/tmp/axle-io-test-XXXXXX";
+    fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    ::unlink(path);
+    size_t off = 0;
+    while (off < contents.size()) {
+      ssize_t n = ::write(fd, contents.data() + off, contents.size() - off);
+      REQUIRE(n > 0);
+      off += static_cast<size_t>(n);
+    }
+  }
+  ~TempFile() { ::close(fd); }
+  int fd = -1;
+};
+
+struct Client {
+  explicit Client(uint16_t port) : fd(connect_client(port)) {}
+  ~Client() {
+    if (fd >= 0) ::close(fd);
+  }
+  void close() {
+    ::close(fd);
+    fd = -1;
+  }
+  int fd;
+};
+
+bool no_stray_events(const Harness &h) {
+  for (auto &c : h.conns)
+    if (c->event_after_close) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("io: descriptor and config keys are well formed") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    LoadedModule m(module_path("io", name));
+    CHECK(m.desc().kind == AXLE_KIND_IO);
+    CHECK(std::string(m.desc().name) == name);
+    CHECK(m.desc().struct_size == sizeof(axle_module_descriptor_t));
+    const auto &vt = m.vtable<axle_io_vtable_t>();
+    CHECK(vt.struct_size == sizeof(axle_io_vtable_t));
+    for (size_t i = 0; i < m.desc().config_key_count; ++i) {
+      const axle_config_key_t &k = m.desc().config_keys[i];
+      CAPTURE(k.name);
+      CHECK(k.default_value != nullptr);
+      CHECK(k.doc != nullptr);
+    }
+  }
+}
+
+TEST_CASE("io: accept then receive") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    uint16_t port = h.listen(7);
+    Client client(port);
+    write_all(client.fd, "hello");
+    HostConn &c = h.accept_one();
+    CHECK(c.listener_id == 7);
+    CHECK((::fcntl(c.fd, F_GETFL) & O_NONBLOCK) != 0);
+    CHECK((::fcntl(c.fd, F_GETFD) & FD_CLOEXEC) != 0);
+    CHECK(h.run_until([&] { return c.data.size() >= 5; }));
+    CHECK(c.data == "hello");
+
+    // More bytes than the read buffer in one go, delivered in order.
+    std::string big = pattern(300000, 1);
+    std::thread writer([&] { write_all(client.fd, big); });
+    CHECK(h.run_until([&] { return c.data.size() >= 5 + big.size(); }));
+    writer.join();
+    CHECK(c.data == "hello" + big);
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: vectored send with a large iovec arrives intact") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    Client client(h.listen());
+    HostConn &c = h.accept_one();
+
+    // Several MB forces partial writes; 1500 entries exceed IOV_MAX (1024).
+    std::vector<std::string> parts;
+    parts.push_back("HTTP/1.1 200 OK\r\n\r\n");
+    parts.push_back(pattern(6 * 1024 * 1024 + 17, 2));
+    for (int i = 0; i < 1500; ++i) parts.push_back(std::to_string(i) + ",");
+    parts.push_back("");  // empty entries are legal
+    parts.push_back("end");
+    std::vector<axle_iov_t> iov;
+    std::string expected;
+    for (auto &p : parts) {
+      iov.push_back({p.data(), p.size()});
+      expected += p;
+    }
+    BackgroundReader reader(client.fd, expected.size(), h.io(), h.loop());
+    REQUIRE(h.io().send(h.loop(), c.io, iov.data(), static_cast<uint32_t>(iov.size())) == AXLE_OK);
+    iov.clear();  // the array is only borrowed for the call
+    CHECK(c.sents == 0);  // never from inside send()
+    CHECK(h.run_until([&] { return c.sents == 1 && reader.done(); }));
+    CHECK(c.sent_errs == std::vector<int>{0});
+    CHECK(reader.result() == expected);
+
+    // A second send on the same connection once the first completed.
+    std::string again = "second";
+    axle_iov_t one{again.data(), again.size()};
+    REQUIRE(h.io().send(h.loop(), c.io, &one, 1) == AXLE_OK);
+    CHECK(h.run_until([&] { return c.sents == 2; }));
+    CHECK(read_exactly(client.fd, again.size()) == again);
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: a second send while one is in flight is refused") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    Client client(h.listen());
+    HostConn &c = h.accept_one();
+    std::string a = "first";
+    axle_iov_t iov{a.data(), a.size()};
+    REQUIRE(h.io().send(h.loop(), c.io, &iov, 1) == AXLE_OK);
+    CHECK(h.io().send(h.loop(), c.io, &iov, 1) != AXLE_OK);
+    CHECK(h.io().sendfile(h.loop(), c.io, 0, 0, 1) != AXLE_OK);
+    CHECK(h.run_until([&] { return c.sents == 1; }));
+    CHECK(read_exactly(client.fd, a.size()) == a);
+  }
+}
+
+TEST_CASE("io: sendfile of a file range arrives intact") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    Client client(h.listen());
+    HostConn &c = h.accept_one();
+
+    std::string contents = pattern(3 * 1024 * 1024 + 999, 3);
+    TempFile file(contents);
+    const uint64_t offset = 4097, length = 2 * 1024 * 1024 + 123;
+    BackgroundReader reader(client.fd, length, h.io(), h.loop());
+    REQUIRE(h.io().sendfile(h.loop(), c.io, file.fd, offset, length) == AXLE_OK);
+    CHECK(c.sents == 0);
+    CHECK(h.run_until([&] { return c.sents == 1 && reader.done(); }));
+    CHECK(c.sent_errs == std::vector<int>{0});
+    CHECK(reader.result() == contents.substr(offset, length));
+
+    // A range past the end of the file cannot complete: an error, not a hang.
+    REQUIRE(h.io().sendfile(h.loop(), c.io, file.fd, contents.size() - 10, 100) == AXLE_OK);
+    CHECK(h.run_until([&] { return c.sents == 2; }));
+    CHECK(c.sent_errs.back() != 0);
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: peer close gives on_eof(0) after the data") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    Client client(h.listen());
+    write_all(client.fd, "bye");
+    client.close();
+    HostConn &c = h.accept_one();
+    CHECK(h.run_until([&] { return c.eofs == 1; }));
+    CHECK(c.data == "bye");
+    CHECK(c.eof_err == 0);
+    // Nothing more arrives, and the host still closes.
+    CHECK(h.run_ticks(3));
+    CHECK(c.eofs == 1);
+    h.io().close(h.loop(), c.io);
+    CHECK(h.run_until([&] { return c.closed == 1; }));
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: a half-closed peer still gets the response") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    Client client(h.listen());
+    write_all(client.fd, "GET");
+    ::shutdown(client.fd, SHUT_WR);
+    HostConn &c = h.accept_one();
+    CHECK(h.run_until([&] { return c.eofs == 1; }));
+    std::string reply = "reply";
+    axle_iov_t iov{reply.data(), reply.size()};
+    REQUIRE(h.io().send(h.loop(), c.io, &iov, 1) == AXLE_OK);
+    CHECK(h.run_until([&] { return c.sents == 1; }));
+    CHECK(c.sent_errs == std::vector<int>{0});
+    CHECK(read_exactly(client.fd, reply.size()) == reply);
+  }
+}
+
+TEST_CASE("io: close delivers on_closed exactly once and nothing after") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    Client client(h.listen());
+    HostConn &c = h.accept_one();
+
+    // A send that cannot finish: the client does not read 16 MB.
+    std::string big = pattern(16 * 1024 * 1024, 4);
+    axle_iov_t iov{big.data(), big.size()};
+    REQUIRE(h.io().send(h.loop(), c.io, &iov, 1) == AXLE_OK);
+    CHECK(h.run_ticks(2));
+    write_all(client.fd, "late bytes");
+    h.io().close(h.loop(), c.io);
+    CHECK(c.closed == 0);  // never from inside close()
+    CHECK(h.run_until([&] { return c.closed == 1; }));
+    CHECK(h.run_ticks(3));
+    CHECK(c.closed == 1);
+    // "completes with an error or not at all"
+    for (int err : c.sent_errs) CHECK(err != 0);
+    CHECK(no_stray_events(h));
+    CHECK(wait_closed(client.fd));
+  }
+}
+
+TEST_CASE("io: close with nothing pending, and right after accept") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    uint16_t port = h.listen();
+    Client a(port), b(port);
+    HostConn &ca = h.accept_one();
+    HostConn &cb = h.accept_one();
+    h.io().close(h.loop(), ca.io);
+    h.io().close(h.loop(), cb.io);
+    CHECK(h.run_until([&] { return ca.closed == 1 && cb.closed == 1; }));
+    CHECK(wait_closed(a.fd));
+    CHECK(wait_closed(b.fd));
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: on_accept returning NULL closes the connection without on_closed") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    h.accept_filter = [](void *, int) { return false; };
+    Client client(h.listen());
+    CHECK(h.run_until([&] { return h.accepts == 1; }));
+    CHECK(wait_closed(client.fd));
+    CHECK(h.run_ticks(3));
+    CHECK(h.stray_closed == 0);
+    CHECK(h.conns.empty());
+  }
+}
+
+TEST_CASE("io: recv_pause holds data until recv_resume") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    Client client(h.listen());
+    HostConn &c = h.accept_one();
+    h.io().recv_pause(h.loop(), c.io);
+    write_all(client.fd, "abc");
+    CHECK(h.run_ticks(5));
+    CHECK(c.data.empty());
+    h.io().recv_resume(h.loop(), c.io);
+    CHECK(c.data.empty());  // delivered by the loop, not inside recv_resume
+    CHECK(h.run_until([&] { return c.data == "abc"; }));
+
+    // Pausing from inside on_data stops the flow mid-stream.
+    h.on_data_hook = [&](HostConn &conn, const char *, size_t) { h.io().recv_pause(h.loop(), conn.io); };
+    write_all(client.fd, "def");
+    CHECK(h.run_until([&] { return c.data.size() > 3; }));
+    size_t seen = c.data.size();
+    write_all(client.fd, "ghi");
+    CHECK(h.run_ticks(5));
+    CHECK(c.data.size() == seen);
+    h.on_data_hook = nullptr;
+    h.io().recv_resume(h.loop(), c.io);
+    CHECK(h.run_until([&] { return c.data == "abcdefghi"; }));
+
+    // A peer close while paused is reported only after resume, after the data.
+    h.io().recv_pause(h.loop(), c.io);
+    write_all(client.fd, "jkl");
+    client.close();
+    CHECK(h.run_ticks(5));
+    CHECK(c.eofs == 0);
+    h.io().recv_resume(h.loop(), c.io);
+    CHECK(h.run_until([&] { return c.eofs == 1; }));
+    CHECK(c.data == "abcdefghijkl");
+    CHECK(c.eof_err == 0);
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: echo from inside on_data, chaining sends from on_sent") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    Client client(h.listen());
+    h.accept_one();
+
+    // A host-side output queue: at most one send in flight.
+    std::string queued, in_flight;
+    auto pump = [&](HostConn &conn) {
+      if (!in_flight.empty() || queued.empty()) return;
+      in_flight.swap(queued);
+      axle_iov_t iov{in_flight.data(), in_flight.size()};
+      REQUIRE(h.io().send(h.loop(), conn.io, &iov, 1) == AXLE_OK);
+    };
+    h.on_data_hook = [&](HostConn &conn, const char *data, size_t len) {
+      queued.append(data, len);
+      pump(conn);
+    };
+    h.on_sent_hook = [&](HostConn &conn, int err) {
+      REQUIRE(err == 0);
+      in_flight.clear();
+      pump(conn);
+    };
+    std::string expected;
+    for (int i = 0; i < 200; ++i) expected += pattern(1 + (i * 7919) % 5000, static_cast<uint32_t>(i));
+    BackgroundReader reader(client.fd, expected.size(), h.io(), h.loop());
+    std::thread writer([&] { write_all(client.fd, expected); });
+    CHECK(h.run_until([&] { return reader.done() && in_flight.empty() && queued.empty(); }));
+    writer.join();
+    CHECK(reader.result() == expected);
+    CHECK(no_stray_events(h));
+    h.on_data_hook = nullptr;
+    h.on_sent_hook = nullptr;
+  }
+}
+
+TEST_CASE("io: sending to a reset peer fails with on_sent(err), no signal") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    Client client(h.listen());
+    HostConn &c = h.accept_one();
+    linger lg{1, 0};  // close() sends RST
+    REQUIRE(::setsockopt(client.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
+    client.close();
+    CHECK(h.run_until([&] { return c.eofs == 1; }));
+    CHECK(c.eof_err != 0);
+    std::string big = pattern(4 * 1024 * 1024, 5);
+    axle_iov_t iov{big.data(), big.size()};
+    REQUIRE(h.io().send(h.loop(), c.io, &iov, 1) == AXLE_OK);
+    CHECK(h.run_until([&] { return c.sents == 1; }));
+    CHECK(c.sent_errs.front() != 0);
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: wake from another thread reaches on_wake") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name, {}, 0);  // no ticks: only the wake can end the wait
+    std::thread waker([&] { h.io().wake(h.loop()); });
+    CHECK(h.run_until([&] { return h.wakes.load() >= 1; }));
+    waker.join();
+    // Several wakes before the loop runs collapse into at least one on_wake.
+    int before = h.wakes.load();
+    std::thread burst([&] {
+      for (int i = 0; i < 100; ++i) h.io().wake(h.loop());
+    });
+    burst.join();
+    CHECK(h.run_until([&] { return h.wakes.load() > before; }));
+  }
+}
+
+TEST_CASE("io: ticks fire and stop() ends run()") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name, {}, 5);
+    CHECK(h.run_ticks(3));
+    // stop() from a tick: run() returns after that turn.
+    int stop_at = h.ticks + 2;
+    h.on_tick_hook = [&] {
+      if (h.ticks == stop_at) h.io().stop(h.loop());
+    };
+    axle_error_t err;
+    CHECK(h.io().run(h.loop(), &err) == AXLE_OK);
+    CHECK(h.ticks == stop_at);
+    h.on_tick_hook = nullptr;
+  }
+}
+
+TEST_CASE("io: listen_remove stops accepting and leaves the socket to the host") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    uint16_t port = h.listen();
+    h.io().listen_remove(h.loop(), h.listen_fd());
+    Client client(port);  // completes into the backlog
+    CHECK(h.run_ticks(5));
+    CHECK(h.accepts == 0);
+    CHECK(::fcntl(h.listen_fd(), F_GETFD) != -1);
+    // Handing the listener to a loop again (a new generation) picks the queued client up.
+    axle_error_t err;
+    REQUIRE(h.io().listen_add(h.loop(), h.listen_fd(), 2, &err) == AXLE_OK);
+    HostConn &c = h.accept_one();
+    CHECK(c.listener_id == 2);
+  }
+}
+
+TEST_CASE("io: two loops on two threads share one listener") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    constexpr int kClients = 40;
+    Harness a(name);
+    uint16_t port = a.listen();
+    std::atomic<int> b_bytes{0};
+    std::atomic<bool> b_ready{false}, b_quit{false};
+    std::thread other([&] {
+      Harness b(name);
+      b.add_listener(a.listen_fd(), 1);
+      b.on_data_hook = [&](HostConn &, const char *, size_t len) { b_bytes += static_cast<int>(len); };
+      b_ready = true;
+      b.run_until([&] { return b_quit.load(); });
+      CHECK(no_stray_events(b));
+    });
+    while (!b_ready) std::this_thread::yield();
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < kClients; ++i) {
+      clients.push_back(std::make_unique<Client>(port));
+      write_all(clients.back()->fd, "x");
+    }
+    auto a_bytes = [&] {
+      int n = 0;
+      for (auto &c : a.conns) n += static_cast<int>(c->data.size());
+      return n;
+    };
+    // Every client is accepted by exactly one loop and heard exactly once.
+    bool all = a.run_until([&] { return a_bytes() + b_bytes.load() >= kClients; });
+    CHECK(all);
+    CHECK(a.run_ticks(3));
+    CHECK(a_bytes() + b_bytes.load() == kClients);
+    b_quit = true;  // b's loop re-checks its predicate on its next tick
+    other.join();
+    CHECK(no_stray_events(a));
+  }
+}
+
+TEST_CASE("io: loop_destroy right after create, and with a listener") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    { Harness h(name); }
+    int fd = -1;
+    {
+      Harness h(name);
+      h.listen();
+      fd = ::dup(h.listen_fd());
+    }
+    CHECK(::fcntl(fd, F_GETFD) != -1);
+    ::close(fd);
+  }
+}
