@@ -82,8 +82,14 @@ axle_status_t body_file(axle_response_t *r, int fd, uint64_t off, uint64_t len) 
   r->file_length = len;
   return AXLE_OK;
 }
+std::function<void(const void *, size_t)> &prebuilt_observer() {
+  static std::function<void(const void *, size_t)> observer;
+  return observer;
+}
+
 axle_status_t prebuilt(axle_response_t *r, const void *wire, size_t len, size_t head_len, uint16_t status,
                        axle_release_fn fn, void *arg) {
+  if (prebuilt_observer()) prebuilt_observer()(wire, len);
   r->prebuilt.assign(static_cast<const char *>(wire), len);
   r->prebuilt_head_len = head_len;
   r->status = status;
@@ -142,6 +148,10 @@ Instance::Instance(const LoadedModule &module, const axle_config_t &cfg) : modul
 Instance::~Instance() {
   if (module_.desc().thread_fini) module_.desc().thread_fini(instance_, thread_ctx_);
   module_.desc().destroy(instance_);
+}
+
+void set_prebuilt_observer(std::function<void(const void *wire, size_t len)> observer) {
+  prebuilt_observer() = std::move(observer);
 }
 
 std::string module_path(const std::string &kind, const std::string &name) {

@@ -6,6 +6,7 @@
 #include <axle/handler.h>
 #include <axle/module.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -77,6 +78,11 @@ class Instance {
   void *instance_ = nullptr;
   void *thread_ctx_ = nullptr;
 };
+
+// Sees the module's own bytes on every response_prebuilt call, before the
+// host copies them, so tests can check lent memory stays unchanged while
+// lent. An empty function removes the observer.
+void set_prebuilt_observer(std::function<void(const void *wire, size_t len)> observer);
 
 // Path of a built module: <AXLE_TEST_MODULE_DIR>/axle-<kind>-<name>.so
 std::string module_path(const std::string &kind, const std::string &name);
