@@ -22,10 +22,16 @@ const char *type_name(axle_config_type_t type) {
   return "unknown type";
 }
 
-const char *value_type_name(const OptionValue &value) {
-  if (std::holds_alternative<std::string>(value)) return "a string";
-  if (std::holds_alternative<int64_t>(value)) return "an integer";
-  return "a boolean";
+// "an integer", "a string": for "expected ..." messages.
+std::string with_article(axle_config_type_t type) {
+  return std::string(type == AXLE_CONFIG_INT ? "an " : "a ") + type_name(type);
+}
+
+// A value as the operator wrote it, for error messages.
+std::string describe(const OptionValue &value) {
+  if (auto *text = std::get_if<std::string>(&value)) return "\"" + *text + "\"";
+  if (auto *number = std::get_if<int64_t>(&value)) return std::to_string(*number);
+  return std::get<bool>(value) ? "true" : "false";
 }
 
 bool matches(axle_config_type_t type, const OptionValue &value) {
@@ -103,9 +109,8 @@ bool build_module_config(const axle_module_descriptor_t &desc, const OptionTable
       return false;
     }
     if (!matches(decl->type, value)) {
-      error = where.str() + ": " + key_path(table, key) + ": expected " +
-              (decl->type == AXLE_CONFIG_INT ? "an " : "a ") + type_name(decl->type) + ", got " +
-              value_type_name(value);
+      error = where.str() + ": " + key_path(table, key) + ": expected " + with_article(decl->type) + ", got " +
+              describe(value);
       return false;
     }
     out.values[key] = value;
@@ -126,7 +131,7 @@ bool build_module_config(const axle_module_descriptor_t &desc, const OptionTable
     auto value = parse_default(decl.type, decl.default_value);
     if (!value) {
       error = "module '" + module + "': key '" + decl.name + "' has default \"" + decl.default_value +
-              "\", which is not a " + type_name(decl.type);
+              "\", which is not " + with_article(decl.type);
       return false;
     }
     out.values[decl.name] = std::move(*value);
@@ -146,7 +151,7 @@ std::string validate_declared_keys(const axle_module_descriptor_t &desc) {
       return label + " has unknown type " + std::to_string(static_cast<int>(key.type));
     }
     if (key.default_value && !parse_default(key.type, key.default_value)) {
-      return label + " has default \"" + std::string(key.default_value) + "\", which is not a " + type_name(key.type);
+      return label + " has default \"" + std::string(key.default_value) + "\", which is not " + with_article(key.type);
     }
     for (size_t j = 0; j < i; ++j) {
       if (desc.config_keys[j].name && std::string_view(desc.config_keys[j].name) == key.name) {

@@ -1,0 +1,364 @@
+// Config parsing: a full valid file, the embedded default, and every kind of
+// error with the exact "file:line: key: what" the operator will see.
+#include "config.h"
+
+#include <axle/router.h>
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace {
+
+std::string error_of(const std::string &text) {
+  std::string error;
+  auto cfg = axle::parse_config(text, "t.toml", "/base", error);
+  CHECK_FALSE(cfg.has_value());
+  return error;
+}
+
+axle::Config parse_ok(const std::string &text) {
+  std::string error;
+  auto cfg = axle::parse_config(text, "t.toml", "/base", error);
+  INFO(error);
+  REQUIRE(cfg.has_value());
+  return *cfg;
+}
+
+const std::string kListen = "[server]\nlisten = [\"127.0.0.1:0\"]\n";  // lines 1-2
+
+}  // namespace
+
+TEST_SUITE("config") {
+
+TEST_CASE("a full valid config fills every field") {
+  auto cfg = parse_ok(R"([server]
+listen = ["127.0.0.1:8080", "[::1]:0"]
+workers = 4
+module_dirs = ["mods", "/abs/mods"]
+
+[modules]
+io = "uring"
+allocator = "pool"
+parser = "simd"
+router = "radix"
+metrics = "prometheus"
+metrics_path = "/stats"
+
+[module.uring]
+entries = 256
+sqpoll = true
+mode = "fast"
+
+[limits]
+max_head_bytes = 8192
+max_target_bytes = 2048
+max_headers = 50
+max_body_bytes = 10000000000
+max_connections = 500
+max_pipelined = 8
+
+[timeouts]
+header_ms = 1
+body_ms = 2
+idle_ms = 3
+write_ms = 4
+drain_ms = 5
+
+[sockets]
+backlog = 128
+reuse_port = true
+tcp_nodelay = false
+tcp_quickack = true
+busy_poll_us = 50
+defer_accept_s = 1
+recv_buffer = 65536
+send_buffer = 131072
+
+[log]
+level = "debug"
+access_log = "logs/access.log"
+
+[admin]
+listen = "127.0.0.1:9090"
+
+[[route]]
+path = "/static/*"
+handler = "static"
+methods = ["GET", "HEAD"]
+root = "public"
+max_age = 60
+index = true
+
+[[route]]
+path = "/any"
+handler = "echo"
+)");
+  CHECK(cfg.source == "t.toml");
+  CHECK(cfg.base_dir == "/base");
+  REQUIRE(cfg.listen.size() == 2);
+  CHECK(cfg.listen[0].host == "127.0.0.1");
+  CHECK(cfg.listen[0].port == 8080);
+  CHECK(cfg.listen[1].host == "::1");
+  CHECK(cfg.listen[1].port == 0);
+  CHECK(cfg.workers == 4);
+  CHECK(cfg.module_dirs == std::vector<std::string>{"/base/mods", "/abs/mods"});
+  CHECK(cfg.io == "uring");
+  CHECK(cfg.allocator == "pool");
+  CHECK(cfg.parser == "simd");
+  CHECK(cfg.router == "radix");
+  CHECK(cfg.metrics == "prometheus");
+  CHECK(cfg.metrics_path == "/stats");
+
+  REQUIRE(cfg.module_options.count("uring"));
+  const auto &uring = cfg.module_options.at("uring");
+  CHECK(uring.path == "module.uring");
+  CHECK(std::get<int64_t>(uring.values.at("entries")) == 256);
+  CHECK(std::get<bool>(uring.values.at("sqpoll")) == true);
+  CHECK(std::get<std::string>(uring.values.at("mode")) == "fast");
+  CHECK(uring.positions.at("mode").str() == "t.toml:17");
+
+  CHECK(cfg.limits.max_head_bytes == 8192);
+  CHECK(cfg.limits.max_target_bytes == 2048);
+  CHECK(cfg.limits.max_headers == 50);
+  CHECK(cfg.limits.max_body_bytes == 10000000000ull);
+  CHECK(cfg.limits.max_connections == 500);
+  CHECK(cfg.limits.max_pipelined == 8);
+  CHECK(cfg.timeouts.header_ms == 1);
+  CHECK(cfg.timeouts.body_ms == 2);
+  CHECK(cfg.timeouts.idle_ms == 3);
+  CHECK(cfg.timeouts.write_ms == 4);
+  CHECK(cfg.timeouts.drain_ms == 5);
+  CHECK(cfg.sockets.backlog == 128);
+  CHECK(cfg.sockets.reuse_port);
+  CHECK(cfg.sockets.tcp_nodelay == false);
+  CHECK(cfg.sockets.tcp_quickack == true);
+  CHECK(cfg.sockets.busy_poll_us == 50);
+  CHECK(cfg.sockets.defer_accept_s == 1);
+  CHECK(cfg.sockets.recv_buffer == 65536);
+  CHECK(cfg.sockets.send_buffer == 131072);
+  CHECK(cfg.log.level == "debug");
+  CHECK(cfg.log.access_log == "/base/logs/access.log");
+  REQUIRE(cfg.admin_listen.has_value());
+  CHECK(cfg.admin_listen->text() == "127.0.0.1:9090");
+
+  REQUIRE(cfg.routes.size() == 2);
+  const auto &r0 = cfg.routes[0];
+  CHECK(r0.pos.str() == "t.toml:51");
+  CHECK(r0.path == "/static/*");
+  CHECK(r0.handler == "static");
+  CHECK(r0.method_mask == (AXLE_METHOD_GET | AXLE_METHOD_HEAD));
+  CHECK(r0.options.path == "route[0]");
+  CHECK(r0.options.values.size() == 3);  // path, handler, methods are the route's own
+  CHECK(std::get<std::string>(r0.options.values.at("root")) == "public");
+  CHECK(std::get<int64_t>(r0.options.values.at("max_age")) == 60);
+  CHECK(std::get<bool>(r0.options.values.at("index")) == true);
+  CHECK(cfg.routes[1].method_mask == AXLE_METHOD_ANY);
+  CHECK(cfg.routes[1].options.values.empty());
+}
+
+TEST_CASE("defaults apply when sections are left out") {
+  auto cfg = parse_ok(kListen);
+  CHECK(cfg.workers == 0);
+  CHECK(cfg.io == "epoll");
+  CHECK(cfg.allocator == "malloc");
+  CHECK(cfg.parser == "scalar");
+  CHECK(cfg.router == "linear");
+  CHECK(cfg.metrics.empty());
+  CHECK(cfg.limits.max_head_bytes == axle::Limits{}.max_head_bytes);
+  CHECK(cfg.timeouts.idle_ms == axle::Timeouts{}.idle_ms);
+  CHECK_FALSE(cfg.admin_listen.has_value());
+  CHECK(cfg.routes.empty());
+  CHECK(parse_ok(kListen + "workers = \"auto\"\n[modules]\nmetrics = \"none\"\n").metrics.empty());
+}
+
+TEST_CASE("the embedded default config parses") {
+  auto text = axle::default_config_text();
+  REQUIRE_FALSE(text.empty());
+  CHECK(text.find("[server]") != std::string_view::npos);
+  std::string error;
+  auto cfg = axle::load_default_config(error);
+  INFO(error);
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->source == "<embedded default>");
+  CHECK(cfg->base_dir == std::filesystem::current_path().string());
+  CHECK_FALSE(cfg->listen.empty());
+  CHECK_FALSE(cfg->routes.empty());
+}
+
+TEST_CASE("listen addresses") {
+  axle::ListenAddress addr;
+  std::string error;
+  CHECK(axle::parse_listen_address("0.0.0.0:80", addr, error));
+  CHECK(addr.host == "0.0.0.0");
+  CHECK(addr.port == 80);
+  CHECK(addr.text() == "0.0.0.0:80");
+  CHECK(axle::parse_listen_address("[::]:65535", addr, error));
+  CHECK(addr.host == "::");
+  CHECK(addr.port == 65535);
+  CHECK(addr.text() == "[::]:65535");
+  CHECK(axle::parse_listen_address("127.0.0.1:0", addr, error));
+  CHECK(addr.port == 0);
+
+  CHECK_FALSE(axle::parse_listen_address("localhost:80", addr, error));
+  CHECK(error == "invalid listen address \"localhost:80\": host must be a numeric IPv4 address or a bracketed IPv6 "
+                 "address");
+  CHECK_FALSE(axle::parse_listen_address("::1:80", addr, error));
+  CHECK(error == "invalid listen address \"::1:80\": an IPv6 address needs brackets, e.g. \"[::1]:8080\"");
+  CHECK_FALSE(axle::parse_listen_address("[::1:80", addr, error));
+  CHECK(error == "invalid listen address \"[::1:80\": missing ']' after the IPv6 address");
+  CHECK_FALSE(axle::parse_listen_address("[::1]80", addr, error));
+  CHECK_FALSE(axle::parse_listen_address("[1.2.3.4]:80", addr, error));
+  CHECK_FALSE(axle::parse_listen_address("1.2.3.4", addr, error));
+  CHECK(error == "invalid listen address \"1.2.3.4\": expected HOST:PORT");
+  CHECK_FALSE(axle::parse_listen_address("1.2.3.4:65536", addr, error));
+  CHECK(error == "invalid listen address \"1.2.3.4:65536\": port must be a number from 0 to 65535");
+  CHECK_FALSE(axle::parse_listen_address("1.2.3.4:", addr, error));
+  CHECK_FALSE(axle::parse_listen_address("1.2.3.4:+80", addr, error));
+  CHECK_FALSE(axle::parse_listen_address("1.2.3.4:80x", addr, error));
+  CHECK_FALSE(axle::parse_listen_address("", addr, error));
+}
+
+TEST_CASE("errors name file, line and key") {
+  SUBCASE("TOML syntax") {
+    CHECK(error_of("[server]\nlisten = [\"127.0.0.1:1\"\n").rfind("t.toml:2: invalid TOML: ", 0) == 0);
+  }
+  SUBCASE("workers") {
+    CHECK(error_of(kListen + "workers = \"lots\"\n") ==
+          "t.toml:3: server.workers: expected an integer from 1 to 1024 or \"auto\", got \"lots\"");
+    CHECK(error_of(kListen + "workers = 0\n") ==
+          "t.toml:3: server.workers: expected an integer from 1 to 1024 or \"auto\", got 0");
+    CHECK(error_of(kListen + "workers = 1025\n") ==
+          "t.toml:3: server.workers: expected an integer from 1 to 1024 or \"auto\", got 1025");
+  }
+  SUBCASE("unknown keys and tables") {
+    CHECK(error_of(kListen + "lisen = 1\n") ==
+          "t.toml:3: server.lisen: unknown key (expected one of: listen, workers, module_dirs)");
+    CHECK(error_of(kListen + "[limit]\nmax_headers = 1\n") ==
+          "t.toml:3: limit: unknown key (expected one of: server, modules, module, limits, timeouts, sockets, log, "
+          "admin, route)");
+    CHECK(error_of(kListen + "[modules]\nallocater = \"pool\"\n") ==
+          "t.toml:4: modules.allocater: unknown key (expected one of: io, allocator, parser, router, metrics, "
+          "metrics_path)");
+    CHECK(error_of(kListen + "[timeouts]\nidle = 5\n").rfind("t.toml:4: timeouts.idle: unknown key", 0) == 0);
+    CHECK(error_of(kListen + "[sockets]\nnodelay = true\n").rfind("t.toml:4: sockets.nodelay: unknown key", 0) == 0);
+    CHECK(error_of(kListen + "[log]\nlevle = \"info\"\n").rfind("t.toml:4: log.levle: unknown key", 0) == 0);
+    CHECK(error_of(kListen + "[admin]\nport = 1\n").rfind("t.toml:4: admin.port: unknown key", 0) == 0);
+  }
+  SUBCASE("a table where a value belongs and the reverse") {
+    CHECK(error_of("server = 1\n") == "t.toml:1: server: expected a table, got 1");
+    CHECK(error_of(kListen + "[route]\npath = \"/\"\n") == "t.toml:3: route: expected [[route]] tables, got a table");
+  }
+  SUBCASE("listen") {
+    CHECK(error_of("[server]\nworkers = 1\n") == "t.toml:1: server.listen: at least one listen address is required");
+    CHECK(error_of("[modules]\nio = \"epoll\"\n") == "t.toml:1: server.listen: at least one listen address is required");
+    CHECK(error_of("[server]\nlisten = []\n") == "t.toml:2: server.listen: at least one listen address is required");
+    CHECK(error_of("[server]\nlisten = \"127.0.0.1:80\"\n") ==
+          "t.toml:2: server.listen: expected an array of \"HOST:PORT\" strings, got \"127.0.0.1:80\"");
+    CHECK(error_of("[server]\nlisten = [\n  \"127.0.0.1:80\",\n  \"example.com:80\",\n]\n") ==
+          "t.toml:4: server.listen[1]: invalid listen address \"example.com:80\": host must be a numeric IPv4 "
+          "address or a bracketed IPv6 address");
+    CHECK(error_of("[server]\nlisten = [\"127.0.0.1:80\", 80]\n") == "t.toml:2: server.listen[1]: expected a string, got 80");
+    CHECK(error_of("[server]\nlisten = [\"127.0.0.1:80\", \"127.0.0.1:80\"]\n") ==
+          "t.toml:2: server.listen[1]: duplicate listen address 127.0.0.1:80");
+  }
+  SUBCASE("module names become file names, so no path characters") {
+    CHECK(error_of(kListen + "[modules]\nparser = \"../evil\"\n") ==
+          "t.toml:4: modules.parser: invalid module name \"../evil\" (letters, digits, '_' and '-' only)");
+    CHECK(error_of(kListen + "[modules]\nio = \"\"\n").rfind("t.toml:4: modules.io: invalid module name", 0) == 0);
+    CHECK(error_of(kListen + "[modules]\nrouter = 3\n") == "t.toml:4: modules.router: expected a string, got 3");
+    CHECK(error_of(kListen + "[modules]\nmetrics_path = \"metrics\"\n") ==
+          "t.toml:4: modules.metrics_path: must start with '/', got \"metrics\"");
+    CHECK(error_of(kListen + "[module.\"a/b\"]\nx = 1\n").rfind("t.toml:3: module.a/b: invalid module name", 0) == 0);
+  }
+  SUBCASE("module option values are scalars") {
+    CHECK(error_of(kListen + "[module.epoll]\nsizes = [1, 2]\n") ==
+          "t.toml:4: module.epoll.sizes: expected a string, integer or boolean, got an array");
+    CHECK(error_of(kListen + "[module.epoll]\nratio = 1.5\n") ==
+          "t.toml:4: module.epoll.ratio: expected a string, integer or boolean, got a float (1.500000)");
+    CHECK(error_of(kListen + "[module]\nepoll = 1\n") == "t.toml:4: module.epoll: expected a table, got 1");
+  }
+  SUBCASE("limits and timeouts are positive integers") {
+    CHECK(error_of(kListen + "[limits]\nmax_headers = 0\n") ==
+          "t.toml:4: limits.max_headers: expected an integer >= 1, got 0");
+    CHECK(error_of(kListen + "[limits]\nmax_headers = -5\n") ==
+          "t.toml:4: limits.max_headers: expected an integer >= 1, got -5");
+    CHECK(error_of(kListen + "[limits]\nmax_headers = \"many\"\n") ==
+          "t.toml:4: limits.max_headers: expected an integer >= 1, got \"many\"");
+    CHECK(error_of(kListen + "[limits]\nmax_connections = 4294967296\n") ==
+          "t.toml:4: limits.max_connections: expected an integer >= 1, got 4294967296");
+    CHECK(error_of(kListen + "[limits]\nmax_head_bytes = 100\nmax_target_bytes = 200\n") ==
+          "t.toml:3: limits.max_target_bytes: must not exceed limits.max_head_bytes (100)");
+    CHECK(error_of(kListen + "[timeouts]\nidle_ms = 0\n") == "t.toml:4: timeouts.idle_ms: expected an integer >= 1, got 0");
+  }
+  SUBCASE("sockets and log") {
+    CHECK(error_of(kListen + "[sockets]\nreuse_port = \"yes\"\n") ==
+          "t.toml:4: sockets.reuse_port: expected true or false, got \"yes\"");
+    CHECK(error_of(kListen + "[sockets]\nbacklog = 0\n") == "t.toml:4: sockets.backlog: expected an integer >= 1, got 0");
+    CHECK(error_of(kListen + "[sockets]\nbusy_poll_us = -1\n") ==
+          "t.toml:4: sockets.busy_poll_us: expected an integer >= 0, got -1");
+    CHECK(error_of(kListen + "[log]\nlevel = \"verbose\"\n") ==
+          "t.toml:4: log.level: expected one of \"debug\", \"info\", \"warn\", \"error\", got \"verbose\"");
+  }
+  SUBCASE("admin listens on loopback only") {
+    CHECK(error_of(kListen + "[admin]\nlisten = \"0.0.0.0:9090\"\n") ==
+          "t.toml:4: admin.listen: must be a loopback address (127.0.0.0/8 or [::1]), got \"0.0.0.0:9090\"");
+    CHECK(error_of(kListen + "[admin]\nlisten = \"[::]:9090\"\n").rfind("t.toml:4: admin.listen: must be a loopback", 0) == 0);
+    CHECK(error_of(kListen + "[admin]\nlisten = \"9090\"\n") ==
+          "t.toml:4: admin.listen: invalid listen address \"9090\": expected HOST:PORT");
+    CHECK(parse_ok(kListen + "[admin]\nlisten = \"[::1]:9090\"\n").admin_listen->text() == "[::1]:9090");
+    CHECK(parse_ok(kListen + "[admin]\nlisten = \"127.1.2.3:0\"\n").admin_listen->host == "127.1.2.3");
+  }
+  SUBCASE("routes") {
+    const std::string ok_route = "[[route]]\npath = \"/a\"\nhandler = \"ping\"\n";  // lines 3-5
+    CHECK(error_of(kListen + ok_route + "[[route]]\nhandler = \"ping\"\n") == "t.toml:6: route[1].path: required key missing");
+    CHECK(error_of(kListen + "[[route]]\npath = \"/a\"\n") == "t.toml:3: route[0].handler: required key missing");
+    CHECK(error_of(kListen + "[[route]]\npath = \"a\"\nhandler = \"ping\"\n") ==
+          "t.toml:4: route[0].path: must start with '/', got \"a\"");
+    CHECK(error_of(kListen + "[[route]]\npath = \"/a\"\nhandler = \"x/y\"\n") ==
+          "t.toml:5: route[0].handler: invalid module name \"x/y\" (letters, digits, '_' and '-' only)");
+    CHECK(error_of(kListen + ok_route + "methods = [\"GET\", \"FETCH\"]\n") ==
+          "t.toml:6: route[0].methods[1]: unknown method \"FETCH\" (expected GET, HEAD, POST, PUT, DELETE, PATCH or "
+          "OPTIONS)");
+    CHECK(error_of(kListen + ok_route + "methods = [\"get\"]\n").rfind("t.toml:6: route[0].methods[0]: unknown method \"get\"", 0) == 0);
+    CHECK(error_of(kListen + ok_route + "methods = []\n") ==
+          "t.toml:6: route[0].methods: expected a non-empty array of method names, got an array");
+    CHECK(error_of(kListen + ok_route + "methods = \"GET\"\n") ==
+          "t.toml:6: route[0].methods: expected a non-empty array of method names, got \"GET\"");
+    CHECK(error_of(kListen + ok_route + "headers = { a = 1 }\n") ==
+          "t.toml:6: route[0].headers: expected a string, integer or boolean, got a table");
+    auto all = parse_ok(kListen + ok_route + "methods = [\"GET\", \"HEAD\", \"POST\", \"PUT\", \"DELETE\", \"PATCH\", \"OPTIONS\"]\n");
+    CHECK(all.routes[0].method_mask == (AXLE_METHOD_ANY & ~AXLE_METHOD_OTHER));
+  }
+}
+
+TEST_CASE("load_config_file") {
+  std::string error;
+  CHECK_FALSE(axle::load_config_file("/nonexistent/axle.toml", error));
+  CHECK(error == "cannot read /nonexistent/axle.toml: No such file or directory");
+  CHECK_FALSE(axle::load_config_file("/", error));
+  CHECK(error == "cannot read /: Is a directory");
+
+  char dir_template[] = "/tmp/axle-config-test-XXXXXX";
+  REQUIRE(mkdtemp(dir_template));
+  std::filesystem::path dir(dir_template);
+  {
+    std::ofstream(dir / "good.toml") << kListen << "module_dirs = [\"mods\", \"../other\"]\n";
+    std::ofstream(dir / "bad.toml") << kListen << "workers = -1\n";
+  }
+  auto cfg = axle::load_config_file((dir / "good.toml").string(), error);
+  INFO(error);
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->source == (dir / "good.toml").string());
+  CHECK(cfg->base_dir == dir.string());
+  CHECK(cfg->module_dirs == std::vector<std::string>{(dir / "mods").string(), (dir.parent_path() / "other").string()});
+
+  CHECK_FALSE(axle::load_config_file((dir / "bad.toml").string(), error));
+  CHECK(error == (dir / "bad.toml").string() +
+                     ":3: server.workers: expected an integer from 1 to 1024 or \"auto\", got -1");
+  std::filesystem::remove_all(dir);
+}
+
+}  // TEST_SUITE
