@@ -1,0 +1,207 @@
+#include "generation.h"
+
+#include "host_api.h"
+#include "worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <thread>
+
+namespace axle {
+namespace {
+
+const char *kind_label(axle_module_kind_t kind) {
+  switch (kind) {
+    case AXLE_KIND_IO: return "io";
+    case AXLE_KIND_ALLOC: return "alloc";
+    case AXLE_KIND_PARSER: return "parser";
+    case AXLE_KIND_ROUTER: return "router";
+    case AXLE_KIND_METRICS: return "metrics";
+    case AXLE_KIND_HANDLER: return "handler";
+  }
+  return "?";
+}
+
+// Loads kind/name and creates its instance with the [module.<name>] options.
+bool instantiate(const Config &config, axle_module_kind_t kind, const std::string &name, ModuleInstance &out,
+                 std::string &error) {
+  const std::string kind_name = kind_label(kind);
+  out.library = find_and_load(config.module_dirs, kind_name, name, error);
+  if (!out.library) return false;
+  const axle_module_descriptor_t &d = out.desc();
+  if (d.kind != kind) {
+    error = out.library->path() + ": is a " + out.library->kind_name() + " module, configured as " + kind_name;
+    return false;
+  }
+  static const OptionTable kNoOptions;
+  auto it = config.module_options.find(name);
+  const OptionTable &options = it == config.module_options.end() ? kNoOptions : it->second;
+  out.config = std::make_unique<axle_config_t>();
+  // A handler's declared keys belong to its routes; its instance gets no options.
+  if (kind == AXLE_KIND_HANDLER) {
+    out.config->owner = name;
+    out.config->base_dir = config.base_dir;
+  } else if (!build_module_config(d, options, {}, config.base_dir, *out.config, error)) {
+    return false;
+  }
+  axle_error_t err;
+  if (d.create(host_api(), out.config.get(), &out.instance, &err) != AXLE_OK) {
+    out.instance = nullptr;
+    error = out.library->path() + ": " + kind_name + " module '" + name +
+            "' failed to initialize: " + (err.message.empty() ? "no reason given" : err.message);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<Generation> Generation::build(const Config &config, uint64_t id, std::string &error) {
+  std::unique_ptr<Generation> gen(new Generation(config, id));
+  if (!gen->load(error)) return nullptr;  // ~Generation undoes what was created
+  return gen;
+}
+
+bool Generation::load(std::string &error) {
+  if (!instantiate(config, AXLE_KIND_IO, config.io, io, error)) return false;
+  if (!instantiate(config, AXLE_KIND_ALLOC, config.allocator, alloc, error)) return false;
+  if (!instantiate(config, AXLE_KIND_PARSER, config.parser, parser, error)) return false;
+  if (!instantiate(config, AXLE_KIND_ROUTER, config.router, router, error)) return false;
+  if (!config.metrics.empty() && !instantiate(config, AXLE_KIND_METRICS, config.metrics, metrics, error))
+    return false;
+  io_vt = io.vtable<axle_io_vtable_t>();
+  alloc_vt = alloc.vtable<axle_alloc_vtable_t>();
+  parser_vt = parser.vtable<axle_parser_vtable_t>();
+  router_vt = router.vtable<axle_router_vtable_t>();
+  if (metrics.library) metrics_vt = metrics.vtable<axle_metrics_vtable_t>();
+
+  // One instance per handler module, shared by its routes.
+  std::vector<axle_route_spec_t> specs;
+  for (const RouteConfig &rc : config.routes) {
+    uint32_t slot = 0;
+    while (slot < handlers.size() && handlers[slot].desc().name != rc.handler) ++slot;
+    if (slot == handlers.size()) {
+      handlers.emplace_back();
+      if (!instantiate(config, AXLE_KIND_HANDLER, rc.handler, handlers.back(), error)) {
+        error = rc.pos.str() + ": route " + rc.path + ": " + error;
+        return false;
+      }
+    }
+    RouteEntry entry;
+    entry.pattern = rc.path;
+    entry.handler_name = rc.handler;
+    entry.handler = handlers[slot].vtable<axle_handler_vtable_t>();
+    entry.handler_slot = slot;
+    entry.config = std::make_unique<axle_config_t>();
+    if (!build_module_config(handlers[slot].desc(), rc.options, {"path", "handler", "methods"}, config.base_dir,
+                             *entry.config, error))
+      return false;
+    entry.config->owner = rc.handler + " " + rc.path;
+    axle_error_t err;
+    if (entry.handler->route_init(handlers[slot].instance, entry.config.get(), {rc.path.data(), rc.path.size()},
+                                  &entry.route_state, &err) != AXLE_OK) {
+      error = rc.pos.str() + ": route " + rc.path + ": handler '" + rc.handler + "' refused it: " + err.message;
+      return false;
+    }
+    routes.push_back(std::move(entry));
+  }
+  if (metrics_vt) {
+    RouteEntry entry;
+    entry.pattern = config.metrics_path;
+    entry.handler_name = "metrics";
+    routes.push_back(std::move(entry));
+  }
+  // routes no longer moves: the specs may point into it. route_id = index.
+  for (uint32_t i = 0; i < routes.size(); ++i) {
+    uint32_t methods = i < config.routes.size() ? config.routes[i].method_mask : AXLE_METHOD_GET | AXLE_METHOD_HEAD;
+    specs.push_back({sizeof(axle_route_spec_t), {routes[i].pattern.data(), routes[i].pattern.size()}, methods, i});
+  }
+  axle_error_t err;
+  if (router_vt->build(router.instance, specs.data(), specs.size(), &router_table, &err) != AXLE_OK) {
+    router_table = nullptr;
+    error = "router '" + config.router + "' rejected the routes: " + err.message;
+    return false;
+  }
+  if (metrics_vt) {
+    std::vector<axle_str_t> labels;
+    for (const RouteEntry &r : routes) labels.push_back({r.pattern.data(), r.pattern.size()});
+    std::vector<axle_module_info_t> infos;
+    static const std::string abi = std::to_string(AXLE_ABI_MAJOR) + "." + std::to_string(AXLE_ABI_MINOR);
+    std::vector<std::string> kinds;
+    for (ModuleInstance *m : all_instances()) kinds.push_back(m->library->kind_name());
+    size_t i = 0;
+    for (ModuleInstance *m : all_instances()) {
+      const axle_module_descriptor_t &d = m->desc();
+      infos.push_back({{kinds[i].data(), kinds[i].size()},
+                       {d.name, std::strlen(d.name)},
+                       {d.version, std::strlen(d.version)},
+                       {abi.data(), abi.size()}});
+      ++i;
+    }
+    uint32_t workers = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+    axle_metrics_generation_t info{sizeof info,       id, labels.data(), static_cast<uint32_t>(labels.size()),
+                                   infos.data(),      static_cast<uint32_t>(infos.size()), workers};
+    if (metrics_vt->describe(metrics.instance, &info, &err) != AXLE_OK) {
+      error = "metrics module '" + config.metrics + "' failed: " + err.message;
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<ModuleInstance *> Generation::all_instances() {
+  std::vector<ModuleInstance *> out{&io, &alloc, &parser, &router};
+  if (metrics.library) out.push_back(&metrics);
+  for (ModuleInstance &h : handlers) out.push_back(&h);
+  return out;
+}
+
+Generation::~Generation() {
+  join_workers();
+  workers_.clear();
+  for (auto it = routes.rbegin(); it != routes.rend(); ++it)
+    if (it->handler && it->route_state) it->handler->route_fini(handlers[it->handler_slot].instance, it->route_state);
+  if (router_table) router_vt->table_destroy(router.instance, router_table);
+  std::vector<ModuleInstance *> instances = all_instances();
+  for (auto it = instances.rbegin(); it != instances.rend(); ++it)
+    if ((*it)->library && (*it)->instance) (*it)->desc().destroy((*it)->instance);
+}
+
+bool Generation::start_workers(const std::vector<Listener> &listeners, std::atomic<uint32_t> &open_connections,
+                               std::string &error) {
+  uint32_t count = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+  for (uint32_t i = 0; i < count; ++i) {
+    auto worker = std::make_unique<Worker>(*this, i, open_connections);
+    if (!worker->start(listeners, error)) {
+      drain(0);
+      join_workers();
+      workers_.clear();
+      return false;
+    }
+    workers_.push_back(std::move(worker));
+  }
+  return true;
+}
+
+void Generation::drain(uint32_t deadline_ms) {
+  for (auto &w : workers_) w->drain(deadline_ms);
+}
+
+void Generation::join_workers() {
+  for (auto &w : workers_) w->join();
+}
+
+bool Generation::workers_finished() const {
+  for (const auto &w : workers_)
+    if (!w->finished()) return false;
+  return true;
+}
+
+uint32_t Generation::connection_count() const {
+  uint32_t n = 0;
+  for (const auto &w : workers_) n += w->connection_count();
+  return n;
+}
+
+}  // namespace axle

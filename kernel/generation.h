@@ -1,0 +1,90 @@
+// A generation: one config, the modules it names (loaded and instantiated),
+// the router table built from its routes, and the workers that serve it.
+// Immutable once built; a reload builds a new one beside it.
+#pragma once
+
+#include "config.h"
+#include "module_config.h"
+#include "module_loader.h"
+
+#include <axle/alloc.h>
+#include <axle/handler.h>
+#include <axle/io.h>
+#include <axle/metrics.h>
+#include <axle/parser.h>
+#include <axle/router.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace axle {
+
+class Worker;
+struct Listener;
+
+// One module instance: the library stays loaded while this lives.
+struct ModuleInstance {
+  std::shared_ptr<ModuleLibrary> library;
+  std::unique_ptr<axle_config_t> config;
+  void *instance = nullptr;
+
+  const axle_module_descriptor_t &desc() const { return library->descriptor(); }
+  template <class VTable>
+  const VTable *vtable() const { return static_cast<const VTable *>(desc().vtable); }
+};
+
+struct RouteEntry {
+  std::string pattern;
+  std::string handler_name;
+  const axle_handler_vtable_t *handler = nullptr;  // null: the built-in metrics route
+  uint32_t handler_slot = 0;                       // index into Generation::handlers
+  void *route_state = nullptr;
+  std::unique_ptr<axle_config_t> config;
+};
+
+class Generation {
+ public:
+  // Loads and instantiates everything the config names. On any failure,
+  // whatever was created is destroyed again and error says what failed.
+  static std::unique_ptr<Generation> build(const Config &config, uint64_t id, std::string &error);
+  ~Generation();  // workers must have been joined (stop_workers)
+
+  // Starts one Worker per configured worker on the shared listeners. Fails
+  // (and stops the ones started) if any worker's thread_init fails.
+  bool start_workers(const std::vector<Listener> &listeners, std::atomic<uint32_t> &open_connections,
+                     std::string &error);
+  // Asks every worker to stop accepting and finish; returns at once.
+  void drain(uint32_t deadline_ms);
+  // Waits for every worker thread to end.
+  void join_workers();
+  // Connections currently open on this generation's workers.
+  uint32_t connection_count() const;
+  // Every worker thread has ended (so join_workers() will not block).
+  bool workers_finished() const;
+
+  const Config config;
+  const uint64_t id;
+
+  ModuleInstance io, alloc, parser, router, metrics;  // metrics.library may be null
+  std::vector<ModuleInstance> handlers;
+  const axle_io_vtable_t *io_vt = nullptr;
+  const axle_alloc_vtable_t *alloc_vt = nullptr;
+  const axle_parser_vtable_t *parser_vt = nullptr;
+  const axle_router_vtable_t *router_vt = nullptr;
+  const axle_metrics_vtable_t *metrics_vt = nullptr;  // null: no metrics module
+  void *router_table = nullptr;
+  std::vector<RouteEntry> routes;  // indexed by route_id
+
+  // Every instance in creation order (for thread_init/fini and teardown).
+  std::vector<ModuleInstance *> all_instances();
+
+ private:
+  explicit Generation(const Config &config, uint64_t id) : config(config), id(id) {}
+  bool load(std::string &error);
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace axle

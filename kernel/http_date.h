@@ -1,0 +1,29 @@
+// The Date header value, formatted at most once per second per worker.
+#pragma once
+
+#include <ctime>
+#include <string_view>
+
+namespace axle {
+
+class HttpDate {
+ public:
+  HttpDate() { refresh(); }
+  // Reformats only when the wall-clock second changed.
+  void refresh() {
+    time_t now = ::time(nullptr);
+    if (now == second_) return;
+    second_ = now;
+    struct tm tm;
+    ::gmtime_r(&now, &tm);
+    ::strftime(text_, sizeof text_, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  }
+  std::string_view view() const { return {text_, kLength}; }
+  static constexpr size_t kLength = 29;
+
+ private:
+  time_t second_ = -1;
+  char text_[kLength + 1] = {};
+};
+
+}  // namespace axle

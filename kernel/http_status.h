@@ -1,0 +1,11 @@
+// Reason phrases for the status line.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace axle {
+
+std::string_view reason_phrase(uint16_t status);
+
+}  // namespace axle

@@ -1,0 +1,27 @@
+#include "response.h"
+
+#include "worker.h"
+
+#include <unistd.h>
+
+namespace axle {
+
+void Response::reset() {
+  if (owned_block) worker.free(owned_block, owned_size);
+  if (release) release(release_arg);
+  if (file_fd >= 0) ::close(file_fd);
+  status = 0;
+  header_lines.clear();
+  body = Body::None;
+  data = nullptr;
+  len = 0;
+  owned_block = nullptr;
+  owned_size = 0;
+  release = nullptr;
+  release_arg = nullptr;
+  prebuilt_head_len = 0;
+  file_fd = -1;
+  file_offset = file_length = 0;
+}
+
+}  // namespace axle

@@ -1,0 +1,40 @@
+// What a handler built for one request, before the kernel serializes it.
+// One Response per worker is reused for every request it serves.
+#pragma once
+
+#include "host_api.h"
+
+#include <cstdint>
+#include <string>
+
+namespace axle {
+
+class Worker;
+
+class Response : public axle_response_t {
+ public:
+  enum class Body : uint8_t { None, Owned, Lent, File, Prebuilt };
+
+  explicit Response(Worker &worker) : worker(worker) {}
+  // Clears everything for the next request, releasing what was not taken.
+  void reset();
+
+  Worker &worker;
+  uint16_t status = 0;
+  std::string header_lines;  // "Name: value\r\n"..., capacity reused
+  Body body = Body::None;
+  // Owned: an allocator block (ptr, size) holding len bytes.
+  // Lent / Prebuilt: module bytes plus their release hook.
+  const char *data = nullptr;
+  size_t len = 0;
+  void *owned_block = nullptr;
+  size_t owned_size = 0;
+  axle_release_fn release = nullptr;
+  void *release_arg = nullptr;
+  size_t prebuilt_head_len = 0;
+  int file_fd = -1;
+  uint64_t file_offset = 0;
+  uint64_t file_length = 0;
+};
+
+}  // namespace axle

@@ -1,0 +1,209 @@
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+namespace axle {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Applies one optional socket option and reports a refusal once, at bind time.
+void tune(int fd, int level, int name, const char *label, std::optional<int> value) {
+  if (!value) return;
+  int v = *value;
+  if (::setsockopt(fd, level, name, &v, sizeof v) != 0)
+    spdlog::warn("socket option {}={} refused by the kernel: {}", label, v, errno_text());
+}
+
+int open_listener(const ListenAddress &addr, const SocketOptions &so, std::string &bound, std::string &error) {
+  sockaddr_storage ss{};
+  socklen_t len;
+  bool v6 = addr.host.find(':') != std::string::npos;
+  if (v6) {
+    auto *sin6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(addr.port);
+    if (::inet_pton(AF_INET6, addr.host.c_str(), &sin6->sin6_addr) != 1) {
+      error = "listen " + addr.text() + ": not a numeric IPv6 address";
+      return -1;
+    }
+    len = sizeof(sockaddr_in6);
+  } else {
+    auto *sin = reinterpret_cast<sockaddr_in *>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(addr.port);
+    if (::inet_pton(AF_INET, addr.host.c_str(), &sin->sin_addr) != 1) {
+      error = "listen " + addr.text() + ": not a numeric IPv4 address";
+      return -1;
+    }
+    len = sizeof(sockaddr_in);
+  }
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = "listen " + addr.text() + ": socket: " + errno_text();
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (v6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (so.reuse_port) tune(fd, SOL_SOCKET, SO_REUSEPORT, "reuse_port", 1);
+  tune(fd, SOL_SOCKET, SO_RCVBUF, "recv_buffer", so.recv_buffer);
+  tune(fd, SOL_SOCKET, SO_SNDBUF, "send_buffer", so.send_buffer);
+  tune(fd, SOL_SOCKET, SO_BUSY_POLL, "busy_poll_us", so.busy_poll_us);
+  tune(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, "defer_accept_s", so.defer_accept_s);
+  // Accepted sockets inherit TCP_NODELAY from the listener on Linux.
+  if (so.tcp_nodelay) tune(fd, IPPROTO_TCP, TCP_NODELAY, "tcp_nodelay", *so.tcp_nodelay ? 1 : 0);
+  if (::bind(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0) {
+    error = "listen " + addr.text() + ": bind: " + errno_text();
+    ::close(fd);
+    return -1;
+  }
+  if (::listen(fd, static_cast<int>(so.backlog)) != 0) {
+    error = "listen " + addr.text() + ": listen: " + errno_text();
+    ::close(fd);
+    return -1;
+  }
+  // Report the real port when 0 asked the kernel to pick one.
+  sockaddr_storage actual{};
+  socklen_t actual_len = sizeof actual;
+  ::getsockname(fd, reinterpret_cast<sockaddr *>(&actual), &actual_len);
+  uint16_t port = v6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&actual)->sin6_port)
+                     : ntohs(reinterpret_cast<sockaddr_in *>(&actual)->sin_port);
+  bound = (v6 ? "[" + addr.host + "]" : addr.host) + ":" + std::to_string(port);
+  return fd;
+}
+
+}  // namespace
+
+Server::Server(Config config, std::string config_path, std::vector<ListenAddress> listen_override)
+    : config_(std::move(config)), config_path_(std::move(config_path)), listen_override_(std::move(listen_override)) {
+  if (!listen_override_.empty()) config_.listen = listen_override_;
+}
+
+Server::~Server() {
+  if (current_) {
+    current_->drain(0);
+    current_.reset();
+  }
+  reap_retired(true);
+  for (const Listener &l : listeners_) ::close(l.fd);
+}
+
+bool Server::check(const Config &config, std::string &error) {
+  return Generation::build(config, 0, error) != nullptr;
+}
+
+bool Server::open_listeners(std::string &error) {
+  for (const ListenAddress &addr : config_.listen) {
+    Listener l;
+    l.id = static_cast<uint32_t>(listeners_.size());
+    l.fd = open_listener(addr, config_.sockets, l.address, error);
+    if (l.fd < 0) return false;
+    listeners_.push_back(l);
+  }
+  return true;
+}
+
+int Server::run() {
+  // Signals are taken synchronously by this thread; workers never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::string error;
+  auto gen = Generation::build(config_, next_generation_id_++, error);
+  if (!gen) {
+    spdlog::error("{}: {}", config_.source, error);
+    return 1;
+  }
+  if (!open_listeners(error) || !gen->start_workers(listeners_, open_connections_, error)) {
+    spdlog::error("{}", error);
+    return 1;
+  }
+  current_ = std::move(gen);
+  for (const Listener &l : listeners_) spdlog::info("listening on http://{}", l.address);
+  spdlog::info("generation {} serving: io={} allocator={} parser={} router={}{}", current_->id, config_.io,
+               config_.allocator, config_.parser, config_.router,
+               config_.metrics.empty() ? "" : " metrics=" + config_.metrics);
+
+  while (true) {
+    timespec tick{0, 200'000'000};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGHUP) {
+      reload();
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      break;
+    }
+    reap_retired(false);
+  }
+
+  spdlog::info("shutting down: finishing in-flight requests (at most {} ms)", config_.timeouts.drain_ms);
+  // A second signal while draining ends the process at once.
+  struct sigaction now{};
+  now.sa_handler = [](int) { ::_exit(1); };
+  for (int s : {SIGTERM, SIGINT}) sigaction(s, &now, nullptr);
+  pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
+  current_->drain(config_.timeouts.drain_ms);
+  retired_.push_back(std::move(current_));
+  reap_retired(true);
+  spdlog::info("stopped");
+  return 0;
+}
+
+void Server::reload() {
+  if (config_path_.empty()) {
+    spdlog::warn("SIGHUP: running on the embedded default config, nothing to reload");
+    return;
+  }
+  std::string error;
+  auto config = load_config_file(config_path_, error);
+  if (!config) {
+    spdlog::error("reload failed, generation {} keeps serving: {}", current_->id, error);
+    return;
+  }
+  if (!listen_override_.empty()) config->listen = listen_override_;
+  std::vector<std::string> old_addrs, new_addrs;
+  for (const auto &a : config_.listen) old_addrs.push_back(a.text());
+  for (const auto &a : config->listen) new_addrs.push_back(a.text());
+  if (old_addrs != new_addrs) {
+    spdlog::error("reload failed, generation {} keeps serving: {}: server.listen changed; that needs a restart",
+                  current_->id, config_path_);
+    return;
+  }
+  auto gen = Generation::build(*config, next_generation_id_++, error);
+  if (!gen || !gen->start_workers(listeners_, open_connections_, error)) {
+    spdlog::error("reload failed, generation {} keeps serving: {}: {}", current_->id, config_path_, error);
+    return;
+  }
+  spdlog::info("generation {} serving: io={} allocator={} parser={} router={}; generation {} draining", gen->id,
+               config->io, config->allocator, config->parser, config->router, current_->id);
+  current_->drain(config->timeouts.drain_ms);
+  retired_.push_back(std::move(current_));
+  current_ = std::move(gen);
+  config_ = std::move(*config);
+}
+
+void Server::reap_retired(bool wait) {
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if (!wait && !(*it)->workers_finished()) {
+      ++it;
+      continue;
+    }
+    uint64_t id = (*it)->id;
+    it = retired_.erase(it);  // joins its workers, destroys instances, unloads libraries
+    spdlog::info("generation {} retired", id);
+  }
+}
+
+}  // namespace axle

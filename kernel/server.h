@@ -1,0 +1,45 @@
+// The process: listening sockets, the serving generation, reloads and the
+// signal-driven lifecycle.
+#pragma once
+
+#include "config.h"
+#include "generation.h"
+#include "worker.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace axle {
+
+class Server {
+ public:
+  // config_path: file to re-read on SIGHUP (empty: embedded default, no reload).
+  // listen_override: addresses from --listen, kept across reloads.
+  Server(Config config, std::string config_path, std::vector<ListenAddress> listen_override);
+  ~Server();
+
+  // Binds, starts the first generation and serves until SIGTERM/SIGINT.
+  // Returns the process exit code.
+  int run();
+
+  // Builds (and destroys) a generation without serving: what --check does.
+  static bool check(const Config &config, std::string &error);
+
+ private:
+  bool open_listeners(std::string &error);
+  void reload();
+  void reap_retired(bool wait);
+
+  Config config_;
+  std::string config_path_;
+  std::vector<ListenAddress> listen_override_;
+  std::vector<Listener> listeners_;
+  std::unique_ptr<Generation> current_;
+  std::vector<std::unique_ptr<Generation>> retired_;  // draining, destroyed once their workers end
+  std::atomic<uint32_t> open_connections_{0};
+  uint64_t next_generation_id_ = 1;
+};
+
+}  // namespace axle

@@ -1,0 +1,233 @@
+#include "worker.h"
+
+#include "connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace axle {
+namespace {
+
+constexpr uint32_t kTickMs = 250;  // timeout resolution; the Date cache refreshes per second anyway
+
+void set_int_option(int fd, int level, int name, int value) {
+  // Per-connection tuning is best effort; the listener reported refusals once.
+  (void)::setsockopt(fd, level, name, &value, sizeof value);
+}
+
+}  // namespace
+
+Worker::Worker(Generation &gen, uint32_t index, std::atomic<uint32_t> &open_connections)
+    : gen(gen), index(index), open_connections_(open_connections) {
+  const Limits &lim = gen.config.limits;
+  limits = {sizeof(axle_parse_limits_t), lim.max_head_bytes, lim.max_target_bytes, lim.max_headers};
+  header_scratch.resize(lim.max_headers);
+  path_scratch.reserve(256);
+  head_scratch.reserve(512);
+}
+
+Worker::~Worker() { join(); }
+
+bool Worker::start(const std::vector<Listener> &listeners, std::string &error) {
+  std::promise<std::string> ready;
+  auto result = ready.get_future();
+  thread_ = std::thread([this, &listeners, &ready] { thread_main(listeners, ready); });
+  error = result.get();
+  if (!error.empty()) {
+    join();
+    return false;
+  }
+  return true;
+}
+
+void Worker::drain(uint32_t deadline_ms) {
+  drain_deadline_ms_.store(deadline_ms, std::memory_order_relaxed);
+  drain_requested_.store(true, std::memory_order_release);
+  if (loop) gen.io_vt->wake(loop);
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Worker::init_modules(std::string &error) {
+  std::vector<ModuleInstance *> instances = gen.all_instances();
+  thread_ctx_.assign(instances.size(), nullptr);
+  for (size_t i = 0; i < instances.size(); ++i) {
+    const axle_module_descriptor_t &d = instances[i]->desc();
+    if (d.thread_init) {
+      axle_error_t err;
+      if (d.thread_init(instances[i]->instance, this, &thread_ctx_[i], &err) != AXLE_OK) {
+        error = "module '" + std::string(d.name) + "' failed to start worker " + std::to_string(index) + ": " +
+                (err.message.empty() ? "no reason given" : err.message);
+        return false;
+      }
+    }
+    ++initialized_;
+  }
+  // Fixed order of all_instances(): io, alloc, parser, router, [metrics], handlers...
+  io_ctx = thread_ctx_[0];
+  alloc_ctx = thread_ctx_[1];
+  parser_ctx = thread_ctx_[2];
+  size_t next = 4;
+  if (gen.metrics_vt) metrics_ctx = thread_ctx_[next++];
+  handler_ctx.assign(thread_ctx_.begin() + static_cast<long>(next), thread_ctx_.end());
+  return true;
+}
+
+void Worker::fini_modules() {
+  std::vector<ModuleInstance *> instances = gen.all_instances();
+  for (size_t i = initialized_; i-- > 0;) {
+    const axle_module_descriptor_t &d = instances[i]->desc();
+    if (d.thread_fini) d.thread_fini(instances[i]->instance, thread_ctx_[i]);
+  }
+  initialized_ = 0;
+}
+
+void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready) {
+  std::string error;
+  bool ok = init_modules(error);
+  if (ok) {
+    events_ = {};
+    events_.struct_size = sizeof events_;
+    events_.host_ctx = this;
+    events_.on_accept = ev_accept;
+    events_.on_data = ev_data;
+    events_.on_eof = ev_eof;
+    events_.on_sent = ev_sent;
+    events_.on_closed = ev_closed;
+    events_.on_tick = ev_tick;
+    events_.on_wake = ev_wake;
+    axle_io_loop_options_t options{sizeof options, kTickMs, gen.config.limits.max_connections};
+    axle_error_t err;
+    void *new_loop = nullptr;
+    if (gen.io_vt->loop_create(gen.io.instance, io_ctx, &events_, &options, &new_loop, &err) != AXLE_OK) {
+      error = "io module '" + std::string(gen.io.desc().name) + "' could not create its loop: " + err.message;
+      ok = false;
+    } else {
+      loop = new_loop;
+    }
+  }
+  for (size_t i = 0; ok && i < listeners.size(); ++i) {
+    axle_error_t err;
+    if (gen.io_vt->listen_add(loop, listeners[i].fd, listeners[i].id, &err) != AXLE_OK) {
+      error = "io module could not listen on " + listeners[i].address + ": " + err.message;
+      ok = false;
+    } else {
+      listener_fds_.push_back(listeners[i].fd);
+    }
+  }
+  if (!ok) {
+    for (int fd : listener_fds_) gen.io_vt->listen_remove(loop, fd);
+    if (loop) gen.io_vt->loop_destroy(loop);
+    loop = nullptr;
+    fini_modules();
+    finished_.store(true, std::memory_order_release);
+    ready.set_value(error);
+    return;
+  }
+  ready.set_value(std::string());  // `ready` and `listeners` are gone after this
+
+  axle_error_t err;
+  if (gen.io_vt->run(loop, &err) != AXLE_OK)
+    spdlog::error("worker {}: io loop failed: {}", index, err.message);
+  // run() returned: every connection is closed (see maybe_finish_drain).
+  gen.io_vt->loop_destroy(loop);
+  loop = nullptr;
+  response.reset();
+  fini_modules();
+  finished_.store(true, std::memory_order_release);
+}
+
+// ---- io events ----
+
+void *Worker::ev_accept(void *host, void *io_conn, int fd, uint32_t) {
+  auto *w = static_cast<Worker *>(host);
+  if (w->draining) return nullptr;
+  // The only cross-worker state: one atomic per accepted connection.
+  uint32_t open = w->open_connections_.fetch_add(1, std::memory_order_relaxed);
+  if (open >= w->gen.config.limits.max_connections) {
+    w->open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  const SocketOptions &so = w->gen.config.sockets;
+  if (so.tcp_nodelay.value_or(false)) set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+  if (so.tcp_quickack.value_or(false)) set_int_option(fd, IPPROTO_TCP, TCP_QUICKACK, 1);
+  void *mem = w->alloc(sizeof(Connection));
+  if (!mem) {
+    w->open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  auto *c = new (mem) Connection(*w, io_conn, fd);
+  c->next = w->connections_head;
+  if (c->next) c->next->prev = c;
+  w->connections_head = c;
+  w->connection_count_.fetch_add(1, std::memory_order_relaxed);
+  if (w->gen.metrics_vt) w->gen.metrics_vt->connection_opened(w->metrics_ctx);
+  return c;
+}
+
+void Worker::ev_data(void *, void *conn, const char *data, size_t len) {
+  static_cast<Connection *>(conn)->on_data(data, len);
+}
+
+void Worker::ev_eof(void *, void *conn, int err) { static_cast<Connection *>(conn)->on_eof(err); }
+
+void Worker::ev_sent(void *, void *conn, int err) { static_cast<Connection *>(conn)->on_sent(err); }
+
+void Worker::ev_closed(void *host, void *conn) {
+  static_cast<Worker *>(host)->connection_closed(static_cast<Connection *>(conn));
+}
+
+void Worker::ev_tick(void *host) { static_cast<Worker *>(host)->on_tick(); }
+
+void Worker::ev_wake(void *host) { static_cast<Worker *>(host)->on_wake(); }
+
+void Worker::connection_closed(Connection *c) {
+  if (c->prev) c->prev->next = c->next;
+  else connections_head = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->~Connection();
+  free(c, sizeof(Connection));
+  connection_count_.fetch_sub(1, std::memory_order_relaxed);
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
+  if (gen.metrics_vt) gen.metrics_vt->connection_closed(metrics_ctx);
+  maybe_finish_drain();
+}
+
+void Worker::on_tick() {
+  date.refresh();
+  uint64_t now = coarse_now_ms();
+  for (Connection *c = connections_head; c;) {
+    Connection *next = c->next;  // on_tick may close c (freed only in on_closed)
+    c->on_tick(now);
+    c = next;
+  }
+  if (draining && now >= drain_deadline_at_) {
+    for (Connection *c = connections_head; c; c = c->next) c->close();
+  }
+  maybe_finish_drain();
+}
+
+void Worker::on_wake() {
+  if (!drain_requested_.load(std::memory_order_acquire) || draining) return;
+  draining = true;
+  drain_deadline_at_ = coarse_now_ms() + drain_deadline_ms_.load(std::memory_order_relaxed);
+  for (int fd : listener_fds_) gen.io_vt->listen_remove(loop, fd);
+  listener_fds_.clear();
+  for (Connection *c = connections_head; c;) {
+    Connection *next = c->next;
+    c->begin_drain();
+    c = next;
+  }
+  maybe_finish_drain();
+}
+
+void Worker::maybe_finish_drain() {
+  if (draining && connections_head == nullptr) gen.io_vt->stop(loop);
+}
+
+}  // namespace axle

@@ -1,0 +1,97 @@
+// One worker: a thread running its own io loop with its own module contexts.
+// Nothing on its request path is shared with another worker.
+#pragma once
+
+#include "generation.h"
+#include "http_date.h"
+#include "response.h"
+
+#include <atomic>
+#include <future>
+#include <thread>
+#include <vector>
+
+namespace axle {
+
+class Connection;
+
+// A listening socket owned by the Server and shared by every worker of every
+// generation, so swapping generations never drops a queued connection.
+struct Listener {
+  int fd = -1;
+  uint32_t id = 0;
+  std::string address;  // "127.0.0.1:8080" as bound
+};
+
+class Worker : public axle_worker_t {
+ public:
+  Worker(Generation &gen, uint32_t index, std::atomic<uint32_t> &open_connections);
+  ~Worker();
+
+  // Starts the thread and waits until its modules and loop are ready.
+  bool start(const std::vector<Listener> &listeners, std::string &error);
+  // Any thread: stop accepting, finish in-flight requests, close idle
+  // connections, and end the thread (forcibly after deadline_ms).
+  void drain(uint32_t deadline_ms);
+  void join();
+  uint32_t connection_count() const { return connection_count_.load(std::memory_order_relaxed); }
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
+
+  Generation &gen;
+  const uint32_t index;
+  HttpDate date;
+  Response response{*this};
+  bool draining = false;  // loop thread only
+
+  // Scratch reused by every request on this worker (loop thread only).
+  static constexpr uint32_t kMaxParams = 16;
+  axle_parse_limits_t limits{};
+  std::vector<axle_header_t> header_scratch;
+  axle_route_param_t params[kMaxParams];
+  std::string path_scratch, head_scratch;
+  bool head_request = false;   // the request being answered is HEAD
+  uint8_t version_minor = 1;
+
+  // Per-worker module contexts, filled by thread_init on this thread.
+  void *io_ctx = nullptr, *alloc_ctx = nullptr, *parser_ctx = nullptr, *metrics_ctx = nullptr;
+  std::vector<void *> handler_ctx;
+  void *loop = nullptr;
+
+  // Memory from the generation's allocator module.
+  void *alloc(size_t size) { return gen.alloc_vt->alloc(alloc_ctx, size); }
+  void free(void *p, size_t size) { gen.alloc_vt->free(alloc_ctx, p, size); }
+
+  // Connection bookkeeping (loop thread).
+  void connection_closed(Connection *c);
+  Connection *connections_head = nullptr;  // intrusive list of open connections
+
+ private:
+  void thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready);
+  bool init_modules(std::string &error);
+  void fini_modules();
+  void maybe_finish_drain();
+  void on_tick();
+  void on_wake();
+
+  static void *ev_accept(void *host, void *io_conn, int fd, uint32_t listener_id);
+  static void ev_data(void *host, void *conn, const char *data, size_t len);
+  static void ev_eof(void *host, void *conn, int err);
+  static void ev_sent(void *host, void *conn, int err);
+  static void ev_closed(void *host, void *conn);
+  static void ev_tick(void *host);
+  static void ev_wake(void *host);
+
+  std::atomic<uint32_t> &open_connections_;  // process-wide, checked at accept only
+  std::atomic<uint32_t> connection_count_{0};
+  std::atomic<uint32_t> drain_deadline_ms_{0};
+  std::atomic<bool> drain_requested_{false};
+  std::atomic<bool> finished_{false};
+  uint64_t drain_deadline_at_ = 0;
+  std::vector<int> listener_fds_;
+  std::vector<void *> thread_ctx_;  // per instance, in Generation::all_instances() order
+  axle_io_events_t events_{};
+  size_t initialized_ = 0;  // how many module thread_inits succeeded
+  std::thread thread_;
+};
+
+}  // namespace axle
