@@ -15,6 +15,9 @@
 #include <deque>
 #include <mutex>
 #include <set>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <sstream>
 #include <string>
 #include <thread>
@@ -93,6 +96,13 @@ bool intact(const Block &b, size_t index) {
   for (size_t i = 0; i < b.size; ++i)
     if (bytes[i] != want) return false;
   return true;
+}
+
+// Whether the page holding `p` is mapped: shows that a pool gave its memory
+// back to the OS (valgrind and ASan do not track mmap leaks).
+bool is_mapped(const void *p) {
+  auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  return ::msync(reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(p) & ~(page - 1)), page, MS_ASYNC) == 0;
 }
 
 // Sizes around every boundary the pools care about, plus large ones.
@@ -220,7 +230,7 @@ TEST_CASE("alloc: blocks freed by another worker and by the control thread come 
 }
 
 TEST_CASE("alloc: a worker that finishes with blocks out; they are freed later elsewhere") {
-  for_each_module([](const std::string &, const LoadedModule &module) {
+  for_each_module([](const std::string &name, const LoadedModule &module) {
     Instance instance(module);
     Allocator a(module);
     std::vector<Block> blocks;
@@ -239,19 +249,35 @@ TEST_CASE("alloc: a worker that finishes with blocks out; they are freed later e
     worker_thread.join();
 
     // Two threads return the rest concurrently: one as a worker, one as the control thread.
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool late_worker_ready = false;
     std::thread late_worker([&] {
       WorkerCtx worker(module, instance.get());
+      {
+        std::lock_guard lock(mutex);
+        late_worker_ready = true;
+      }
+      cv.notify_one();
       for (size_t i = 1; i < blocks.size(); i += 5) {
         CHECK(intact(blocks[i], i));
         a.free(worker.get(), blocks[i]);
       }
     });
+    {
+      // Its context exists before any memory goes back, so no new mapping
+      // can land where the pool's were and fool is_mapped below.
+      std::unique_lock lock(mutex);
+      cv.wait(lock, [&] { return late_worker_ready; });
+    }
     for (size_t i = 0; i < blocks.size(); ++i) {
       if (i % 5 == 0 || i % 5 == 1) continue;
       CHECK(intact(blocks[i], i));
       a.free(nullptr, blocks[i]);
     }
     late_worker.join();
+    if (is_pool(name))
+      for (const Block &b : blocks) CHECK_MESSAGE(!is_mapped(b.ptr), "block of " << b.size << " still mapped");
     // The finished worker's heap went away with its last block; the instance
     // still serves its other workers.
     Block b = a.alloc(instance.thread_ctx(), 4096);
@@ -329,9 +355,13 @@ TEST_CASE("alloc: owner allocates while two threads return its blocks concurrent
 TEST_CASE("alloc: destroying the instance releases blocks the caller never freed") {
   for_each_module([](const std::string &name, const LoadedModule &module) {
     if (!is_pool(name)) return;  // malloc cannot know its blocks
-    Instance instance(module);
-    Allocator a(module);
-    for (size_t size : interesting_sizes()) a.alloc(instance.thread_ctx(), size);
-    // ~Instance: thread_fini then destroy; valgrind/ASan would report a leak.
+    std::vector<Block> blocks;
+    {
+      Instance instance(module);
+      Allocator a(module);
+      for (size_t size : interesting_sizes()) blocks.push_back(a.alloc(instance.thread_ctx(), size));
+      for (const Block &b : blocks) REQUIRE(is_mapped(b.ptr));
+    }  // thread_fini, then destroy
+    for (const Block &b : blocks) CHECK_MESSAGE(!is_mapped(b.ptr), "block of " << b.size << " still mapped");
   });
 }
