@@ -1,0 +1,256 @@
+"""The command line: --check, --list-modules, --version, --help,
+--help-module, --listen, the embedded default config, and signals."""
+
+import re
+import signal
+import socket
+import time
+
+import pytest
+
+import harness
+from harness import Conn, get, run_axle
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def project_version():
+    cmake = (harness.REPO_ROOT / "CMakeLists.txt").read_text()
+    return re.search(r"project\(axle VERSION ([0-9.]+)", cmake).group(1)
+
+
+def built_modules():
+    """(kind, name) of every module .so in the build tree."""
+    found = []
+    for path in sorted(harness.module_dir().glob("axle-*.so")):
+        kind, _, name = path.stem[len("axle-"):].partition("-")
+        found.append((kind, name))
+    return found
+
+
+def test_version():
+    out = run_axle(["--version"])
+    assert out.returncode == 0, out
+    assert project_version() in out.stdout + out.stderr, out
+
+
+def test_help_mentions_every_flag():
+    out = run_axle(["--help"])
+    assert out.returncode == 0, out
+    text = out.stdout + out.stderr
+    for flag in ("--config", "--check", "--listen", "--list-modules", "--version", "--help-module"):
+        assert flag in text, (flag, text)
+
+
+def test_unknown_flag_fails():
+    out = run_axle(["--no-such-flag"])
+    assert out.returncode != 0, out
+    assert out.stderr.strip(), out
+
+
+def test_check_accepts_a_valid_config(tmp_path, static_root):
+    cfg = write(tmp_path, "ok.toml", harness.render_config(routes=harness.default_routes(static_root)))
+    out = run_axle(["--check", cfg])
+    assert out.returncode == 0, out
+
+
+def test_check_accepts_the_shipped_configs():
+    configs = sorted((harness.REPO_ROOT / "configs").glob("*.toml"))
+    assert configs, "no configs/*.toml"
+    for cfg in configs:
+        out = run_axle(["--check", cfg], cwd=cfg.parent)
+        assert out.returncode == 0, (cfg, out.stderr)
+
+
+def test_check_reports_toml_syntax_error_with_file_and_line(tmp_path):
+    text = '[server]\nlisten = ["127.0.0.1:0"]\nworkers = = 2\n'
+    cfg = write(tmp_path, "broken.toml", text)
+    out = run_axle(["--check", cfg])
+    assert out.returncode != 0, out
+    assert f"{cfg.name}:3" in out.stderr, out.stderr
+
+
+def test_check_reports_bad_value_with_file_line_and_key(tmp_path):
+    text = '[server]\nlisten = ["127.0.0.1:0"]\n\n[limits]\nmax_headers = "lots"\n'
+    cfg = write(tmp_path, "badvalue.toml", text)
+    out = run_axle(["--check", cfg])
+    assert out.returncode != 0, out
+    assert f"{cfg.name}:5" in out.stderr and "max_headers" in out.stderr, out.stderr
+
+
+def test_check_reports_unknown_module(tmp_path):
+    cfg = write(tmp_path, "nomod.toml", harness.render_config(modules={"parser": "doesnotexist"}))
+    out = run_axle(["--check", cfg])
+    assert out.returncode != 0, out
+    assert "doesnotexist" in out.stderr, out.stderr
+
+
+def test_check_reports_unknown_route_key(tmp_path, static_root):
+    routes = [{"path": "/s/*", "handler": "static", "root": str(static_root), "no_such_key": 1}]
+    cfg = write(tmp_path, "badkey.toml", harness.render_config(routes=routes))
+    out = run_axle(["--check", cfg])
+    assert out.returncode != 0, out
+    assert "no_such_key" in out.stderr, out.stderr
+
+
+def test_check_refuses_module_of_another_abi_major(tmp_path):
+    fixture = harness.fixtures_dir() / "axle-parser-wrongmajor.so"
+    if not fixture.exists():
+        pytest.skip(f"fixture {fixture} not built")
+    cfg = write(tmp_path, "wrongmajor.toml",
+                harness.render_config(module_dirs=[harness.fixtures_dir()], modules={"parser": "wrongmajor"}))
+    out = run_axle(["--check", cfg])
+    assert out.returncode != 0, out
+    assert fixture.name in out.stderr, out.stderr
+    # Both majors appear: the host's and the module's.
+    numbers = {int(n) for n in re.findall(r"(?<![\w.-])(\d+)(?:\.\d+)?(?![\w-])", out.stderr.replace(str(fixture), ""))}
+    host = harness.host_abi_major()
+    assert host in numbers and numbers - {host}, out.stderr
+
+
+def test_list_modules_names_every_built_module():
+    modules = built_modules()
+    assert modules, f"no modules in {harness.module_dir()}"
+    out = run_axle(["--list-modules"])
+    assert out.returncode == 0, out
+    for kind, name in modules:
+        assert name in out.stdout, (kind, name, out.stdout)
+
+
+def test_help_module_prints_its_keys():
+    out = run_axle(["--help-module", "static"])
+    assert out.returncode == 0, out
+    assert "root" in out.stdout, out.stdout
+
+
+def test_help_module_unknown_fails():
+    out = run_axle(["--help-module", "nosuchmodule"])
+    assert out.returncode != 0, out
+    assert "nosuchmodule" in out.stderr, out.stderr
+
+
+def test_listen_flag_overrides_config(start_axle, static_root):
+    # The config asks for IPv6 loopback only; --listen moves it to IPv4.
+    server = start_axle.start(listen=["[::1]:0"], routes=harness.default_routes(static_root),
+                              args=["--listen", "127.0.0.1:0"])
+    host, port = server.listeners[0]
+    assert host == "127.0.0.1" and port != 0, server.listeners
+    with Conn(host, port) as c:
+        assert c.request(get("/ping")).body == b"pong"
+
+
+def test_two_listeners(start_axle, static_root):
+    server = start_axle.start(listen=["127.0.0.1:0", "127.0.0.1:0"], routes=harness.default_routes(static_root),
+                              expected_listeners=2)
+    ports = {port for _, port in server.listeners}
+    assert len(ports) == 2, server.listeners
+    for addr in server.listeners:
+        with Conn(*addr) as c:
+            assert c.request(get("/ping")).body == b"pong"
+
+
+def ipv6_loopback_available():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ipv6_loopback_available(), reason="no IPv6 loopback")
+def test_ipv6_listener(start_axle, static_root):
+    server = start_axle.start(listen=["[::1]:0"], routes=harness.default_routes(static_root))
+    host, port = server.listeners[0]
+    assert host == "::1", server.listeners
+    with Conn(host, port) as c:
+        assert c.request(get("/ping")).body == b"pong"
+
+
+def test_embedded_default_config(start_axle, tmp_path):
+    # No --config: the embedded default (ping, echo, ./public or a welcome page).
+    server = start_axle.start(args=["--listen", "127.0.0.1:0"], cwd=tmp_path)
+    with Conn(*server.listeners[0]) as c:
+        assert c.request(get("/ping")).body == b"pong"
+        assert b"hi" in c.request(get("/echo/hi")).body
+        welcome = c.request(get("/"))
+        assert welcome.status == 200 and welcome.body, welcome
+
+
+def test_embedded_default_serves_public_dir(start_axle, tmp_path):
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "index.html").write_text("<p>from public</p>\n")
+    server = start_axle.start(args=["--listen", "127.0.0.1:0"], cwd=tmp_path)
+    with Conn(*server.listeners[0]) as c:
+        resp = c.request(get("/"))
+        assert (resp.status, resp.body) == (200, b"<p>from public</p>\n"), resp
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def test_no_arguments_serves_on_8080(start_axle, tmp_path):
+    if not port_free(8080):
+        pytest.skip("127.0.0.1:8080 is busy")
+    server = start_axle.start(cwd=tmp_path)
+    assert server.listeners[0] == ("127.0.0.1", 8080), server.listeners
+    with Conn("127.0.0.1", 8080) as c:
+        assert c.request(get("/ping")).body == b"pong"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_cleanly_with_open_connections(start_axle, static_root, sig):
+    server = start_axle.start(routes=harness.default_routes(static_root), timeouts={"drain_ms": 1000})
+    idle = Conn(*server.listeners[0])
+    try:
+        assert idle.request(get("/ping")).body == b"pong"
+        rc = server.stop(sig)
+        assert rc == 0, server.log_tail()
+        assert idle.wait_closed(), "idle keep-alive connection still open after shutdown"
+    finally:
+        idle.close()
+
+
+def test_shutdown_finishes_a_request_in_flight(start_axle, static_root):
+    server = start_axle.start(routes=harness.default_routes(static_root), timeouts={"drain_ms": 3000})
+    with Conn(*server.listeners[0]) as c:
+        body = b"z" * 1000
+        req = harness.post("/echo/x", body)
+        assert c.request(get("/ping")).body == b"pong"  # the connection is accepted
+        c.send(req[:-500])  # the head and half the body are in
+        time.sleep(0.2)  # ordering only: let the server read them before the signal
+        server.proc.send_signal(signal.SIGTERM)
+        c.send(req[-500:])
+        resp = c.read_response()
+        assert (resp.status, resp.body) == (200, body), resp
+        assert (resp.header("connection") or "").lower() == "close", resp
+    rc = server.stop()
+    assert rc == 0, server.log_tail()
+
+
+def test_config_file_missing(tmp_path):
+    out = run_axle(["--config", tmp_path / "missing.toml"])
+    assert out.returncode != 0, out
+    assert "missing.toml" in out.stderr, out.stderr
+
+
+def test_port_in_use_fails_cleanly(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        cfg = write(tmp_path, "busy.toml", harness.render_config(listen=[f"127.0.0.1:{port}"]))
+        out = run_axle(["--config", cfg])
+    assert out.returncode != 0, out
+    assert str(port) in out.stderr, out.stderr
+
