@@ -1,0 +1,78 @@
+// The ABI as C++ sees it must match the pinned numbers (abi_pins.inc), the
+// same ones the C11 build checks, so a layout edit cannot slip through.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <axle/alloc.h>
+#include <axle/handler.h>
+#include <axle/io.h>
+#include <axle/metrics.h>
+#include <axle/module.h>
+#include <axle/parser.h>
+#include <axle/router.h>
+
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+
+#if !defined(__LP64__) || !defined(__linux__)
+#error "the ABI pins are written for LP64 Linux"
+#endif
+
+#define AXLE_PIN_VALUE(name, value) static_assert((name) == (value), #name " changed: see abi_pins.inc");
+#define AXLE_PIN_SIZE(type, bytes) static_assert(sizeof(type) == (bytes), "sizeof(" #type ") changed: see abi_pins.inc");
+#define AXLE_PIN_OFFSET(type, field, bytes) \
+  static_assert(offsetof(type, field) == (bytes), "offsetof(" #type ", " #field ") changed: see abi_pins.inc");
+#include "abi_pins.inc"
+
+namespace {
+
+// Every struct crossing the boundary must be plain data: no constructors,
+// no virtuals, the same layout in C and C++.
+template <class... T>
+constexpr bool all_plain = (... && (std::is_standard_layout_v<T> && std::is_trivial_v<T>));
+
+static_assert(all_plain<axle_str_t, axle_config_key_t, axle_host_api_t, axle_module_descriptor_t, axle_iov_t,
+                        axle_io_events_t, axle_io_loop_options_t, axle_io_vtable_t, axle_alloc_stats_t,
+                        axle_alloc_vtable_t, axle_header_t, axle_parse_limits_t, axle_request_head_t,
+                        axle_parser_vtable_t, axle_route_spec_t, axle_route_param_t, axle_route_match_t,
+                        axle_router_vtable_t, axle_request_t, axle_handler_vtable_t, axle_request_record_t,
+                        axle_module_info_t, axle_metrics_generation_t, axle_metrics_vtable_t>);
+
+}  // namespace
+
+TEST_SUITE("abi") {
+
+TEST_CASE("the entry symbol name and version are pinned") {
+  CHECK(std::strcmp(AXLE_ENTRY_SYMBOL, "axle_module_entry") == 0);
+  CHECK(AXLE_ABI_MAJOR == 1);
+  CHECK(AXLE_ABI_MINOR == 0);
+}
+
+TEST_CASE("every sized struct starts with its uint32_t struct_size") {
+  CHECK(offsetof(axle_host_api_t, struct_size) == 0);
+  CHECK(offsetof(axle_module_descriptor_t, struct_size) == 0);
+  CHECK(std::is_same_v<decltype(axle_module_descriptor_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_io_vtable_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_alloc_vtable_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_parser_vtable_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_router_vtable_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_handler_vtable_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_metrics_vtable_t::struct_size), uint32_t>);
+}
+
+TEST_CASE("axle_request_find_header (header-only helper) is case-insensitive") {
+  axle_header_t headers[] = {{{"Host", 4}, {"a", 1}}, {{"content-TYPE", 12}, {"text/plain", 10}}};
+  axle_request_t req{};
+  req.struct_size = sizeof req;
+  req.headers = headers;
+  req.header_count = 2;
+  const axle_header_t *found = axle_request_find_header(&req, "Content-Type", 12);
+  REQUIRE(found);
+  CHECK(found == &headers[1]);
+  CHECK(axle_request_find_header(&req, "HOST", 4) == &headers[0]);
+  CHECK(axle_request_find_header(&req, "Hos", 3) == nullptr);
+  CHECK(axle_request_find_header(&req, "Accept", 6) == nullptr);
+}
+
+}  // TEST_SUITE
