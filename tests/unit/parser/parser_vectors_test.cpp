@@ -26,6 +26,10 @@ struct ParserUnderTest {
 // Every parser module, and every forced level of parser-simd: adding one is one line.
 constexpr ParserUnderTest kParsers[] = {
     {"scalar", nullptr},
+    {"simd", "auto"},
+    {"simd", "avx2"},
+    {"simd", "sse42"},
+    {"simd", "scalar"},
 };
 
 std::string describe(const ParserUnderTest &p) {
