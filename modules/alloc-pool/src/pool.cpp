@@ -320,16 +320,22 @@ inline void count_alloc(Heap *heap, Span *span) {
   heap->in_use_bytes += span->block_bytes;
 }
 
+// A span was full or is now empty: list it again, or give its runs back.
+[[gnu::noinline]] void span_needs_care(Heap *heap, Span *span) {
+  if (!span->listed) list_behind_head(heap, span);
+  if (span->live == 0 && (heap->finished || heap->avail[span->cls] != span)) release_span(heap, span);
+}
+
 // A block of this heap comes back (owner thread, or under the mutex once finished).
-void free_small_home(Heap *heap, void *block) {
+inline void free_small_home(Heap *heap, void *block) {
   Span *span = span_of(slab_of(block), block);
   *static_cast<void **>(block) = span->free_list;
   span->free_list = block;
   --span->live;
   --heap->live_blocks;
   heap->in_use_bytes -= span->block_bytes;
-  if (!span->listed) list_behind_head(heap, span);
-  if (span->live == 0 && (heap->finished || heap->avail[span->cls] != span)) release_span(heap, span);
+  if (!span->listed || span->live == 0) [[unlikely]]
+    span_needs_care(heap, span);
 }
 
 void unmap_large(Heap *heap, LargeHeader *header) {
@@ -383,7 +389,7 @@ void free_orphaned(Heap *heap, void *block, bool large) {
 
 // Any thread but the owner: push onto the owner's return stack (Treiber push;
 // no ABA since only the owner pops, and it takes the whole stack at once).
-void free_remote(Heap *owner, void *block, bool large) {
+[[gnu::noinline]] void free_remote(Heap *owner, void *block, bool large) {
   uintptr_t entry = reinterpret_cast<uintptr_t>(block) | (large ? kLargeTag : 0);
   uintptr_t head = owner->returned.load(std::memory_order_relaxed);
   do {
@@ -395,7 +401,7 @@ void free_remote(Heap *owner, void *block, bool large) {
   } while (!owner->returned.compare_exchange_weak(head, entry, std::memory_order_release, std::memory_order_relaxed));
 }
 
-void *alloc_large(Heap *heap, size_t size) {
+[[gnu::noinline]] void *alloc_large(Heap *heap, size_t size) {
   drain_returned(heap);
   if (size > kMaxLargeBytes) return nullptr;
   size_t page = page_bytes();
@@ -413,7 +419,7 @@ void *alloc_large(Heap *heap, size_t size) {
   return static_cast<char *>(memory) + kLargeHeaderBytes;
 }
 
-void *alloc_slow(Heap *heap, size_t cls) {
+[[gnu::noinline]] void *alloc_slow(Heap *heap, size_t cls) {
   for (int pass = 0; pass < 2; ++pass) {
     while (Span *span = heap->avail[cls]) {
       if (void *block = take_block(span)) {
