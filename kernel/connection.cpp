@@ -208,13 +208,8 @@ void Connection::after_output_drained() {
   }
   // Pipelined requests that waited for room.
   if (in_len_ > 0) on_data(nullptr, 0);
-  if (phase_ == Phase::Head && in_len_ == 0 && out_.empty()) {
-    if (worker_.draining) {
-      close();
-      return;
-    }
+  if (phase_ == Phase::Head && in_len_ == 0 && out_.empty())
     set_deadline(worker_.gen.config.timeouts.idle_ms, AXLE_TIMEOUT_IDLE);
-  }
 }
 
 void Connection::on_tick(uint64_t now_ms) {
@@ -234,12 +229,15 @@ void Connection::on_tick(uint64_t now_ms) {
   close();
 }
 
-void Connection::begin_drain() {
-  if (phase_ == Phase::Head && in_len_ == 0 && out_.empty()) {
+void Connection::begin_drain(bool close_idle) {
+  if (close_idle && phase_ == Phase::Head && in_len_ == 0 && out_.empty()) {
     close();
     return;
   }
-  keep_alive_ = false;  // the response in progress carries Connection: close
+  // The next response carries Connection: close (dispatch sees draining);
+  // responses already queued went out as keep-alive, so the client may send
+  // once more and is answered, not cut off.
+  keep_alive_ = false;
 }
 
 void Connection::close() {

@@ -26,8 +26,9 @@ class Connection {
   void on_sent(int err);
   // Timeout check, called on every tick.
   void on_tick(uint64_t now_ms);
-  // Worker is draining: close if idle, else close after the current response.
-  void begin_drain();
+  // Worker is draining: close after the current (or next) response; an idle
+  // connection is closed at once if close_idle.
+  void begin_drain(bool close_idle);
   // Asks the io module to close; on_closed follows.
   void close();
 

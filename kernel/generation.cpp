@@ -174,7 +174,7 @@ bool Generation::start_workers(const std::vector<Listener> &listeners, std::atom
   for (uint32_t i = 0; i < count; ++i) {
     auto worker = std::make_unique<Worker>(*this, i, open_connections);
     if (!worker->start(listeners, error)) {
-      drain(0);
+      drain(0, true);
       join_workers();
       workers_.clear();
       return false;
@@ -184,8 +184,8 @@ bool Generation::start_workers(const std::vector<Listener> &listeners, std::atom
   return true;
 }
 
-void Generation::drain(uint32_t deadline_ms) {
-  for (auto &w : workers_) w->drain(deadline_ms);
+void Generation::drain(uint32_t deadline_ms, bool close_idle) {
+  for (auto &w : workers_) w->drain(deadline_ms, close_idle);
 }
 
 void Generation::join_workers() {

@@ -56,8 +56,9 @@ class Generation {
   // (and stops the ones started) if any worker's thread_init fails.
   bool start_workers(const std::vector<Listener> &listeners, std::atomic<uint32_t> &open_connections,
                      std::string &error);
-  // Asks every worker to stop accepting and finish; returns at once.
-  void drain(uint32_t deadline_ms);
+  // Asks every worker to stop accepting and finish (see Worker::drain);
+  // returns at once.
+  void drain(uint32_t deadline_ms, bool close_idle);
   // Waits for every worker thread to end.
   void join_workers();
   // Connections currently open on this generation's workers.

@@ -91,7 +91,7 @@ Server::Server(Config config, std::string config_path, std::vector<ListenAddress
 
 Server::~Server() {
   if (current_) {
-    current_->drain(0);
+    current_->drain(0, true);
     current_.reset();
   }
   reap_retired(true);
@@ -133,6 +133,15 @@ int Server::run() {
   }
   current_ = std::move(gen);
   for (const Listener &l : listeners_) spdlog::info("listening on http://{}", l.address);
+  if (config_.admin_listen) {
+    admin_ = std::make_unique<AdminServer>(AdminServer::Handlers{[this] { return generations_json(); },
+                                                                  [this] { return reload(); }});
+    if (!admin_->start(*config_.admin_listen, error)) {
+      spdlog::error("{}", error);
+      current_->drain(0, true);
+      return 1;
+    }
+  }
   spdlog::info("generation {} serving: io={} allocator={} parser={} router={}{}", current_->id, config_.io,
                config_.allocator, config_.parser, config_.router,
                config_.metrics.empty() ? "" : " metrics=" + config_.metrics);
@@ -154,54 +163,87 @@ int Server::run() {
   now.sa_handler = [](int) { ::_exit(1); };
   for (int s : {SIGTERM, SIGINT}) sigaction(s, &now, nullptr);
   pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);
-  current_->drain(config_.timeouts.drain_ms);
-  retired_.push_back(std::move(current_));
+  admin_.reset();  // no reload may start while shutting down
+  {
+    std::lock_guard state_lock(state_mutex_);
+    current_->drain(config_.timeouts.drain_ms, true);
+    retired_.push_back(std::move(current_));
+  }
   reap_retired(true);
   spdlog::info("stopped");
   return 0;
 }
 
-void Server::reload() {
-  if (config_path_.empty()) {
-    spdlog::warn("SIGHUP: running on the embedded default config, nothing to reload");
-    return;
-  }
+std::string Server::reload() {
+  std::lock_guard reload_lock(reload_mutex_);
+  auto refuse = [&](const std::string &why) {
+    spdlog::error("reload failed, generation {} keeps serving: {}", current_->id, why);
+    return why;
+  };
+  if (config_path_.empty()) return refuse("running on the embedded default config: there is no file to re-read");
   std::string error;
   auto config = load_config_file(config_path_, error);
-  if (!config) {
-    spdlog::error("reload failed, generation {} keeps serving: {}", current_->id, error);
-    return;
-  }
+  if (!config) return refuse(error);
   if (!listen_override_.empty()) config->listen = listen_override_;
   std::vector<std::string> old_addrs, new_addrs;
   for (const auto &a : config_.listen) old_addrs.push_back(a.text());
   for (const auto &a : config->listen) new_addrs.push_back(a.text());
-  if (old_addrs != new_addrs) {
-    spdlog::error("reload failed, generation {} keeps serving: {}: server.listen changed; that needs a restart",
-                  current_->id, config_path_);
-    return;
-  }
-  auto gen = Generation::build(*config, next_generation_id_++, error);
-  if (!gen || !gen->start_workers(listeners_, open_connections_, error)) {
-    spdlog::error("reload failed, generation {} keeps serving: {}: {}", current_->id, config_path_, error);
-    return;
-  }
+  if (old_addrs != new_addrs) return refuse(config_path_ + ": server.listen changed; that needs a restart");
+  auto gen = Generation::build(*config, next_generation_id_, error);
+  if (!gen || !gen->start_workers(listeners_, open_connections_, error)) return refuse(config_path_ + ": " + error);
+  ++next_generation_id_;
   spdlog::info("generation {} serving: io={} allocator={} parser={} router={}; generation {} draining", gen->id,
                config->io, config->allocator, config->parser, config->router, current_->id);
-  current_->drain(config->timeouts.drain_ms);
+  std::lock_guard state_lock(state_mutex_);
+  current_->drain(config->timeouts.drain_ms, false);
   retired_.push_back(std::move(current_));
   current_ = std::move(gen);
   config_ = std::move(*config);
+  return "";
+}
+
+std::string Server::generations_json() {
+  std::lock_guard state_lock(state_mutex_);
+  std::string out = "{\"generations\":[";
+  auto describe = [&](Generation &g, const char *state) {
+    out += "{\"id\":" + std::to_string(g.id) + ",\"state\":\"" + state + "\",\"connections\":" +
+           std::to_string(g.connection_count()) + ",\"modules\":[";
+    bool first = true;
+    for (ModuleInstance *m : g.all_instances()) {
+      const axle_module_descriptor_t &d = m->desc();
+      if (!first) out += ",";
+      first = false;
+      out += "{\"kind\":" + json_quote(m->library->kind_name()) + ",\"name\":" + json_quote(d.name) +
+             ",\"version\":" + json_quote(d.version) + ",\"abi\":\"" + std::to_string(d.abi_major) + "." +
+             std::to_string(d.abi_minor) + "\",\"file\":" + json_quote(m->library->path()) +
+             ",\"unloadable\":" + (m->library->unloadable() ? "true" : "false") + "}";
+    }
+    out += "]}";
+  };
+  if (current_) describe(*current_, "serving");
+  for (auto &g : retired_) {
+    out += ",";
+    describe(*g, "draining");
+  }
+  return out + "]}";
 }
 
 void Server::reap_retired(bool wait) {
-  for (auto it = retired_.begin(); it != retired_.end();) {
-    if (!wait && !(*it)->workers_finished()) {
-      ++it;
-      continue;
+  while (true) {
+    std::unique_ptr<Generation> done;
+    {
+      std::lock_guard state_lock(state_mutex_);
+      for (auto it = retired_.begin(); it != retired_.end(); ++it) {
+        if (wait || (*it)->workers_finished()) {
+          done = std::move(*it);
+          retired_.erase(it);
+          break;
+        }
+      }
     }
-    uint64_t id = (*it)->id;
-    it = retired_.erase(it);  // joins its workers, destroys instances, unloads libraries
+    if (!done) return;
+    uint64_t id = done->id;
+    done.reset();  // joins its workers, destroys instances, unloads libraries
     spdlog::info("generation {} retired", id);
   }
 }

@@ -2,12 +2,14 @@
 // signal-driven lifecycle.
 #pragma once
 
+#include "admin.h"
 #include "config.h"
 #include "generation.h"
 #include "worker.h"
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,9 +29,14 @@ class Server {
   // Builds (and destroys) a generation without serving: what --check does.
   static bool check(const Config &config, std::string &error);
 
+  // Re-reads the config file and swaps generations. Returns "" on success,
+  // else why the running generation keeps serving. Any thread.
+  std::string reload();
+  // Live generations as JSON, for the admin endpoint. Any thread.
+  std::string generations_json();
+
  private:
   bool open_listeners(std::string &error);
-  void reload();
   void reap_retired(bool wait);
 
   Config config_;
@@ -40,6 +47,9 @@ class Server {
   std::vector<std::unique_ptr<Generation>> retired_;  // draining, destroyed once their workers end
   std::atomic<uint32_t> open_connections_{0};
   uint64_t next_generation_id_ = 1;
+  std::mutex reload_mutex_;  // one reload at a time (SIGHUP and admin)
+  std::mutex state_mutex_;   // guards current_, retired_, config_ for readers off the main thread
+  std::unique_ptr<AdminServer> admin_;
 };
 
 }  // namespace axle

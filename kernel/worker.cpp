@@ -43,8 +43,9 @@ bool Worker::start(const std::vector<Listener> &listeners, std::string &error) {
   return true;
 }
 
-void Worker::drain(uint32_t deadline_ms) {
+void Worker::drain(uint32_t deadline_ms, bool close_idle) {
   drain_deadline_ms_.store(deadline_ms, std::memory_order_relaxed);
+  drain_close_idle_.store(close_idle, std::memory_order_relaxed);
   drain_requested_.store(true, std::memory_order_release);
   if (loop) gen.io_vt->wake(loop);
 }
@@ -146,7 +147,8 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
 
 void *Worker::ev_accept(void *host, void *io_conn, int fd, uint32_t) {
   auto *w = static_cast<Worker *>(host);
-  if (w->draining) return nullptr;
+  // Even while draining: a connection the io module already accepted is
+  // served (its response says Connection: close) rather than dropped.
   // The only cross-worker state: one atomic per accepted connection.
   uint32_t open = w->open_connections_.fetch_add(1, std::memory_order_relaxed);
   if (open >= w->gen.config.limits.max_connections) {
@@ -220,7 +222,7 @@ void Worker::on_wake() {
   listener_fds_.clear();
   for (Connection *c = connections_head; c;) {
     Connection *next = c->next;
-    c->begin_drain();
+    c->begin_drain(drain_close_idle_.load(std::memory_order_relaxed));
     c = next;
   }
   maybe_finish_drain();

@@ -30,9 +30,12 @@ class Worker : public axle_worker_t {
 
   // Starts the thread and waits until its modules and loop are ready.
   bool start(const std::vector<Listener> &listeners, std::string &error);
-  // Any thread: stop accepting, finish in-flight requests, close idle
-  // connections, and end the thread (forcibly after deadline_ms).
-  void drain(uint32_t deadline_ms);
+  // Any thread: stop accepting, finish in-flight requests, and end the
+  // thread once every connection is gone (forcibly after deadline_ms).
+  // Idle keep-alive connections are closed at once when close_idle (shutdown);
+  // otherwise (reload) each is closed after its next response, or at the
+  // deadline, so no client is cut off while it may be sending.
+  void drain(uint32_t deadline_ms, bool close_idle);
   void join();
   uint32_t connection_count() const { return connection_count_.load(std::memory_order_relaxed); }
   bool finished() const { return finished_.load(std::memory_order_acquire); }
@@ -85,6 +88,7 @@ class Worker : public axle_worker_t {
   std::atomic<uint32_t> connection_count_{0};
   std::atomic<uint32_t> drain_deadline_ms_{0};
   std::atomic<bool> drain_requested_{false};
+  std::atomic<bool> drain_close_idle_{false};
   std::atomic<bool> finished_{false};
   uint64_t drain_deadline_at_ = 0;
   std::vector<int> listener_fds_;
