@@ -161,7 +161,8 @@ bool has_control_chars(std::string_view s) {
 }
 
 bool read_whole_file(const std::string &path, std::string &out, std::string &error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK: a FIFO named by mistake must fail the check below, not hang startup.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     error = "precompiled: cannot open file \"" + path + "\": " + std::strerror(errno);
     return false;
@@ -335,11 +336,10 @@ axle_status_t handle(void *route_state, void *thread_ctx, const axle_request_t *
     Image *img = current_image(route, *static_cast<WorkerImages *>(thread_ctx), host->http_date(req->worker));
     if (!img) return AXLE_ERR_NOMEM;
     ++img->lends;
-    const axle_status_t st =
-        host->response_prebuilt(resp, img->bytes(), img->len, img->head_len, img->status, release_image, img);
-    // A refused lend is taken to be not kept: the host will not release it.
-    if (st != AXLE_OK) --img->lends;
-    return st;
+    // Even when it fails, the host releases the lend (as the kernel does);
+    // module.h does not say so, but a host that did not would only keep this
+    // image from being patched in place and leak it, never free it twice.
+    return host->response_prebuilt(resp, img->bytes(), img->len, img->head_len, img->status, release_image, img);
   } catch (...) {  // only the image table's growth can throw (bad_alloc)
     return AXLE_ERR_NOMEM;
   }

@@ -211,7 +211,8 @@ bool Route::init(const axle_config_t *cfg, std::string &error) {
   }
   if (!index_.empty() &&
       (index_ == "." || index_ == ".." || index_.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos)) {
-    error = "static: index must be a plain file name (no '/', '\\' or NUL, not \".\" or \"..\"), got \"" + index_ + "\"";
+    error = "static: index must be a plain file name (no '/', '\\' or NUL, not \".\" or \"..\"), got \"" +
+            index_ + "\"";
     return false;
   }
   if (fallback != "" && fallback != "welcome") {

@@ -1,5 +1,8 @@
 #include "handler_harness.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -123,6 +126,9 @@ TEST_SUITE("precompiled") {
   }
 
   TEST_CASE_FIXTURE(PrecompiledFixture, "bad configuration is refused with a message") {
+    const std::string fifo =
+        (std::filesystem::temp_directory_path() / ("axle-fifo-" + std::to_string(::getpid()))).string();
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     struct Case {
       axle_config_t cfg;
       const char *message;
@@ -136,6 +142,7 @@ TEST_SUITE("precompiled") {
         {precompiled_config(200, "text/plain\r\nX-Evil: 1"), "content_type"},
         {precompiled_config(200, "text/plain", "", "/nonexistent/axle/file"), "/nonexistent/axle/file"},
         {precompiled_config(200, "text/plain", "", "/"), "not a regular file"},
+        {precompiled_config(200, "text/plain", "", fifo), "not a regular file"},
     };
     for (const Case &c : cases) {
       TestRoute r(mod, inst, c.cfg);
@@ -143,6 +150,7 @@ TEST_SUITE("precompiled") {
       CHECK(r.init_status() == AXLE_ERR_INVALID);
       CHECK(r.init_error().find(c.message) != std::string::npos);
     }
+    ::unlink(fifo.c_str());
   }
 
   TEST_CASE_FIXTURE(PrecompiledFixture, "Date follows the worker's date; lent bytes never change") {

@@ -360,9 +360,9 @@ TEST_SUITE("static") {
     };
     for (const auto &[name, type] : cases) tree.write(name, "x");
     auto r = route();
-    for (const auto &[name, type] : cases) {
-      CAPTURE(name);
-      CHECK(get(*r, std::string("/") + name)->header("Content-Type") == type);
+    for (const auto &c : cases) {
+      CAPTURE(c.first);
+      CHECK(get(*r, std::string("/") + c.first)->header("Content-Type") == c.second);
     }
   }
 
