@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -467,5 +468,160 @@ TEST_CASE("io: loop_destroy right after create, and with a listener") {
     }
     CHECK(::fcntl(fd, F_GETFD) != -1);
     ::close(fd);
+  }
+}
+
+namespace {
+
+// Per-backend settings that make receive buffers scarce, to drive the
+// buffer-exhaustion paths (uring: ENOBUFS and re-arm; epoll: many short reads).
+axle_config_t scarce_buffers(const std::string &module) {
+  axle_config_t cfg;
+  if (module == "uring") {
+    cfg.ints["buffer_count"] = 2;
+    cfg.ints["buffer_size"] = 512;
+  } else if (module == "epoll") {
+    cfg.ints["read_buffer"] = 4096;
+  }
+  return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("io: many connections streaming at once through scarce buffers") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    constexpr int kConns = 8;
+    constexpr size_t kBytes = 256 * 1024;
+    Harness h(name, scarce_buffers(name));
+    uint16_t port = h.listen();
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < kConns; ++i) clients.push_back(std::make_unique<Client>(port));
+    REQUIRE(h.run_until([&] { return h.conns.size() == kConns; }));
+    std::vector<std::thread> writers;
+    for (int i = 0; i < kConns; ++i)
+      writers.emplace_back([&, i] { write_all(clients[i]->fd, pattern(kBytes, 100 + i)); });
+    auto all_in = [&] {
+      for (auto &c : h.conns)
+        if (c->data.size() < kBytes) return false;
+      return true;
+    };
+    CHECK(h.run_until(all_in));
+    for (auto &w : writers) w.join();
+    // Which client maps to which accepted connection is unknown: match by content.
+    std::vector<std::string> expected;
+    for (int i = 0; i < kConns; ++i) expected.push_back(pattern(kBytes, 100 + i));
+    for (auto &c : h.conns) {
+      auto it = std::find(expected.begin(), expected.end(), c->data);
+      CHECK(it != expected.end());
+      if (it != expected.end()) expected.erase(it);
+    }
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: pausing in every on_data and resuming on the next tick keeps the stream intact") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name, scarce_buffers(name), 1);
+    Client client(h.listen());
+    HostConn &c = h.accept_one();
+    bool paused = false;
+    h.on_data_hook = [&](HostConn &conn, const char *, size_t) {
+      h.io().recv_pause(h.loop(), conn.io);
+      paused = true;
+    };
+    h.on_tick_hook = [&] {
+      if (paused) {
+        paused = false;
+        h.io().recv_resume(h.loop(), c.io);
+      }
+    };
+    std::string stream = pattern(64 * 1024, 9);
+    std::thread writer([&] { write_all(client.fd, stream); });
+    CHECK(h.run_until([&] { return c.data.size() >= stream.size(); }));
+    writer.join();
+    CHECK(c.data == stream);
+    h.on_data_hook = nullptr;
+    h.on_tick_hook = nullptr;
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: sendfile to a peer that reads late, and close during a sendfile") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    uint16_t port = h.listen();
+    Client late(port), never(port);
+    HostConn &c_late = h.accept_one();
+    HostConn &c_never = h.accept_one();
+    std::string contents = pattern(8 * 1024 * 1024, 11);
+    TempFile file(contents);
+
+    // The socket buffer fills before anyone reads: the backend must wait for room.
+    REQUIRE(h.io().sendfile(h.loop(), c_late.io, file.fd, 0, contents.size()) == AXLE_OK);
+    REQUIRE(h.io().sendfile(h.loop(), c_never.io, file.fd, 0, contents.size()) == AXLE_OK);
+    CHECK(h.run_ticks(5));
+    CHECK(c_late.sents == 0);
+    BackgroundReader reader(late.fd, contents.size(), h.io(), h.loop());
+    CHECK(h.run_until([&] { return c_late.sents == 1 && reader.done(); }));
+    CHECK(c_late.sent_errs == std::vector<int>{0});
+    CHECK(reader.result() == contents);
+
+    // Closing with a sendfile still in flight: on_closed, no on_sent(0), and the
+    // file may be closed by the host right after.
+    h.io().close(h.loop(), c_never.io);
+    CHECK(h.run_until([&] { return c_never.closed == 1; }));
+    for (int err : c_never.sent_errs) CHECK(err != 0);
+    CHECK(wait_closed(never.fd));
+
+    // The loop's pipes are reusable afterwards: another sendfile on the first connection.
+    BackgroundReader again(late.fd, 1000, h.io(), h.loop());
+    REQUIRE(h.io().sendfile(h.loop(), c_late.io, file.fd, 5000, 1000) == AXLE_OK);
+    CHECK(h.run_until([&] { return c_late.sents == 2 && again.done(); }));
+    CHECK(again.result() == contents.substr(5000, 1000));
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: a module refuses bad config with a message") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    LoadedModule m(module_path("io", name));
+    axle_config_t cfg;
+    if (name == "uring") cfg.ints["buffer_count"] = 3;  // not a power of two
+    else if (name == "epoll") cfg.ints["read_buffer"] = 10;
+    else continue;
+    void *inst = nullptr;
+    axle_error_t err;
+    CHECK(m.desc().create(host_api(), &cfg, &inst, &err) == AXLE_ERR_INVALID);
+    CHECK(!err.message.empty());
+  }
+}
+
+TEST_CASE("io: alternative settings (uring: sqpoll; epoll: one event per wait)") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    axle_config_t cfg;
+    if (name == "uring") cfg.bools["sqpoll"] = true;
+    else if (name == "epoll") cfg.ints["max_events"] = 1;
+    else continue;
+    Harness h(name, cfg);
+    uint16_t port = h.listen();
+    Client a(port), b(port);
+    HostConn &ca = h.accept_one();
+    HostConn &cb = h.accept_one();
+    write_all(a.fd, "ping-a");
+    write_all(b.fd, "ping-b");
+    CHECK(h.run_until([&] { return ca.data.size() == 6 && cb.data.size() == 6; }));
+    std::string big = pattern(3 * 1024 * 1024, 12);
+    axle_iov_t iov{big.data(), big.size()};
+    BackgroundReader reader(a.fd, big.size(), h.io(), h.loop());
+    REQUIRE(h.io().send(h.loop(), ca.io, &iov, 1) == AXLE_OK);
+    CHECK(h.run_until([&] { return ca.sents == 1 && reader.done(); }));
+    CHECK(reader.result() == big);
+    CHECK(h.run_ticks(2));
+    CHECK(no_stray_events(h));
   }
 }

@@ -1,0 +1,1225 @@
+// io module "uring": one io_uring per worker loop.
+//
+// Multishot accept, multishot recv into a provided-buffer ring, sendmsg for
+// vectored sends, splice (file -> pipe -> socket) for files, a multishot
+// timeout for ticks and an eventfd read for wakes. One io_uring_submit_and_wait
+// per loop turn.
+//
+// Shape of a turn: submit + wait, handle the completions (events may be
+// delivered straight from there), then the work list: every connection whose
+// state changed gets its operations reconciled with what it should have
+// (recv armed or cancelled, next send step, close). Host calls never touch the
+// ring: they change state and queue the connection on the work list, so an SQE
+// shortage never has to be reported from inside a host call.
+//
+// Lifetime: a connection counts its outstanding operations (one bit per kind,
+// since there is at most one of each). close() cancels them by user_data and
+// closes the fd with IORING_OP_CLOSE queued after them; on_closed is delivered,
+// and the object recycled, only when the last of them has completed.
+#include <axle/io.h>
+#include <liburing.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#ifndef IORING_TIMEOUT_MULTISHOT
+#define IORING_TIMEOUT_MULTISHOT (1U << 6)  // Linux 6.4; liburing < 2.4 lacks the name
+#endif
+
+namespace {
+
+static_assert(sizeof(axle_iov_t) == sizeof(struct iovec));
+static_assert(offsetof(axle_iov_t, base) == offsetof(struct iovec, iov_base));
+static_assert(offsetof(axle_iov_t, len) == offsetof(struct iovec, iov_len));
+
+constexpr int64_t kDefaultEntries = 4096;
+constexpr int64_t kDefaultBufferCount = 512;
+constexpr int64_t kDefaultBufferSize = 16384;
+constexpr uint16_t kBufferGroup = 0;  // one ring per loop, so one group is enough
+constexpr unsigned kCqeBatch = 256;
+constexpr unsigned kMaxCqesPerTurn = 4 * kCqeBatch;
+constexpr int kWorkRoundsPerTurn = 4;
+constexpr int64_t kAcceptBackoffMs = 100;
+constexpr int kPipeSize = 1 << 20;  // bytes moved per splice round trip
+constexpr size_t kIdlePipesKept = 16;
+
+// user_data = object pointer | tag. Objects are 16-byte aligned.
+enum Tag : uint64_t {
+  kIgnore = 0,  // cancel requests: their completion carries no information
+  kRecv,
+  kSend,
+  kSpliceIn,
+  kSpliceOut,
+  kPollOut,
+  kCloseOp,
+  kAccept,
+  kWake,
+  kTick,
+  kBackoff,
+};
+constexpr uint64_t kTagMask = 15;
+
+constexpr uint32_t bit(Tag t) { return 1u << t; }
+constexpr uint32_t kSendOps = bit(kSend) | bit(kSpliceIn) | bit(kSpliceOut) | bit(kPollOut);
+
+uint64_t user_data(const void *object, Tag tag) { return reinterpret_cast<uintptr_t>(object) | tag; }
+
+std::string errno_message(const char *what, int e) { return std::string(what) + ": " + std::strerror(e); }
+
+struct Instance {
+  const axle_host_api_t *host = nullptr;
+  const axle_config_t *cfg = nullptr;
+  unsigned entries = kDefaultEntries;
+  bool sqpoll = false;
+  unsigned buffer_count = kDefaultBufferCount;
+  unsigned buffer_size = kDefaultBufferSize;
+
+  void log(axle_log_level_t level, const std::string &msg) const {
+    if (host && host->log) host->log(cfg, level, msg.data(), msg.size());
+  }
+  void fail(axle_error_t *err, const std::string &msg) const {
+    if (err && host && host->error_set) host->error_set(err, msg.data(), msg.size());
+  }
+};
+
+struct Conn;
+
+// Node of an intrusive circular list; a node links to itself when unlinked.
+struct Link {
+  explicit Link(Conn *o) : owner(o) {}
+  Link(const Link &) = delete;
+  Link &operator=(const Link &) = delete;
+  Link *prev = this;
+  Link *next = this;
+  Conn *owner;
+  bool linked() const { return next != this; }
+  void unlink() {
+    prev->next = next;
+    next->prev = prev;
+    prev = next = this;
+  }
+  void push_back(Link *node) {  // on a list head
+    node->prev = prev;
+    node->next = this;
+    prev->next = node;
+    prev = node;
+  }
+  void take_all(Link &from) {  // on an empty head; leaves `from` empty
+    if (!from.linked()) return;
+    next = from.next;
+    prev = from.prev;
+    next->prev = this;
+    prev->next = this;
+    from.prev = from.next = &from;
+  }
+};
+
+struct Pipe {
+  int read_fd = -1;
+  int write_fd = -1;
+  uint32_t capacity = 0;
+  explicit operator bool() const { return read_fd >= 0; }
+  void close_both() {
+    if (read_fd >= 0) ::close(read_fd);
+    if (write_fd >= 0) ::close(write_fd);
+    read_fd = write_fd = -1;
+  }
+};
+
+enum class SendKind : uint8_t { kNone, kIov, kFile };
+
+struct HeldData {
+  uint16_t bid;
+  uint32_t len;
+};
+
+struct alignas(16) Conn {
+  Conn() = default;
+  Conn(const Conn &) = delete;
+
+  int fd = -1;
+  void *ctx = nullptr;
+  uint32_t ops = 0;  // bit(tag) for each outstanding operation
+
+  bool closing = false;          // close() called: only on_closed may follow
+  bool close_submitted = false;  // cancels + close op queued (or fd closed directly)
+  bool paused = false;
+  bool recv_cancel_sent = false;
+  bool recv_done = false;   // EOF or error seen: never re-arm recv
+  bool eof_pending = false; // EOF/error to deliver after the held bytes
+  int eof_err = 0;
+  bool starved = false;     // recv stopped on ENOBUFS, waits for buffers
+
+  // Bytes received while paused (or queued behind such bytes), in order.
+  std::vector<HeldData> held;
+  size_t held_next = 0;
+
+  SendKind send_kind = SendKind::kNone;
+  std::vector<struct iovec> iov;
+  size_t iov_next = 0;
+  msghdr msg{};  // must stay put while the sendmsg is in flight
+  int file_fd = -1;
+  uint64_t file_offset = 0;
+  uint64_t file_left = 0;
+  Pipe pipe;
+  uint32_t in_pipe = 0;     // spliced in, not yet out
+  bool wait_writable = false;
+
+  Link work{this};     // on the loop's work list
+  Link starving{this}; // on the loop's ENOBUFS list
+  Conn *next_free = nullptr;
+
+  bool has_held() const { return held_next < held.size(); }
+};
+
+struct alignas(16) Listener {
+  Listener(int f, uint32_t i) : fd(f), id(i) {}
+  int fd;
+  uint32_t id;
+  bool armed = false;  // accept op outstanding
+  bool removed = false;
+  bool cancel_sent = false;
+};
+
+struct alignas(16) Loop {
+  Instance *inst = nullptr;
+  axle_io_events_t ev{};
+  io_uring ring{};
+  bool ring_ready = false;
+  bool sqpoll = false;
+
+  // Provided buffers for recv.
+  io_uring_buf_ring *buf_ring = nullptr;
+  size_t buf_ring_bytes = 0;
+  char *buffers = nullptr;
+  size_t buffers_bytes = 0;
+  unsigned buffer_count = 0;
+  unsigned buffer_size = 0;
+  unsigned free_buffers = 0;
+
+  int wakefd = -1;
+  uint64_t wake_value = 0;
+  bool wake_armed = false;
+
+  uint32_t tick_ms = 0;
+  __kernel_timespec tick_ts{};
+  bool tick_armed = false;
+  bool tick_multishot = true;
+
+  __kernel_timespec backoff_ts{};
+  bool backing_off = false;
+  bool backoff_armed = false;
+
+  std::vector<std::unique_ptr<Listener>> listeners;
+
+  std::deque<Conn> conns;  // stable addresses; never shrinks
+  Conn *free_conns = nullptr;
+  Link work{nullptr};
+  Link starved{nullptr};
+  std::vector<Pipe> idle_pipes;
+
+  uint64_t inflight = 0;  // operations whose last completion has not been seen
+  bool running = false;
+  bool stop_requested = false;
+
+  ~Loop() {
+    if (ring_ready) drain_and_exit();
+    for (Conn &c : conns) {
+      if (c.fd >= 0) ::close(c.fd);
+      c.pipe.close_both();
+    }
+    for (Pipe &p : idle_pipes) p.close_both();
+    if (wakefd >= 0) ::close(wakefd);
+    if (buf_ring) ::munmap(buf_ring, buf_ring_bytes);
+    if (buffers) ::munmap(buffers, buffers_bytes);
+  }
+
+  // ---- setup ----
+
+  bool init_ring(axle_error_t *err) {
+    io_uring_params p{};
+    p.flags = IORING_SETUP_CQSIZE;
+    p.cq_entries = std::min<unsigned>(inst->entries * 4, 65536);
+    unsigned base = p.flags;
+    if (inst->sqpoll) {
+      p.flags |= IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER;
+      p.sq_thread_idle = 1000;
+      base |= IORING_SETUP_SQPOLL;
+    } else {
+      // Completions run only when this thread asks for them: no IPIs, no
+      // contention with the kernel's task work between our syscalls.
+      p.flags |= IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+    }
+    unsigned sq_idle = p.sq_thread_idle;
+    int rc = io_uring_queue_init_params(inst->entries, &ring, &p);
+    if (rc == -EINVAL) {  // kernel before 6.1: no DEFER_TASKRUN / SINGLE_ISSUER
+      p = io_uring_params{};
+      p.flags = base;
+      p.cq_entries = std::min<unsigned>(inst->entries * 4, 65536);
+      p.sq_thread_idle = sq_idle;
+      rc = io_uring_queue_init_params(inst->entries, &ring, &p);
+    }
+    if (rc < 0) {
+      inst->fail(err, std::string("io_uring is not available: ") + std::strerror(-rc) + "; use io = \"epoll\"");
+      return false;
+    }
+    ring_ready = true;
+    sqpoll = (p.flags & IORING_SETUP_SQPOLL) != 0;
+    return true;
+  }
+
+  bool init_buffers(axle_error_t *err) {
+    buffer_count = inst->buffer_count;
+    buffer_size = inst->buffer_size;
+    buf_ring_bytes = sizeof(io_uring_buf) * buffer_count;
+    void *mem = ::mmap(nullptr, buf_ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+      inst->fail(err, errno_message("mmap(buffer ring)", errno));
+      return false;
+    }
+    buf_ring = static_cast<io_uring_buf_ring *>(mem);
+    buffers_bytes = static_cast<size_t>(buffer_count) * buffer_size;
+    mem = ::mmap(nullptr, buffers_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+      inst->fail(err, errno_message("mmap(receive buffers)", errno));
+      return false;
+    }
+    buffers = static_cast<char *>(mem);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<uintptr_t>(buf_ring);
+    reg.ring_entries = buffer_count;
+    reg.bgid = kBufferGroup;
+    int rc = io_uring_register_buf_ring(&ring, &reg, 0);
+    if (rc < 0) {
+      inst->fail(err, std::string("io_uring buffer ring registration failed (Linux 5.19+ needed): ") +
+                          std::strerror(-rc) + "; use io = \"epoll\"");
+      return false;
+    }
+    io_uring_buf_ring_init(buf_ring);
+    for (unsigned i = 0; i < buffer_count; ++i)
+      io_uring_buf_ring_add(buf_ring, buffer(static_cast<uint16_t>(i)), buffer_size, static_cast<uint16_t>(i),
+                            io_uring_buf_ring_mask(buffer_count), static_cast<int>(i));
+    io_uring_buf_ring_advance(buf_ring, static_cast<int>(buffer_count));
+    free_buffers = buffer_count;
+    return true;
+  }
+
+  // ---- small helpers ----
+
+  char *buffer(uint16_t bid) const { return buffers + static_cast<size_t>(bid) * buffer_size; }
+
+  void return_buffer(uint16_t bid) {
+    io_uring_buf_ring_add(buf_ring, buffer(bid), buffer_size, bid, io_uring_buf_ring_mask(buffer_count), 0);
+    io_uring_buf_ring_advance(buf_ring, 1);
+    ++free_buffers;
+  }
+
+  // An SQE, flushing the queue to the kernel when it is full; nullptr when
+  // even that found no room (the caller retries next turn).
+  io_uring_sqe *get_sqe() {
+    io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+    if (sqe) return sqe;
+    io_uring_submit(&ring);
+    if (sqpoll) io_uring_sqring_wait(&ring);
+    return io_uring_get_sqe(&ring);
+  }
+
+  bool has_sqes(unsigned n) {
+    if (io_uring_sq_space_left(&ring) >= n) return true;
+    io_uring_submit(&ring);
+    if (sqpoll) io_uring_sqring_wait(&ring);
+    return io_uring_sq_space_left(&ring) >= n;
+  }
+
+  // Prepares an operation whose completion we track.
+  io_uring_sqe *start_op(const void *object, Tag tag) {
+    io_uring_sqe *sqe = get_sqe();
+    if (!sqe) return nullptr;
+    io_uring_sqe_set_data64(sqe, user_data(object, tag));
+    ++inflight;
+    return sqe;
+  }
+
+  void cancel_op(const void *object, Tag tag) {
+    io_uring_sqe *sqe = get_sqe();
+    if (!sqe) return;  // only reached with has_sqes() checked, or best effort
+    io_uring_prep_cancel64(sqe, user_data(object, tag), IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, kIgnore);
+  }
+
+  void push_work(Conn *c) {
+    if (!c->work.linked()) work.push_back(&c->work);
+  }
+
+  // ---- connections ----
+
+  Conn *acquire_conn(int fd) {
+    Conn *c = free_conns;
+    if (c)
+      free_conns = c->next_free;
+    else
+      c = &conns.emplace_back();
+    c->fd = fd;
+    return c;
+  }
+
+  void release_pipe(Conn *c) {
+    if (!c->pipe) return;
+    // A pipe still holding bytes (an interrupted send) cannot be reused.
+    if (c->in_pipe == 0 && idle_pipes.size() < kIdlePipesKept) {
+      try {
+        idle_pipes.push_back(c->pipe);
+        c->pipe = Pipe{};
+        return;
+      } catch (const std::bad_alloc &) {
+      }
+    }
+    c->pipe.close_both();
+  }
+
+  void release_conn(Conn *c) {
+    c->work.unlink();
+    c->starving.unlink();
+    // Still holding a pipe means a file send was cut short: its content is unknown.
+    c->pipe.close_both();
+    c->fd = -1;
+    c->ctx = nullptr;
+    c->ops = 0;
+    c->closing = c->close_submitted = c->paused = c->recv_cancel_sent = false;
+    c->recv_done = c->eof_pending = c->starved = false;
+    c->eof_err = 0;
+    c->held.clear();
+    c->held_next = 0;
+    c->send_kind = SendKind::kNone;
+    c->iov.clear();
+    if (c->iov.capacity() > 64) std::vector<struct iovec>().swap(c->iov);
+    c->iov_next = 0;
+    c->msg = msghdr{};
+    c->file_fd = -1;
+    c->file_offset = c->file_left = 0;
+    c->in_pipe = 0;
+    c->wait_writable = false;
+    c->next_free = free_conns;
+    free_conns = c;
+  }
+
+  void drop_held(Conn *c) {
+    for (size_t i = c->held_next; i < c->held.size(); ++i) return_buffer(c->held[i].bid);
+    c->held.clear();
+    c->held_next = 0;
+  }
+
+  void close(Conn *c) {
+    if (c->closing) return;
+    c->closing = true;
+    c->starving.unlink();
+    drop_held(c);
+    // The pending send is cancelled, never completed: the host's memory is
+    // free again once on_closed arrives.
+    c->send_kind = SendKind::kNone;
+    push_work(c);
+  }
+
+  // ---- receiving ----
+
+  void deliver_eof(Conn *c, int err) {
+    c->recv_done = true;
+    if (c->paused || c->has_held()) {
+      c->eof_pending = true;
+      c->eof_err = err;
+      return;
+    }
+    ev.on_eof(ev.host_ctx, c->ctx, err);
+  }
+
+  void hold(Conn *c, uint16_t bid, uint32_t len) {
+    try {
+      if (!c->has_held()) {
+        c->held.clear();
+        c->held_next = 0;
+      }
+      c->held.push_back({bid, len});
+    } catch (const std::bad_alloc &) {
+      return_buffer(bid);
+      drop_held(c);
+      c->recv_done = true;
+      ev.on_eof(ev.host_ctx, c->ctx, ENOMEM);
+    }
+  }
+
+  // Delivers bytes held back by a pause, then a pending EOF. Dispatch only.
+  void drain_held(Conn *c) {
+    while (c->has_held() && !c->paused && !c->closing) {
+      HeldData h = c->held[c->held_next++];
+      ev.on_data(ev.host_ctx, c->ctx, buffer(h.bid), h.len);
+      return_buffer(h.bid);
+    }
+    if (!c->has_held() && c->eof_pending && !c->paused && !c->closing) {
+      c->eof_pending = false;
+      ev.on_eof(ev.host_ctx, c->ctx, c->eof_err);
+    }
+  }
+
+  void on_recv(Conn *c, int res, uint32_t flags) {
+    bool more = flags & IORING_CQE_F_MORE;
+    bool has_buffer = flags & IORING_CQE_F_BUFFER;
+    auto bid = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+    if (has_buffer) --free_buffers;
+    if (!more) {
+      c->ops &= ~bit(kRecv);
+      c->recv_cancel_sent = false;
+    }
+    if (c->closing || c->recv_done) {
+      if (has_buffer) return_buffer(bid);
+    } else if (res > 0 && has_buffer) {
+      if (c->paused || c->has_held()) {
+        hold(c, bid, static_cast<uint32_t>(res));
+      } else {
+        ev.on_data(ev.host_ctx, c->ctx, buffer(bid), static_cast<size_t>(res));
+        return_buffer(bid);
+      }
+    } else {
+      if (has_buffer) return_buffer(bid);
+      if (res == 0) {
+        deliver_eof(c, 0);
+      } else if (res == -ENOBUFS) {
+        // The ring ran dry; the bytes wait in the socket until buffers come back.
+        if (!more && !c->starving.linked()) {
+          c->starved = true;
+          starved.push_back(&c->starving);
+        }
+      } else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN) {
+        deliver_eof(c, -res);
+      }
+    }
+    if (!more) push_work(c);  // re-arm, or finish a close
+  }
+
+  bool arm_recv(Conn *c) {
+    io_uring_sqe *sqe = start_op(c, kRecv);
+    if (!sqe) return false;
+    io_uring_prep_recv_multishot(sqe, c->fd, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = kBufferGroup;
+    c->ops |= bit(kRecv);
+    return true;
+  }
+
+  bool reconcile_recv(Conn *c) {
+    if (c->recv_done) return true;
+    bool armed = c->ops & bit(kRecv);
+    if (c->paused) {
+      // Cancel rather than hold the stream open: a paused peer would otherwise
+      // keep taking buffers from the shared ring.
+      if (armed && !c->recv_cancel_sent) {
+        if (!has_sqes(1)) return false;
+        cancel_op(c, kRecv);
+        c->recv_cancel_sent = true;
+      }
+      return true;
+    }
+    if (armed || c->has_held() || c->starved) return true;
+    return arm_recv(c);
+  }
+
+  // ---- sending ----
+
+  void complete_send(Conn *c, int err) {  // dispatch only
+    c->send_kind = SendKind::kNone;
+    c->iov.clear();
+    c->iov_next = 0;
+    c->file_fd = -1;
+    c->file_left = 0;
+    c->wait_writable = false;
+    release_pipe(c);
+    c->in_pipe = 0;
+    ev.on_sent(ev.host_ctx, c->ctx, err);
+  }
+
+  bool acquire_pipe(Conn *c) {
+    if (c->pipe) return true;
+    if (!idle_pipes.empty()) {
+      c->pipe = idle_pipes.back();
+      idle_pipes.pop_back();
+      return true;
+    }
+    int fds[2];
+    // Blocking on purpose: io_uring would hand EAGAIN on an O_NONBLOCK pipe
+    // back to us instead of waiting in its worker.
+    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+    c->pipe.read_fd = fds[0];
+    c->pipe.write_fd = fds[1];
+    ::fcntl(fds[1], F_SETPIPE_SZ, kPipeSize);  // best effort; the default is 64 KiB
+    int size = ::fcntl(fds[1], F_GETPIPE_SZ);
+    c->pipe.capacity = size > 0 ? static_cast<uint32_t>(size) : 65536;
+    return true;
+  }
+
+  // Issues the next step of the pending send, or completes it. False: no SQE, retry next turn.
+  bool advance_send(Conn *c) {
+    if (c->send_kind == SendKind::kNone || (c->ops & kSendOps)) return true;
+    if (c->wait_writable) {
+      io_uring_sqe *sqe = start_op(c, kPollOut);
+      if (!sqe) return false;
+      io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+      c->ops |= bit(kPollOut);
+      return true;
+    }
+    if (c->send_kind == SendKind::kIov) {
+      if (c->iov_next == c->iov.size()) {
+        complete_send(c, 0);
+        return true;
+      }
+      io_uring_sqe *sqe = start_op(c, kSend);
+      if (!sqe) return false;
+      c->msg = msghdr{};
+      c->msg.msg_iov = &c->iov[c->iov_next];
+      c->msg.msg_iovlen = std::min<size_t>(c->iov.size() - c->iov_next, IOV_MAX);
+      io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL | MSG_WAITALL);
+      c->ops |= bit(kSend);
+      return true;
+    }
+    if (c->in_pipe > 0) {
+      io_uring_sqe *sqe = start_op(c, kSpliceOut);
+      if (!sqe) return false;
+      io_uring_prep_splice(sqe, c->pipe.read_fd, -1, c->fd, -1, c->in_pipe, SPLICE_F_MOVE);
+      c->ops |= bit(kSpliceOut);
+      return true;
+    }
+    if (c->file_left == 0) {
+      complete_send(c, 0);
+      return true;
+    }
+    if (!acquire_pipe(c)) {
+      complete_send(c, errno);
+      return true;
+    }
+    io_uring_sqe *sqe = start_op(c, kSpliceIn);
+    if (!sqe) return false;
+    auto chunk = static_cast<unsigned>(std::min<uint64_t>(c->file_left, c->pipe.capacity));
+    io_uring_prep_splice(sqe, c->file_fd, static_cast<int64_t>(c->file_offset), c->pipe.write_fd, -1, chunk,
+                         SPLICE_F_MOVE);
+    c->ops |= bit(kSpliceIn);
+    return true;
+  }
+
+  static bool consume_iov(Conn *c, size_t written) {
+    while (written > 0 && c->iov_next < c->iov.size()) {
+      struct iovec &v = c->iov[c->iov_next];
+      if (written >= v.iov_len) {
+        written -= v.iov_len;
+        ++c->iov_next;
+      } else {
+        v.iov_base = static_cast<char *>(v.iov_base) + written;
+        v.iov_len -= written;
+        written = 0;
+      }
+    }
+    return c->iov_next == c->iov.size();
+  }
+
+  void on_send_step(Conn *c, Tag tag, int res) {
+    c->ops &= ~bit(tag);
+    if (c->closing || c->send_kind == SendKind::kNone) return push_work(c);
+    if (res == -EINTR || (res == -EAGAIN && tag == kSpliceIn)) return push_work(c);  // retry as is
+    // A non-blocking socket with a full send buffer: poll for room, then retry.
+    if (res == -EAGAIN && (tag == kSend || tag == kSpliceOut)) {
+      c->wait_writable = true;
+      return push_work(c);
+    }
+    switch (tag) {
+      case kSend:
+        if (res < 0) return complete_send(c, -res);
+        if (res == 0) return complete_send(c, EIO);  // no progress on a non-empty send
+        if (consume_iov(c, static_cast<size_t>(res))) return complete_send(c, 0);
+        break;  // short send: the rest goes out next turn
+      case kSpliceIn:
+        if (res < 0) return complete_send(c, -res);
+        // The file ended before the range did (truncated under us): fail rather than hang.
+        if (res == 0) return complete_send(c, EIO);
+        c->in_pipe = static_cast<uint32_t>(res);
+        c->file_offset += static_cast<uint64_t>(res);
+        c->file_left -= static_cast<uint64_t>(res);
+        break;
+      case kSpliceOut:
+        if (res < 0) return complete_send(c, -res);
+        if (res == 0) return complete_send(c, EPIPE);
+        c->in_pipe -= static_cast<uint32_t>(res);
+        break;
+      case kPollOut:
+        c->wait_writable = false;
+        if (res < 0) return complete_send(c, -res);
+        break;
+      default:
+        break;
+    }
+    push_work(c);
+  }
+
+  // ---- closing ----
+
+  // Cancels what is outstanding, closes the fd after it (ordered in the
+  // submission queue), and delivers on_closed once nothing is left. False: no SQE yet.
+  bool progress_close(Conn *c) {
+    if (!c->close_submitted) {
+      if (c->ops == 0) {
+        ::close(c->fd);  // nothing in flight references the fd
+      } else {
+        unsigned needed = static_cast<unsigned>(__builtin_popcount(c->ops)) + 1;
+        if (!has_sqes(needed)) return false;
+        for (uint32_t t = kRecv; t <= kPollOut; ++t)
+          if (c->ops & bit(static_cast<Tag>(t))) cancel_op(c, static_cast<Tag>(t));
+        // Queued after the cancels, so the number is not reused while an SQE
+        // that names it is still waiting to be issued.
+        io_uring_sqe *sqe = start_op(c, kCloseOp);
+        io_uring_prep_close(sqe, c->fd);
+        c->ops |= bit(kCloseOp);
+      }
+      c->fd = -1;
+      c->close_submitted = true;
+    }
+    if (c->ops != 0) return true;
+    void *ctx = c->ctx;
+    release_conn(c);
+    if (ctx) ev.on_closed(ev.host_ctx, ctx);  // no ctx: refused in on_accept
+    return true;
+  }
+
+  // ---- the work list ----
+
+  bool process(Conn *c) {
+    if (c->closing) return progress_close(c);
+    if (!c->paused && (c->has_held() || c->eof_pending)) {
+      drain_held(c);
+      if (c->closing) return true;  // close() queued it again
+    }
+    if (!advance_send(c)) return false;
+    if (c->closing) return true;
+    return reconcile_recv(c);
+  }
+
+  void process_work() {
+    Link deferred{nullptr};
+    for (int round = 0; round < kWorkRoundsPerTurn; ++round) {
+      // Buffers came back: connections stopped by ENOBUFS may receive again.
+      while (free_buffers > 0 && starved.linked()) {
+        Conn *c = starved.next->owner;
+        c->starving.unlink();
+        c->starved = false;
+        push_work(c);
+      }
+      if (!work.linked()) break;
+      Link batch{nullptr};
+      batch.take_all(work);
+      while (batch.linked()) {
+        Conn *c = batch.next->owner;
+        c->work.unlink();
+        if (!process(c) && !c->work.linked()) deferred.push_back(&c->work);
+      }
+    }
+    while (deferred.linked()) {
+      Conn *c = deferred.next->owner;
+      c->work.unlink();
+      push_work(c);
+    }
+  }
+
+  // ---- accept, wake, tick ----
+
+  void accept_conn(int fd, uint32_t listener_id) {
+    Conn *c;
+    try {
+      c = acquire_conn(fd);
+    } catch (const std::bad_alloc &) {
+      ::close(fd);
+      inst->log(AXLE_LOG_ERROR, "accept: out of memory, connection dropped");
+      return;
+    }
+    void *ctx = ev.on_accept(ev.host_ctx, c, fd, listener_id);
+    c->ctx = ctx;
+    if (!ctx) close(c);  // refused; close() also covers a send made inside on_accept
+    else if (!c->closing)
+      push_work(c);  // arms the multishot recv
+  }
+
+  void back_off(int e) {
+    inst->log(AXLE_LOG_WARN, errno_message("accept failed", e) + "; accepting paused for 100 ms");
+    backing_off = true;
+  }
+
+  void on_accept_cqe(Listener *l, int res, uint32_t flags) {
+    if (!(flags & IORING_CQE_F_MORE)) l->armed = false;
+    // A connection accepted after listen_remove is still delivered: dropping it
+    // would lose a client the kernel already completed.
+    if (res >= 0) {
+      accept_conn(res, l->id);
+    } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+      back_off(-res);
+    } else if (res != -ECANCELED && res != -EINTR && res != -EAGAIN && res != -ECONNABORTED && res != -EPROTO &&
+               res != -EPERM) {
+      if (!l->removed) back_off(-res);
+    }
+  }
+
+  void reconcile_loop() {
+    if (!wake_armed) {
+      if (io_uring_sqe *sqe = start_op(this, kWake)) {
+        io_uring_prep_read(sqe, wakefd, &wake_value, sizeof wake_value, 0);
+        wake_armed = true;
+      }
+    }
+    if (tick_ms > 0 && !tick_armed) {
+      if (io_uring_sqe *sqe = start_op(this, kTick)) {
+        io_uring_prep_timeout(sqe, &tick_ts, 0, tick_multishot ? IORING_TIMEOUT_MULTISHOT : 0);
+        tick_armed = true;
+      }
+    }
+    if (backing_off && !backoff_armed) {
+      if (io_uring_sqe *sqe = start_op(this, kBackoff)) {
+        io_uring_prep_timeout(sqe, &backoff_ts, 0, 0);
+        backoff_armed = true;
+      }
+    }
+    std::erase_if(listeners, [](auto &l) { return l->removed && !l->armed; });
+    for (auto &l : listeners) {
+      if (l->removed) {
+        if (l->armed && !l->cancel_sent && has_sqes(1)) {
+          cancel_op(l.get(), kAccept);
+          l->cancel_sent = true;
+        }
+      } else if (!l->armed && !backing_off) {
+        if (io_uring_sqe *sqe = start_op(l.get(), kAccept)) {
+          io_uring_prep_multishot_accept(sqe, l->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          l->armed = true;
+        }
+      }
+    }
+  }
+
+  // ---- completions ----
+
+  void handle(uint64_t ud, int res, uint32_t flags) {
+    auto tag = static_cast<Tag>(ud & kTagMask);
+    void *object = reinterpret_cast<void *>(ud & ~kTagMask);
+    if (tag == kIgnore) return;
+    if (!(flags & IORING_CQE_F_MORE)) --inflight;
+    switch (tag) {
+      case kRecv:
+        return on_recv(static_cast<Conn *>(object), res, flags);
+      case kSend:
+      case kSpliceIn:
+      case kSpliceOut:
+      case kPollOut:
+        return on_send_step(static_cast<Conn *>(object), tag, res);
+      case kCloseOp: {
+        auto *c = static_cast<Conn *>(object);
+        c->ops &= ~bit(kCloseOp);
+        return push_work(c);
+      }
+      case kAccept:
+        return on_accept_cqe(static_cast<Listener *>(object), res, flags);
+      case kWake:
+        wake_armed = false;
+        if (res == sizeof wake_value && ev.on_wake) ev.on_wake(ev.host_ctx);
+        return;
+      case kTick:
+        if (!(flags & IORING_CQE_F_MORE)) tick_armed = false;
+        if (res == -EINVAL && tick_multishot) {
+          tick_multishot = false;  // kernel before 6.4: re-arm a one-shot timeout each tick
+          return;
+        }
+        if (res == -ETIME && ev.on_tick) ev.on_tick(ev.host_ctx);
+        return;
+      case kBackoff:
+        backoff_armed = false;
+        backing_off = false;
+        return;
+      case kIgnore:
+        return;
+    }
+  }
+
+  // Copies a batch out of the ring first, so handlers may queue SQEs (and even
+  // flush them) without racing the CQ iteration.
+  unsigned reap() {
+    io_uring_cqe *cqes[kCqeBatch];
+    struct Done {
+      uint64_t ud;
+      int res;
+      uint32_t flags;
+    } done[kCqeBatch];
+    unsigned total = 0;
+    while (total < kMaxCqesPerTurn) {
+      unsigned n = io_uring_peek_batch_cqe(&ring, cqes, kCqeBatch);
+      if (n == 0) break;
+      for (unsigned i = 0; i < n; ++i) done[i] = {cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
+      io_uring_cq_advance(&ring, n);
+      for (unsigned i = 0; i < n; ++i) handle(done[i].ud, done[i].res, done[i].flags);
+      total += n;
+    }
+    return total;
+  }
+
+  axle_status_t run(axle_error_t *err) {
+    for (;;) {
+      process_work();
+      reconcile_loop();
+      if (stop_requested) {
+        io_uring_submit(&ring);
+        return AXLE_OK;
+      }
+      unsigned wait_nr = (work.linked() || io_uring_cq_ready(&ring) > 0) ? 0 : 1;
+      int rc = io_uring_submit_and_wait(&ring, wait_nr);
+      if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) {
+        inst->fail(err, std::string("io_uring_submit_and_wait: ") + std::strerror(-rc));
+        return AXLE_ERR_IO;
+      }
+      reap();
+    }
+  }
+
+  // Cancels everything and waits (bounded) until the kernel is done with our
+  // memory; connections accepted in that window are closed, they cannot be
+  // delivered any more.
+  void drain_and_exit() {
+    if (io_uring_sqe *sqe = io_uring_get_sqe(&ring)) {
+      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+      io_uring_sqe_set_data64(sqe, kIgnore);
+    }
+    for (int round = 0; round < 50 && (inflight > 0 || io_uring_sq_ready(&ring) > 0); ++round) {
+      __kernel_timespec ts{.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+      io_uring_cqe *cqe = nullptr;
+      io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, nullptr);
+      io_uring_cqe *cqes[kCqeBatch];
+      unsigned n;
+      while ((n = io_uring_peek_batch_cqe(&ring, cqes, kCqeBatch)) > 0) {
+        for (unsigned i = 0; i < n; ++i) {
+          uint64_t ud = cqes[i]->user_data;
+          if ((ud & kTagMask) == kIgnore) continue;
+          if (!(cqes[i]->flags & IORING_CQE_F_MORE)) --inflight;
+          if ((ud & kTagMask) == kAccept && cqes[i]->res >= 0) ::close(cqes[i]->res);
+        }
+        io_uring_cq_advance(&ring, n);
+      }
+    }
+    io_uring_queue_exit(&ring);
+    ring_ready = false;
+  }
+};
+
+// ---- vtable ----
+
+Conn *as_conn(void *io_conn) { return static_cast<Conn *>(io_conn); }
+
+axle_status_t loop_create(void *instance, void * /*thread_ctx*/, const axle_io_events_t *events,
+                          const axle_io_loop_options_t *options, void **loop_out, axle_error_t *err) {
+  auto *inst = static_cast<Instance *>(instance);
+  try {
+    if (!events || !loop_out) {
+      inst->fail(err, "loop_create: events and loop_out are required");
+      return AXLE_ERR_INVALID;
+    }
+    auto loop = std::make_unique<Loop>();
+    loop->inst = inst;
+    std::memcpy(&loop->ev, events, std::min<size_t>(events->struct_size, sizeof loop->ev));
+    if (events->struct_size < offsetof(axle_io_events_t, on_tick) || !loop->ev.on_accept || !loop->ev.on_data ||
+        !loop->ev.on_eof || !loop->ev.on_sent || !loop->ev.on_closed) {
+      inst->fail(err, "loop_create: on_accept, on_data, on_eof, on_sent and on_closed are required");
+      return AXLE_ERR_INVALID;
+    }
+    if (options && options->struct_size >= offsetof(axle_io_loop_options_t, tick_ms) + sizeof(uint32_t))
+      loop->tick_ms = options->tick_ms;
+    loop->tick_ts.tv_sec = loop->tick_ms / 1000;
+    loop->tick_ts.tv_nsec = static_cast<long long>(loop->tick_ms % 1000) * 1000000LL;
+    loop->backoff_ts.tv_nsec = kAcceptBackoffMs * 1000000LL;
+
+    // Blocking on purpose, see acquire_pipe(); wake() never fills the counter.
+    loop->wakefd = ::eventfd(0, EFD_CLOEXEC);
+    if (loop->wakefd < 0) {
+      inst->fail(err, errno_message("eventfd", errno));
+      return AXLE_ERR_IO;
+    }
+    if (!loop->init_ring(err) || !loop->init_buffers(err)) return AXLE_ERR_UNSUPPORTED;
+    *loop_out = loop.release();
+    return AXLE_OK;
+  } catch (const std::bad_alloc &) {
+    inst->fail(err, "loop_create: out of memory");
+    return AXLE_ERR_NOMEM;
+  } catch (...) {
+    inst->fail(err, "loop_create: unexpected exception");
+    return AXLE_ERR_INTERNAL;
+  }
+}
+
+void loop_destroy(void *loop) { delete static_cast<Loop *>(loop); }
+
+axle_status_t listen_add(void *loop_ptr, int fd, uint32_t listener_id, axle_error_t *err) {
+  auto *loop = static_cast<Loop *>(loop_ptr);
+  try {
+    for (auto &l : loop->listeners) {
+      if (l->fd == fd && !l->removed) {
+        loop->inst->fail(err, "listen_add: fd " + std::to_string(fd) + " is already added to this loop");
+        return AXLE_ERR_INVALID;
+      }
+    }
+    // The accept op is only queued here; check now that it can work.
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0) {
+      loop->inst->fail(err, errno_message("listen_add: not a socket", errno));
+      return AXLE_ERR_INVALID;
+    }
+    if (!listening) {
+      loop->inst->fail(err, "listen_add: fd " + std::to_string(fd) + " is not a listening socket");
+      return AXLE_ERR_INVALID;
+    }
+    loop->listeners.push_back(std::make_unique<Listener>(fd, listener_id));
+    return AXLE_OK;
+  } catch (const std::bad_alloc &) {
+    loop->inst->fail(err, "listen_add: out of memory");
+    return AXLE_ERR_NOMEM;
+  }
+}
+
+void listen_remove(void *loop_ptr, int fd) {
+  auto *loop = static_cast<Loop *>(loop_ptr);
+  for (auto it = loop->listeners.begin(); it != loop->listeners.end(); ++it) {
+    Listener *l = it->get();
+    if (l->fd != fd || l->removed) continue;
+    // Freed by the loop once its accept op (if any) has reported its last
+    // completion; never here, as we may be inside on_accept for this listener.
+    l->removed = true;
+    return;
+  }
+}
+
+axle_status_t run(void *loop_ptr, axle_error_t *err) {
+  auto *loop = static_cast<Loop *>(loop_ptr);
+  if (loop->running) {
+    loop->inst->fail(err, "run: the loop is already running");
+    return AXLE_ERR_INVALID;
+  }
+  loop->running = true;
+  axle_status_t status;
+  try {
+    status = loop->run(err);
+  } catch (...) {
+    loop->inst->fail(err, "run: unexpected exception");
+    status = AXLE_ERR_INTERNAL;
+  }
+  loop->running = false;
+  loop->stop_requested = false;
+  return status;
+}
+
+void stop(void *loop) { static_cast<Loop *>(loop)->stop_requested = true; }
+
+void wake(void *loop) {
+  uint64_t one = 1;
+  ssize_t rc = ::write(static_cast<Loop *>(loop)->wakefd, &one, sizeof one);  // async-signal-safe
+  (void)rc;
+}
+
+axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_t count) {
+  auto *loop = static_cast<Loop *>(loop_ptr);
+  Conn *c = as_conn(io_conn);
+  if (!c || c->closing || c->send_kind != SendKind::kNone || (c->ops & kSendOps) || (count > 0 && !iov))
+    return AXLE_ERR_INVALID;
+  try {
+    c->iov.clear();
+    c->iov.reserve(count);
+    for (uint32_t i = 0; i < count; ++i)
+      if (iov[i].len > 0) c->iov.push_back({const_cast<void *>(iov[i].base), iov[i].len});
+  } catch (const std::bad_alloc &) {
+    c->iov.clear();
+    return AXLE_ERR_NOMEM;
+  }
+  c->iov_next = 0;
+  c->send_kind = SendKind::kIov;
+  loop->push_work(c);
+  return AXLE_OK;
+}
+
+axle_status_t sendfile(void *loop_ptr, void *io_conn, int file_fd, uint64_t offset, uint64_t length) {
+  auto *loop = static_cast<Loop *>(loop_ptr);
+  Conn *c = as_conn(io_conn);
+  if (!c || c->closing || c->send_kind != SendKind::kNone || (c->ops & kSendOps) || file_fd < 0 ||
+      offset > static_cast<uint64_t>(INT64_MAX) || length > static_cast<uint64_t>(INT64_MAX) - offset)
+    return AXLE_ERR_INVALID;
+  c->send_kind = SendKind::kFile;
+  c->file_fd = file_fd;
+  c->file_offset = offset;
+  c->file_left = length;
+  c->in_pipe = 0;
+  c->wait_writable = false;
+  loop->push_work(c);
+  return AXLE_OK;
+}
+
+void recv_pause(void *loop_ptr, void *io_conn) {
+  Conn *c = as_conn(io_conn);
+  if (!c || c->paused || c->closing) return;
+  c->paused = true;
+  static_cast<Loop *>(loop_ptr)->push_work(c);  // cancels the recv
+}
+
+void recv_resume(void *loop_ptr, void *io_conn) {
+  Conn *c = as_conn(io_conn);
+  if (!c || !c->paused || c->closing) return;
+  c->paused = false;
+  static_cast<Loop *>(loop_ptr)->push_work(c);  // held bytes first, then re-arm
+}
+
+void close_conn(void *loop_ptr, void *io_conn) {
+  if (Conn *c = as_conn(io_conn)) static_cast<Loop *>(loop_ptr)->close(c);
+}
+
+// ---- lifecycle ----
+
+bool get_int(const axle_host_api_t *host, const axle_config_t *cfg, const char *key, int64_t def, int64_t min,
+             int64_t max, bool power_of_two, int64_t *out, axle_error_t *err) {
+  int64_t v = def;
+  if (cfg && host->config_get_int && host->config_get_int(cfg, key, &v) != AXLE_OK) v = def;
+  bool ok = v >= min && v <= max && (!power_of_two || (v & (v - 1)) == 0);
+  if (!ok) {
+    std::string msg = std::string("io.uring: ") + key + " must be " + (power_of_two ? "a power of two " : "") +
+                      "between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(v);
+    if (err && host->error_set) host->error_set(err, msg.data(), msg.size());
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+// Multishot recv needs Linux 6.0; refuse older kernels up front with a clear message.
+bool kernel_supported(std::string *why) {
+  utsname u{};
+  int major = 0;
+  if (::uname(&u) != 0 || std::sscanf(u.release, "%d.", &major) != 1) return true;  // cannot tell
+  if (major >= 6) return true;
+  *why = std::string("io_uring module needs Linux 6.0 or later (multishot recv), this is ") + u.release +
+         "; use io = \"epoll\"";
+  return false;
+}
+
+axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void **instance_out, axle_error_t *err) {
+  if (!host || !instance_out) return AXLE_ERR_INVALID;
+  auto fail = [&](const std::string &msg) {
+    if (err && host->error_set) host->error_set(err, msg.data(), msg.size());
+  };
+  try {
+    int64_t entries, buffer_count, buffer_size;
+    if (!get_int(host, cfg, "entries", kDefaultEntries, 8, 32768, false, &entries, err) ||
+        !get_int(host, cfg, "buffer_count", kDefaultBufferCount, 1, 32768, true, &buffer_count, err) ||
+        !get_int(host, cfg, "buffer_size", kDefaultBufferSize, 512, 1 << 20, false, &buffer_size, err))
+      return AXLE_ERR_INVALID;
+    int sqpoll = 0;
+    if (cfg && host->config_get_bool && host->config_get_bool(cfg, "sqpoll", &sqpoll) != AXLE_OK) sqpoll = 0;
+
+    std::string why;
+    if (!kernel_supported(&why)) {
+      fail(why);
+      return AXLE_ERR_UNSUPPORTED;
+    }
+    // io_uring may be compiled out, disabled by sysctl or blocked by seccomp:
+    // find out now rather than on the first worker.
+    io_uring probe;
+    int rc = io_uring_queue_init(8, &probe, 0);
+    if (rc < 0) {
+      fail(std::string("io_uring is not available: ") + std::strerror(-rc) + "; use io = \"epoll\"");
+      return AXLE_ERR_UNSUPPORTED;
+    }
+    io_uring_queue_exit(&probe);
+
+    auto *inst = new Instance;
+    inst->host = host;
+    inst->cfg = cfg;
+    inst->entries = static_cast<unsigned>(entries);
+    inst->sqpoll = sqpoll != 0;
+    inst->buffer_count = static_cast<unsigned>(buffer_count);
+    inst->buffer_size = static_cast<unsigned>(buffer_size);
+    *instance_out = inst;
+    return AXLE_OK;
+  } catch (...) {
+    fail("io.uring: out of memory");
+    return AXLE_ERR_NOMEM;
+  }
+}
+
+void destroy(void *instance) { delete static_cast<Instance *>(instance); }
+
+const axle_config_key_t kConfigKeys[] = {
+    {.name = "entries",
+     .type = AXLE_CONFIG_INT,
+     .default_value = "4096",
+     .doc = "Submission queue entries per loop (8..32768; completion queue is 4x)"},
+    {.name = "sqpoll",
+     .type = AXLE_CONFIG_BOOL,
+     .default_value = "false",
+     .doc = "Kernel thread polls the submission queue (saves syscalls, burns a core per loop)"},
+    {.name = "buffer_count",
+     .type = AXLE_CONFIG_INT,
+     .default_value = "512",
+     .doc = "Receive buffers in each loop's provided-buffer ring (power of two, 1..32768)"},
+    {.name = "buffer_size",
+     .type = AXLE_CONFIG_INT,
+     .default_value = "16384",
+     .doc = "Bytes per receive buffer (512..1048576)"},
+};
+
+const axle_io_vtable_t kVtable = {
+    .struct_size = sizeof(axle_io_vtable_t),
+    .loop_create = loop_create,
+    .loop_destroy = loop_destroy,
+    .listen_add = listen_add,
+    .listen_remove = listen_remove,
+    .run = run,
+    .stop = stop,
+    .wake = wake,
+    .send = send,
+    .sendfile = sendfile,
+    .recv_pause = recv_pause,
+    .recv_resume = recv_resume,
+    .close = close_conn,
+};
+
+}  // namespace
+
+AXLE_MODULE_ENTRY {
+  static const axle_module_descriptor_t descriptor = {
+      .struct_size = sizeof(axle_module_descriptor_t),
+      .abi_major = AXLE_ABI_MAJOR,
+      .abi_minor = AXLE_ABI_MINOR,
+      .kind = AXLE_KIND_IO,
+      .flags = 0,
+      .name = "uring",
+      .version = "1.0.0",
+      .description = "Event loop on io_uring: multishot accept/recv, buffer ring, batched submit, splice",
+      .config_keys = kConfigKeys,
+      .config_key_count = sizeof kConfigKeys / sizeof kConfigKeys[0],
+      .create = create,
+      .destroy = destroy,
+      .thread_init = nullptr,
+      .thread_fini = nullptr,
+      .vtable = &kVtable,
+  };
+  return &descriptor;
+}
