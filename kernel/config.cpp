@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <sstream>
 #include <toml++/toml.h>
 
 extern "C" {
@@ -57,8 +58,11 @@ std::string describe(const toml::node &node) {
     }
     case toml::node_type::integer:
       return std::to_string(*node.value<int64_t>());
-    case toml::node_type::floating_point:
-      return "a float (" + std::to_string(*node.value<double>()) + ")";
+    case toml::node_type::floating_point: {
+      std::ostringstream text;
+      text << *node.value<double>();
+      return "a float (" + text.str() + ")";
+    }
     case toml::node_type::boolean:
       return *node.value<bool>() ? "true" : "false";
     case toml::node_type::array:

@@ -277,7 +277,7 @@ TEST_CASE("errors name file, line and key") {
     CHECK(error_of(kListen + "[module.epoll]\nsizes = [1, 2]\n") ==
           "t.toml:4: module.epoll.sizes: expected a string, integer or boolean, got an array");
     CHECK(error_of(kListen + "[module.epoll]\nratio = 1.5\n") ==
-          "t.toml:4: module.epoll.ratio: expected a string, integer or boolean, got a float (1.500000)");
+          "t.toml:4: module.epoll.ratio: expected a string, integer or boolean, got a float (1.5)");
     CHECK(error_of(kListen + "[module]\nepoll = 1\n") == "t.toml:4: module.epoll: expected a table, got 1");
   }
   SUBCASE("limits and timeouts are positive integers") {
