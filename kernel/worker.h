@@ -47,7 +47,7 @@ class Worker : public axle_worker_t {
   bool draining = false;  // loop thread only
 
   // Scratch reused by every request on this worker (loop thread only).
-  static constexpr uint32_t kMaxParams = 16;
+  static constexpr uint32_t kMaxParams = 33;  // routers allow 32 {params} plus "*"
   axle_parse_limits_t limits{};
   std::vector<axle_header_t> header_scratch;
   axle_route_param_t params[kMaxParams];
