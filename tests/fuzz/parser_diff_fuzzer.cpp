@@ -28,7 +28,6 @@ struct axle_error_t {
 
 namespace {
 
-// Only what parser modules call in create(); the rest is never reached.
 axle_status_t config_get_string(const axle_config_t *cfg, const char *key, axle_str_t *out) {
   if (!cfg->isa || std::strcmp(key, "isa") != 0) return AXLE_ERR_NOT_FOUND;
   *out = {cfg->isa, std::strlen(cfg->isa)};
@@ -37,14 +36,18 @@ axle_status_t config_get_string(const axle_config_t *cfg, const char *key, axle_
 void error_set(axle_error_t *err, const char *msg, size_t len) { err->message.assign(msg, len); }
 void log_line(const axle_config_t *, axle_log_level_t, const char *, size_t) {}
 
-const axle_host_api_t kHost = {
-    .struct_size = sizeof(axle_host_api_t),
-    .abi_major = AXLE_ABI_MAJOR,
-    .abi_minor = AXLE_ABI_MINOR,
-    .log = log_line,
-    .error_set = error_set,
-    .config_get_string = config_get_string,
-};
+// Only what parser modules call; the other services stay NULL.
+axle_host_api_t make_host() {
+  axle_host_api_t host{};
+  host.struct_size = sizeof host;
+  host.abi_major = AXLE_ABI_MAJOR;
+  host.abi_minor = AXLE_ABI_MINOR;
+  host.log = log_line;
+  host.error_set = error_set;
+  host.config_get_string = config_get_string;
+  return host;
+}
+const axle_host_api_t kHost = make_host();
 
 struct Parser {
   std::string name;
