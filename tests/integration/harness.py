@@ -177,6 +177,11 @@ class AxleProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def send_signal(self, sig=signal.SIGTERM):
+        """Starts a shutdown without waiting for it (see stop)."""
+        self.stopped = True
+        self.proc.send_signal(sig)
+
     def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT) -> int:
         """Signals the server and returns its exit code; kills it and raises
         if it does not exit in time."""

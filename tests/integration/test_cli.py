@@ -229,10 +229,12 @@ def test_shutdown_finishes_a_request_in_flight(start_axle, static_root):
         assert c.request(get("/ping")).body == b"pong"  # the connection is accepted
         c.send(req[:-500])  # the head and half the body are in
         time.sleep(0.2)  # ordering only: let the server read them before the signal
-        server.proc.send_signal(signal.SIGTERM)
+        server.send_signal(signal.SIGTERM)
         c.send(req[-500:])
         resp = c.read_response()
         assert (resp.status, resp.body) == (200, body), resp
+        assert c.wait_closed(), "connection left open after the in-flight request during shutdown"
+        # RFC 9112 9.6: a server that is about to close SHOULD say so.
         assert (resp.header("connection") or "").lower() == "close", resp
     rc = server.stop()
     assert rc == 0, server.log_tail()

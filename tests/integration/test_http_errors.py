@@ -23,7 +23,6 @@ def expect_error_then_close(axle, req: bytes, statuses):
 
 BAD_SYNTAX = {
     "invalid-method-char": b"G@T /ping HTTP/1.1\r\nHost: a\r\n\r\n",
-    "no-version": b"GET /ping\r\nHost: a\r\n\r\n",
     "double-space": b"GET  /ping HTTP/1.1\r\nHost: a\r\n\r\n",
     "lowercase-http-name": b"GET /ping http/1.1\r\nHost: a\r\n\r\n",
     "target-not-origin-form": b"GET ping HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -107,6 +106,11 @@ def test_chunked_not_last_is_rejected(axle):
     # since the other coding is unknown.
     req = b"POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"
     expect_error_then_close(axle, req, (400, 501))
+
+
+def test_request_line_without_version_is_refused(axle):
+    # Reads as HTTP/0.9 or as a malformed 1.x line: 505 and 400 are both fair.
+    expect_error_then_close(axle, b"GET /ping\r\nHost: a\r\n\r\n", (400, 505))
 
 
 @pytest.mark.parametrize("version", [b"HTTP/2.0", b"HTTP/3.0", b"HTTP/0.9"])
