@@ -416,7 +416,9 @@ struct Loop {
   }
 
   void on_listener_event(Listener *l) {
-    for (int round = 0; round < kAcceptsPerTurn && !l->removed && l->armed; ++round) {
+    // After stop() a new connection would outlive run(): leave it in the
+    // backlog (level-triggered, it is reported again if the loop runs again).
+    for (int round = 0; round < kAcceptsPerTurn && !l->removed && l->armed && !stop_requested; ++round) {
       int fd = ::accept4(l->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         int e = errno;

@@ -753,8 +753,12 @@ struct alignas(16) Loop {
       inst->log(AXLE_LOG_ERROR, "accept: out of memory, connection dropped");
       return;
     }
+    // The kernel accepts on our behalf, so a connection can arrive after stop();
+    // once the host has taken it, run() must go on until the host stops again.
+    bool arrived_after_stop = stop_requested;
     void *ctx = ev.on_accept(ev.host_ctx, c, fd, listener_id);
     c->ctx = ctx;
+    if (ctx && arrived_after_stop) stop_requested = false;
     if (!ctx) close(c);  // refused; close() also covers a send made inside on_accept
     else if (!c->closing)
       push_work(c);  // arms the multishot recv
@@ -812,6 +816,13 @@ struct alignas(16) Loop {
         }
       }
     }
+  }
+
+  // A removed listener whose accept has not reported its last completion: a
+  // connection the kernel accepted meanwhile must reach the host, so run()
+  // turns until it is settled.
+  bool accept_cancel_in_flight() const {
+    return std::any_of(listeners.begin(), listeners.end(), [](auto &l) { return l->removed && l->armed; });
   }
 
   // ---- completions ----
@@ -882,7 +893,7 @@ struct alignas(16) Loop {
     for (;;) {
       process_work();
       reconcile_loop();
-      if (stop_requested) {
+      if (stop_requested && !accept_cancel_in_flight()) {
         io_uring_submit(&ring);
         return AXLE_OK;
       }

@@ -625,3 +625,78 @@ TEST_CASE("io: alternative settings (uring: sqpoll; epoll: one event per wait)")
     CHECK(no_stray_events(h));
   }
 }
+
+namespace {
+
+// Host behaviour for the hand-over test: answer one byte, then close.
+void serve_one_byte(Harness &h) {
+  static const char kReply = 'y';
+  h.on_data_hook = [&h](HostConn &conn, const char *, size_t) {
+    if (conn.sents > 0 || conn.data.size() != 1) return;
+    axle_iov_t iov{&kReply, 1};
+    REQUIRE(h.io().send(h.loop(), conn.io, &iov, 1) == AXLE_OK);
+  };
+  h.on_sent_hook = [&h](HostConn &conn, int) { h.io().close(h.loop(), conn.io); };
+}
+
+}  // namespace
+
+TEST_CASE("io: handing a listener to a new loop under load loses no connection") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    uint16_t port = 0;
+    int listen_fd = listen_socket(port);
+    std::atomic<bool> clients_stop{false}, clients_done{false};
+    std::atomic<int> served{0}, lost{0};
+    std::thread clients([&] {
+      while (!clients_stop) {
+        int fd = connect_client(port);
+        write_all(fd, "x");
+        if (read_exactly(fd, 1) == "y")
+          ++served;
+        else
+          ++lost;
+        ::close(fd);
+      }
+      clients_done = true;
+    });
+    auto all_closed = [](Harness &h) {
+      for (auto &c : h.conns)
+        if (!c->closed) return false;
+      return true;
+    };
+    {
+      Harness old_loop(name);
+      old_loop.add_listener(listen_fd, 1);
+      serve_one_byte(old_loop);
+      CHECK(old_loop.run_until([&] { return served.load() >= 20; }));
+      // The kernel's drain: stop accepting, then stop the loop in the same turn
+      // as soon as no connection is left.
+      bool draining = false;
+      old_loop.on_tick_hook = [&] {
+        if (!draining) {
+          draining = true;
+          old_loop.io().listen_remove(old_loop.loop(), listen_fd);
+        }
+        if (all_closed(old_loop)) old_loop.io().stop(old_loop.loop());
+      };
+      old_loop.run_until([] { return false; });  // ends by the hook's stop()
+      CHECK(draining);
+      CHECK(all_closed(old_loop));
+      old_loop.on_tick_hook = nullptr;
+    }
+    int before = served.load();
+    {
+      Harness new_loop(name);
+      new_loop.add_listener(listen_fd, 1);
+      serve_one_byte(new_loop);
+      CHECK(new_loop.run_until([&] { return served.load() >= before + 20; }));
+      clients_stop = true;
+      // The last client in flight is served by this loop (its ticks re-check).
+      CHECK(new_loop.run_until([&] { return clients_done.load() && all_closed(new_loop); }));
+    }
+    clients.join();
+    CHECK(lost.load() == 0);
+    ::close(listen_fd);
+  }
+}

@@ -79,17 +79,10 @@ Harness::~Harness() {
 }
 
 uint16_t Harness::listen(uint32_t listener_id) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  REQUIRE(listen_fd_ >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listen_fd_, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(listen_fd_, 128) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
+  uint16_t port = 0;
+  listen_fd_ = listen_socket(port);
   add_listener(listen_fd_, listener_id);
-  return ntohs(addr.sin_port);
+  return port;
 }
 
 void Harness::add_listener(int fd, uint32_t listener_id) {
@@ -211,6 +204,20 @@ void Harness::ev_wake(void *h) {
     return;
   }
   self->check_done();
+}
+
+int listen_socket(uint16_t &port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 128) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
+  port = ntohs(addr.sin_port);
+  return fd;
 }
 
 // ---- client side ----

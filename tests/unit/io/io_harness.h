@@ -92,6 +92,9 @@ class Harness {
   int accepted_taken_ = 0;
 };
 
+// A non-blocking listening socket on 127.0.0.1:0, owned by the caller.
+int listen_socket(uint16_t &port);
+
 // ---- client side (plain blocking sockets) ----
 
 int connect_client(uint16_t port);
