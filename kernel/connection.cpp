@@ -1,10 +1,12 @@
 #include "connection.h"
 
+#include "access_log.h"
 #include "http_status.h"
 #include "request_path.h"
 #include "worker.h"
 
 #include <spdlog/spdlog.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <charconv>
@@ -141,10 +143,10 @@ void Connection::on_data(const char *data, size_t len) {
     // Fast path: parse straight from the io module's buffer, copy only a tail.
     size_t used = process(data, len);
     if (phase_ != Phase::Closing && used < len && !buffer_append(data + used, len - used)) {
-      fail(phase_ == Phase::Body ? 413 : 431);
+      reject(phase_ == Phase::Body ? 413 : 431, nullptr, 0);
     }
   } else if (!buffer_append(data, len)) {
-    fail(phase_ == Phase::Body ? 413 : 431);
+    reject(phase_ == Phase::Body ? 413 : 431, nullptr, 0);
   }
   while (in_len_ > 0 && phase_ != Phase::Closing && !close_after_write_ && !recv_paused_) {
     if (phase_ == Phase::Body) {
@@ -271,15 +273,13 @@ size_t Connection::process(const char *buf, size_t len) {
     if (r == AXLE_PARSE_INCOMPLETE) break;
     if (r == AXLE_PARSE_ERROR || consumed == 0) {
       uint16_t status = head.error_status ? head.error_status : 400;
-      if (gen.metrics_vt) gen.metrics_vt->parse_error(worker_.metrics_ctx, status);
       spdlog::debug("worker {}: rejecting request: {} ({})", worker_.index, status,
                     head.error_reason ? head.error_reason : "parse error");
-      fail(status);
+      reject(status, consumed ? &head : nullptr, len - pos);
       return len;
     }
     if (uint16_t status = check_head(head)) {
-      if (gen.metrics_vt) gen.metrics_vt->parse_error(worker_.metrics_ctx, status);
-      fail(status);
+      reject(status, &head, consumed);
       return len;
     }
     size_t available = len - pos - consumed;
@@ -436,13 +436,13 @@ bool Connection::decode_chunks() {
         axle_parse_result_t r = gen.parser_vt->parse_chunk_size(worker_.parser_ctx, raw, avail, &size, &used);
         if (r == AXLE_PARSE_INCOMPLETE) {
           if (avail > kChunkLineLimit) {
-            fail(400);
+            reject(400, nullptr, 0);
             return false;
           }
           goto wait;
         }
         if (r == AXLE_PARSE_ERROR) {
-          fail(400);
+          reject(400, nullptr, 0);
           return false;
         }
         chunk_scan_ += used;
@@ -450,7 +450,7 @@ bool Connection::decode_chunks() {
           chunk_state_ = ChunkState::Trailers;
         } else {
           if (size > gen.config.limits.max_body_bytes - body_length_) {
-            fail(413);
+            reject(413, nullptr, 0);
             return false;
           }
           chunk_left_ = size;
@@ -471,7 +471,7 @@ bool Connection::decode_chunks() {
       case ChunkState::DataEnd:
         if (avail < 2) goto wait;
         if (raw[0] != '\r' || raw[1] != '\n') {
-          fail(400);
+          reject(400, nullptr, 0);
           return false;
         }
         chunk_scan_ += 2;
@@ -482,7 +482,7 @@ bool Connection::decode_chunks() {
             gen.parser_vt->parse_trailers(worker_.parser_ctx, raw, avail, gen.config.limits.max_head_bytes, &used);
         if (r == AXLE_PARSE_INCOMPLETE) goto wait;
         if (r == AXLE_PARSE_ERROR) {
-          fail(400);
+          reject(400, nullptr, 0);
           return false;
         }
         chunk_scan_ += used;
@@ -510,12 +510,11 @@ wait:
 
 void Connection::dispatch(const axle_request_head_t &head, std::string_view body, size_t bytes_in) {
   const Generation &gen = worker_.gen;
-  uint64_t started_ns = gen.metrics_vt ? host_api()->now_ns() : 0;
+  uint64_t started_ns = gen.metrics_vt || gen.access_log ? host_api()->now_ns() : 0;
   if (worker_.draining) keep_alive_ = false;
   std::string &path = worker_.path_scratch;
   if (!normalize_request_path({head.path.ptr, head.path.len}, path)) {
-    if (gen.metrics_vt) gen.metrics_vt->parse_error(worker_.metrics_ctx, 400);
-    fail(400);
+    reject(400, &head, bytes_in);
     return;
   }
   uint32_t method = method_bit(head.method);
@@ -533,21 +532,15 @@ void Connection::dispatch(const axle_request_head_t &head, std::string_view body
   worker_.head_request = head_request;
   worker_.version_minor = head.version_minor;
   if (found == AXLE_ROUTE_NOT_FOUND) {
-    queue_error(404, !keep_alive_);
-    if (gen.metrics_vt) {
-      axle_request_record_t rec{sizeof rec, AXLE_ROUTE_NONE, 404, host_api()->now_ns() - started_ns, bytes_in, 0};
-      gen.metrics_vt->request_done(worker_.metrics_ctx, &rec);
-    }
+    size_t out = queue_error(404, !keep_alive_);
+    finish_request(&head, AXLE_ROUTE_NONE, 404, bytes_in, out, started_ns);
     return;
   }
   if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED) {
     std::string allow;
     append_allow(allow, match.allowed_methods);
-    queue_error(405, !keep_alive_, allow);
-    if (gen.metrics_vt) {
-      axle_request_record_t rec{sizeof rec, AXLE_ROUTE_NONE, 405, host_api()->now_ns() - started_ns, bytes_in, 0};
-      gen.metrics_vt->request_done(worker_.metrics_ctx, &rec);
-    }
+    size_t out = queue_error(405, !keep_alive_, allow);
+    finish_request(&head, AXLE_ROUTE_NONE, 405, bytes_in, out, started_ns);
     return;
   }
   const RouteEntry &route = gen.routes[match.route_id];
@@ -577,7 +570,8 @@ void Connection::dispatch(const axle_request_head_t &head, std::string_view body
     spdlog::error("worker {}: handler '{}' for route {} failed with status {}", worker_.index, route.handler_name,
                   route.pattern, static_cast<int>(status));
     resp.reset();
-    queue_error(500, !keep_alive_);
+    size_t out = queue_error(500, !keep_alive_);
+    finish_request(&head, match.route_id, 500, bytes_in, out, started_ns);
     return;
   }
   queue_response(head, match.route_id, started_ns, bytes_in);
@@ -676,13 +670,78 @@ void Connection::queue_response(const axle_request_head_t &head, uint32_t route_
     close();
     return;
   }
-  if (const auto *m = worker_.gen.metrics_vt) {
-    axle_request_record_t rec{sizeof rec, route_id, status, host_api()->now_ns() - started_ns, bytes_in, bytes_out};
-    m->request_done(worker_.metrics_ctx, &rec);
+  finish_request(&head, route_id, status, bytes_in, bytes_out, started_ns);
+}
+
+void Connection::finish_request(const axle_request_head_t *head, uint32_t route_id, uint16_t status,
+                                size_t bytes_in, size_t bytes_out, uint64_t started_ns) {
+  const Generation &gen = worker_.gen;
+  if (!gen.metrics_vt && !gen.access_log) return;
+  uint64_t elapsed_ns = host_api()->now_ns() - started_ns;
+  if (gen.metrics_vt) {
+    axle_request_record_t rec{sizeof rec, route_id, status, elapsed_ns, bytes_in, bytes_out};
+    gen.metrics_vt->request_done(worker_.metrics_ctx, &rec);
+  }
+  if (gen.access_log) {
+    std::string &line = worker_.log_scratch;
+    line.clear();
+    append_peer_address(line);
+    line += " - - [";
+    line += worker_.date.clf_view();
+    line += "] \"";
+    if (head) {
+      append_log_escaped(line, {head->method.ptr, head->method.len});
+      line += ' ';
+      append_log_escaped(line, {head->target.ptr, head->target.len});
+      line += head->version_minor == 0 ? " HTTP/1.0" : " HTTP/1.1";
+    } else {
+      line += '-';
+    }
+    line += "\" ";
+    append_number(line, status);
+    line += ' ';
+    append_number(line, bytes_out);
+    for (const char *name : {"referer", "user-agent"}) {
+      line += " \"";
+      const axle_header_t *h = nullptr;
+      for (uint32_t i = 0; head && i < head->header_count && !h; ++i)
+        if (iequals(head->headers[i].name, name)) h = &head->headers[i];
+      if (h) append_log_escaped(line, {h->value.ptr, h->value.len});
+      else line += '-';
+      line += '"';
+    }
+    char seconds[32];
+    auto n = std::snprintf(seconds, sizeof seconds, " %.6f", double(elapsed_ns) / 1e9);
+    line.append(seconds, static_cast<size_t>(n));
+    gen.access_log->write(line);
   }
 }
 
-void Connection::queue_error(uint16_t status, bool close_after, std::string_view allow) {
+void Connection::reject(uint16_t status, const axle_request_head_t *head, size_t bytes_in) {
+  const Generation &gen = worker_.gen;
+  if (gen.metrics_vt) gen.metrics_vt->parse_error(worker_.metrics_ctx, status);
+  uint64_t started_ns = gen.access_log ? host_api()->now_ns() : 0;
+  worker_.head_request = false;
+  size_t out = queue_error(status, true);
+  if (gen.access_log) finish_request(head, AXLE_ROUTE_NONE, status, bytes_in, out, started_ns);
+  phase_ = Phase::Closing;
+  buffer_release();
+  flush();
+}
+
+void Connection::append_peer_address(std::string &out) const {
+  char text[INET6_ADDRSTRLEN] = "-";
+  if (peer_.v4.sin_family == AF_INET) ::inet_ntop(AF_INET, &peer_.v4.sin_addr, text, sizeof text);
+  else if (peer_.v6.sin6_family == AF_INET6) ::inet_ntop(AF_INET6, &peer_.v6.sin6_addr, text, sizeof text);
+  out += text;
+}
+
+void Connection::remember_peer() {
+  socklen_t len = sizeof peer_;
+  if (::getpeername(fd_, reinterpret_cast<sockaddr *>(&peer_), &len) != 0) peer_.v4.sin_family = AF_UNSPEC;
+}
+
+size_t Connection::queue_error(uint16_t status, bool close_after, std::string_view allow) {
   std::string &h = worker_.head_scratch;
   std::string_view reason = reason_phrase(status);
   h.clear();
@@ -710,10 +769,11 @@ void Connection::queue_error(uint16_t status, bool close_after, std::string_view
   }
   if (!out_.append_copy(h)) {
     close();
-    return;
+    return 0;
   }
   ++queued_responses_;
   if (close_after) close_after_write_ = true;
+  return h.size();
 }
 
 void Connection::fail(uint16_t status) {

@@ -7,6 +7,7 @@
 #include "out_queue.h"
 
 #include <axle/parser.h>
+#include <netinet/in.h>
 
 #include <cstdint>
 #include <string_view>
@@ -32,6 +33,9 @@ class Connection {
   // Asks the io module to close; on_closed follows.
   void close();
 
+  // Records the client address for the access log (one syscall per connection).
+  void remember_peer();
+
   Connection *prev = nullptr, *next = nullptr;  // worker's list of open connections
 
  private:
@@ -50,8 +54,15 @@ class Connection {
   uint16_t check_head(const axle_request_head_t &head);
   void dispatch(const axle_request_head_t &head, std::string_view body, size_t bytes_in);
   void queue_response(const axle_request_head_t &head, uint32_t route_id, uint64_t started_ns, size_t bytes_in);
-  void queue_error(uint16_t status, bool close_after, std::string_view allow = {});
+  // Queues a small error response; returns its size in bytes.
+  size_t queue_error(uint16_t status, bool close_after, std::string_view allow = {});
   void fail(uint16_t status);  // error response, then close
+  // A request refused before reaching a handler: count it, log it, fail().
+  void reject(uint16_t status, const axle_request_head_t *head, size_t bytes_in);
+  // Metrics and access log for one answered request (head may be null).
+  void finish_request(const axle_request_head_t *head, uint32_t route_id, uint16_t status, size_t bytes_in,
+                      size_t bytes_out, uint64_t started_ns);
+  void append_peer_address(std::string &out) const;
   void flush();
   void after_output_drained();
   void set_deadline(uint32_t ms, uint8_t kind);
@@ -86,7 +97,10 @@ class Connection {
   bool recv_paused_ = false;
   uint8_t timeout_kind_ = 0;   // axle_timeout_kind_t of the running deadline, 0 = none
   uint64_t deadline_ms_ = 0;
-  uint64_t request_started_ns_ = 0;
+  union {
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  } peer_{};  // filled only when an access log is on
 };
 
 }  // namespace axle

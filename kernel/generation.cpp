@@ -64,6 +64,8 @@ std::unique_ptr<Generation> Generation::build(const Config &config, uint64_t id,
 }
 
 bool Generation::load(std::string &error) {
+  if (!config.log.access_log.empty() && !(access_log = AccessLog::open(config.log.access_log, error)))
+    return false;
   if (!instantiate(config, AXLE_KIND_IO, config.io, io, error)) return false;
   if (!instantiate(config, AXLE_KIND_ALLOC, config.allocator, alloc, error)) return false;
   if (!instantiate(config, AXLE_KIND_PARSER, config.parser, parser, error)) return false;

@@ -3,6 +3,7 @@
 // Immutable once built; a reload builds a new one beside it.
 #pragma once
 
+#include "access_log.h"
 #include "config.h"
 #include "module_config.h"
 #include "module_loader.h"
@@ -77,6 +78,7 @@ class Generation {
   const axle_router_vtable_t *router_vt = nullptr;
   const axle_metrics_vtable_t *metrics_vt = nullptr;  // null: no metrics module
   void *router_table = nullptr;
+  std::shared_ptr<AccessLog> access_log;  // null: off
   std::vector<RouteEntry> routes;  // indexed by route_id
 
   // Every instance in creation order (for thread_init/fini and teardown).

@@ -154,6 +154,11 @@ int main(int argc, char **argv) {
   if (parsed == spdlog::level::off && level != "off") return usage_error("unknown log level " + level);
   spdlog::set_level(parsed);
 
-  axle::Server server(std::move(*config), config_path, std::move(listen));
-  return server.run();
+  int status;
+  {
+    axle::Server server(std::move(*config), config_path, std::move(listen));
+    status = server.run();
+  }
+  spdlog::shutdown();  // drains the access log's queue
+  return status;
 }

@@ -117,7 +117,7 @@ int Server::run() {
   // Signals are taken synchronously by this thread; workers never see them.
   sigset_t signals;
   sigemptyset(&signals);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -151,6 +151,9 @@ int Server::run() {
     int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGHUP) {
       reload();
+    } else if (sig == SIGUSR1) {
+      spdlog::info("SIGUSR1: reopening access logs");
+      AccessLog::reopen_all();
     } else if (sig == SIGTERM || sig == SIGINT) {
       break;
     }

@@ -164,6 +164,7 @@ void *Worker::ev_accept(void *host, void *io_conn, int fd, uint32_t) {
     return nullptr;
   }
   auto *c = new (mem) Connection(*w, io_conn, fd);
+  if (w->gen.access_log) c->remember_peer();
   c->next = w->connections_head;
   if (c->next) c->next->prev = c;
   w->connections_head = c;

@@ -51,7 +51,7 @@ class Worker : public axle_worker_t {
   axle_parse_limits_t limits{};
   std::vector<axle_header_t> header_scratch;
   axle_route_param_t params[kMaxParams];
-  std::string path_scratch, head_scratch;
+  std::string path_scratch, head_scratch, log_scratch;
   bool head_request = false;   // the request being answered is HEAD
   uint8_t version_minor = 1;
 

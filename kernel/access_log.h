@@ -1,0 +1,44 @@
+// The access log: one line per request in the combined log format plus the
+// request time, written by spdlog's background thread so workers never wait
+// on the disk. SIGUSR1 reopens the file (log rotation).
+//
+// Line: addr - - [time] "METHOD target HTTP/1.x" status bytes "referer" "user-agent" seconds
+// (bytes: everything sent for the response, head included; "-" request for
+// bytes that never parsed as one).
+// Quotes, backslashes and control bytes inside fields are escaped as \" \\ \xHH.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace spdlog {
+class logger;
+}
+
+namespace axle {
+
+class AccessLog {
+ public:
+  // The log for `path`, shared with any generation already writing to it so
+  // two generations never interleave partial lines. nullptr + error on failure.
+  static std::shared_ptr<AccessLog> open(const std::string &path, std::string &error);
+  // Every open access log reopens its file (async-signal-unsafe: call from
+  // the main thread, not from a signal handler).
+  static void reopen_all();
+
+  ~AccessLog();
+  // Any worker thread. `line` without the trailing newline.
+  void write(std::string_view line);
+  const std::string &path() const { return path_; }
+
+ private:
+  AccessLog() = default;
+  std::string path_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+// Appends `field` to `out` escaped for a quoted access-log field.
+void append_log_escaped(std::string &out, std::string_view field);
+
+}  // namespace axle
