@@ -3,105 +3,22 @@
 #include <axle/parser.h>
 #include <doctest/doctest.h>
 
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "test_host.h"
+#include "parsers_under_test.h"
 #include "vectors.h"
 
 namespace {
 
 using axle::test::ChunkSizeVector;
+using axle::test::escape;
+using axle::test::for_each_parser;
+using axle::test::OpenParser;
 using axle::test::RequestVector;
 using axle::test::TrailerVector;
-
-struct ParserUnderTest {
-  const char *module;  // axle-parser-<module>.so
-  const char *isa;     // value for the module's "isa" key; nullptr: no config
-};
-
-// Every parser module, and every forced level of parser-simd: adding one is one line.
-constexpr ParserUnderTest kParsers[] = {
-    {"scalar", nullptr},
-    {"simd", "auto"},
-    {"simd", "avx2"},
-    {"simd", "sse42"},
-    {"simd", "scalar"},
-};
-
-std::string describe(const ParserUnderTest &p) {
-  return std::string("parser-") + p.module + (p.isa ? std::string(" isa=") + p.isa : std::string());
-}
-
-std::string escape(const std::string &s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7F && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    }
-  }
-  return out.size() > 200 ? out.substr(0, 200) + "..." : out;
-}
-
-// A created instance of one parser, or the reason it cannot run on this CPU.
-class OpenParser {
- public:
-  explicit OpenParser(const ParserUnderTest &p) : module_(axle::test::module_path("parser", p.module)) {
-    if (p.isa) cfg_.strings["isa"] = p.isa;
-    const axle_module_descriptor_t &d = module_.desc();
-    REQUIRE(d.kind == AXLE_KIND_PARSER);
-    axle_error_t err;
-    const axle_status_t st = d.create(axle::test::host_api(), &cfg_, &instance_, &err);
-    if (st == AXLE_ERR_UNSUPPORTED) {
-      skipped_ = err.message;
-      return;
-    }
-    REQUIRE_MESSAGE(st == AXLE_OK, err.message);
-    if (d.thread_init) REQUIRE_MESSAGE(d.thread_init(instance_, &worker_, &ctx_, &err) == AXLE_OK, err.message);
-  }
-  ~OpenParser() {
-    if (!instance_) return;
-    if (module_.desc().thread_fini) module_.desc().thread_fini(instance_, ctx_);
-    module_.desc().destroy(instance_);
-  }
-  OpenParser(const OpenParser &) = delete;
-  OpenParser &operator=(const OpenParser &) = delete;
-
-  bool available() const { return skipped_.empty(); }
-  const std::string &skipped_reason() const { return skipped_; }
-  const axle_parser_vtable_t &vt() const { return module_.vtable<axle_parser_vtable_t>(); }
-  void *ctx() const { return ctx_; }
-
- private:
-  axle::test::LoadedModule module_;
-  axle_config_t cfg_;
-  axle_worker_t worker_;
-  void *instance_ = nullptr;
-  void *ctx_ = nullptr;
-  std::string skipped_;
-};
-
-// Calls fn(parser) for each parser module that can run here.
-template <class Fn>
-void for_each_parser(Fn &&fn) {
-  for (const ParserUnderTest &p : kParsers) {
-    OpenParser parser(p);
-    if (!parser.available()) {
-      MESSAGE(describe(p) << " skipped: " << parser.skipped_reason());
-      continue;
-    }
-    const std::string name = describe(p);  // INFO keeps a reference, not a copy
-    INFO(name);
-    fn(parser);
-  }
-}
 
 // The input in a heap block of exactly its size, so a read past the end is
 // caught by ASan or valgrind instead of hitting the std::string's NUL.
