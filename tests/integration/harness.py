@@ -24,6 +24,7 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
 LISTENING_RE = re.compile(r"listening on http://([0-9.]+|\[[0-9a-f:]+\]):(\d+)")
+ADMIN_MARK = "admin listening on"  # the control endpoint, not a serving listener
 
 
 # ---------------------------------------------------------------- the build
@@ -124,6 +125,7 @@ class AxleProcess:
         self.stderr_lines = []
         self.stdout_lines = []
         self.listeners = []  # (host, port) as logged
+        self.admin = []  # (host, port) of the admin endpoint, if configured
         self.stopped = False  # stop() was called: the exit is ours, not a crash
         self._lock = threading.Condition()
         self._expected = expected_listeners
@@ -144,7 +146,8 @@ class AxleProcess:
                 if parse_listening:
                     m = LISTENING_RE.search(line)
                     if m:
-                        self.listeners.append((m.group(1).strip("[]"), int(m.group(2))))
+                        addr = (m.group(1).strip("[]"), int(m.group(2)))
+                        (self.admin if ADMIN_MARK in line else self.listeners).append(addr)
                 self._lock.notify_all()
         with self._lock:
             self._lock.notify_all()
@@ -173,6 +176,26 @@ class AxleProcess:
             raise AssertionError(f"axle did not log {self._expected} 'listening on' line(s) ({state}); "
                                  f"args={self.args}\n{self.log_tail()}")
         return found
+
+    def wait_for_log(self, pattern, timeout=START_TIMEOUT, start=0) -> str:
+        """The first stderr line at index >= start that matches pattern."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                for line in self.stderr_lines[start:]:
+                    if regex.search(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    break
+                self._lock.wait(min(left, 0.2))
+        raise AssertionError(f"no log line matching {pattern!r} within {timeout}s\n{self.log_tail()}")
+
+    def log_mark(self) -> int:
+        """Index to pass as wait_for_log(start=...) to see only newer lines."""
+        with self._lock:
+            return len(self.stderr_lines)
 
     def alive(self) -> bool:
         return self.proc.poll() is None

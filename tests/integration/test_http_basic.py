@@ -235,3 +235,120 @@ def test_clients_that_vanish_do_not_hurt_the_server(axle):
         s.close()
     with Conn(*axle) as c:
         assert c.request(get("/ping")).body == b"pong"
+
+
+def test_two_hundred_deep_pipeline_beyond_the_queue_limit(conn):
+    # More than max_pipelined (64): reading pauses and resumes, nothing is lost.
+    conn.send(b"".join(get("/echo/p%03d" % i) for i in range(200)))
+    for i in range(200):
+        resp = conn.read_response()
+        assert resp.status == 200 and b"p%03d" % i in resp.body, (i, resp)
+
+
+def test_pipelined_large_responses_with_a_client_that_reads_late(conn):
+    # ~800 KiB of responses queue up before the client reads anything.
+    conn.send(get("/static/sub/data.bin") * 50)
+    for i in range(50):
+        resp = conn.read_response()
+        assert resp.status == 200 and len(resp.body) == 16384, (i, resp)
+
+
+def test_pipeline_split_at_every_awkward_boundary(conn):
+    stream = (get("/echo/a") + post("/echo/b", b"body-b")
+              + b"POST /echo/c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+              + get("/ping"))
+    sizes = [1, 7, 2, 13, 3, 31, 5, 17]  # deterministic, uneven cuts
+    pos, k = 0, 0
+    while pos < len(stream):
+        conn.send(stream[pos:pos + sizes[k % len(sizes)]])
+        pos += sizes[k % len(sizes)]
+        k += 1
+        time.sleep(0.001)
+    bodies = [conn.read_response().body for _ in range(4)]
+    assert bodies[1:] == [b"body-b", b"abc", b"pong"] and b"a" in bodies[0], bodies
+
+
+def test_chunked_request_followed_by_pipelined_get(conn):
+    req = (b"POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"2\r\nok\r\n0\r\n\r\n" + get("/ping"))
+    conn.send(req)
+    assert conn.read_response().body == b"ok"
+    assert conn.read_response().body == b"pong"
+
+
+def test_chunk_sizes_in_upper_case_hex_with_leading_zeros(conn):
+    req = (b"POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"
+           b"000A\r\n0123456789\r\n00\r\n\r\n")
+    resp = conn.request(req)
+    assert (resp.status, resp.body) == (200, b"0123456789"), (req, resp)
+
+
+def test_binary_body_with_every_byte_value(conn):
+    body = bytes(range(256)) * 4
+    resp = conn.request(post("/echo/bin", body))
+    assert resp.body == body, resp
+
+
+def test_body_of_exactly_the_limit_is_accepted(conn):
+    body = b"L" * (1024 * 1024)  # default max_body_bytes
+    resp = conn.request(post("/echo/limit", body))
+    assert resp.status == 200 and resp.body == body, resp
+
+
+def test_header_values_with_obs_text_and_odd_spacing_are_accepted(conn):
+    req = get("/ping", extra=b"X-Latin: caf\xe9\r\nX-Empty:\r\nX-Spaced: \t padded \t\r\n")
+    resp = conn.request(req)
+    assert (resp.status, resp.body) == (200, b"pong"), (req, resp)
+
+
+def test_exactly_max_headers_is_accepted(conn):
+    extra = b"".join(b"X-H%02d: v\r\n" % i for i in range(99))  # + Host = 100
+    resp = conn.request(get("/ping", extra=extra))
+    assert (resp.status, resp.body) == (200, b"pong"), resp
+
+
+def test_connection_header_tokens_are_case_insensitive_lists(axle):
+    for value in (b"Close", b"keep-alive, close", b"close, TE"):
+        with Conn(*axle) as c:
+            resp = c.request(get("/ping", extra=b"Connection: " + value + b"\r\n"))
+            assert resp.status == 200, resp
+            assert c.wait_closed(), f"Connection: {value!r} did not close"
+
+
+def test_expect_100_continue_with_body_already_sent(conn):
+    req = post("/echo/x", b"eager", extra=b"Expect: 100-continue\r\n")
+    conn.send(req + get("/ping"))
+    resp = conn.read_response()
+    if resp.status == 100:  # allowed, but then the final answer follows
+        resp = conn.read_response()
+    assert (resp.status, resp.body) == (200, b"eager"), resp
+    assert conn.read_response().body == b"pong"
+
+
+def test_no_100_continue_for_http10(conn):
+    # RFC 9110 10.1.1: never send 100 to an HTTP/1.0 client.
+    conn.send(b"POST /echo/x HTTP/1.0\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+    time.sleep(0.2)  # ordering only: give a wrong 100 the chance to arrive first
+    conn.send(b"body")
+    resp = conn.read_response()
+    assert (resp.status, resp.body) == (200, b"body"), resp
+
+
+def test_http10_post_with_content_length(conn):
+    resp = conn.request(b"POST /echo/x HTTP/1.0\r\nContent-Length: 3\r\n\r\nold")
+    assert (resp.status, resp.body) == (200, b"old"), resp
+    assert conn.wait_closed()
+
+
+def test_hundreds_of_simultaneous_connections(axle):
+    conns = []
+    try:
+        for _ in range(300):
+            conns.append(Conn(*axle))
+        for c in conns:
+            c.send(get("/ping"))
+        for c in conns:
+            assert c.read_response().body == b"pong"
+    finally:
+        for c in conns:
+            c.close()

@@ -176,3 +176,37 @@ def test_wrong_method_is_405_with_allow(start_axle, static_root):
         assert resp.status == 405, resp
         assert "POST" in (resp.header("allow") or ""), resp
         assert c.request(get("/ping")).body == b"pong"
+
+
+def test_huge_extension_method_gets_a_clean_answer(axle):
+    # Extension methods are legal tokens and an any-method route may take
+    # them; the point is a complete, well-framed answer.
+    with Conn(*axle) as c:
+        resp = c.request(b"X" * 10000 + b" /ping HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert resp.status in (200, 400, 405, 414, 431, 501), resp
+        if resp.status == 200:
+            assert c.request(get("/ping")).body == b"pong"
+
+
+def test_invalid_host_value_is_400(axle):
+    # RFC 9112 3.2: "a Host header field with an invalid field value" MUST get 400.
+    expect_error_then_close(axle, b"GET /ping HTTP/1.1\r\nHost: a b\r\n\r\n", 400)
+
+
+def test_bare_lf_in_trailers_is_400(axle):
+    req = (b"POST /echo/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"1\r\na\r\n0\r\nX-T: v\n\r\n")
+    expect_error_then_close(axle, req, 400)
+
+
+
+def test_transfer_encoding_in_http10_is_not_trusted(axle):
+    # RFC 9112 6.1: chunked framing from a 1.0 client is faulty; the server
+    # may decode it but must close afterwards, or refuse with 400.
+    req = b"POST /echo/x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    with Conn(*axle) as c:
+        resp = c.request(req)
+        assert resp.status in (200, 400), (req, resp)
+        if resp.status == 200:
+            assert resp.body == b"abc", resp
+        assert c.wait_closed()
