@@ -15,14 +15,16 @@ AXLE_ISA_FN Step parse_fields(const char **pos, const char *end, FieldSink *sink
   for (;;) {
     if (p == end) return Step::kIncomplete;
     const char first = *p;
-    if (first == '\r') {
-      if (p + 1 == end) return Step::kIncomplete;
-      if (p[1] != '\n') return fail(f, 400, "bare CR");
-      *pos = p + 2;
-      return Step::kOk;
+    if (!has_class(first, kTchar)) {  // CR, LF and OWS are not tchars: one test for the usual case
+      if (first == '\r') {
+        if (p + 1 == end) return Step::kIncomplete;
+        if (p[1] != '\n') return fail(f, 400, "bare CR");
+        *pos = p + 2;
+        return Step::kOk;
+      }
+      if (first == '\n') return fail(f, 400, "bare LF");
+      if (is_ows(first)) return fail(f, 400, "obs-fold (line folding) is not allowed");
     }
-    if (first == '\n') return fail(f, 400, "bare LF");
-    if (is_ows(first)) return fail(f, 400, "obs-fold (line folding) is not allowed");
     if (sink && sink->count == sink->max_fields) return fail(f, 431, "too many header fields");
 
     const char *name = p;
