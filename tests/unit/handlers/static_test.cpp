@@ -1,5 +1,6 @@
 #include "handler_harness.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +82,7 @@ TEST_SUITE("static") {
     CHECK(resp->file_offset == 0);
     CHECK(resp->file_length == 13);
     CHECK(resp->file_contents() == "hello, world\n");
+    CHECK((::fcntl(resp->file_fd, F_GETFL) & O_NONBLOCK) == 0);  // the host may read it blocking
     CHECK(resp->header("Content-Type") == "text/plain; charset=utf-8");
     CHECK(resp->header("Accept-Ranges") == "bytes");
     const std::string etag = resp->header("ETag");
