@@ -21,11 +21,12 @@ for dir in "$repo"/modules/*/; do
   esac
 done
 
+mkdir -p "$build"
 # shellcheck disable=SC2086
 cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DAXLE_BUILD_FUZZ=ON $module_options \
-  >"$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
+  >"$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" --target parser-diff-fuzzer parser-fuzz-seeds -j "$jobs"
 
 seeds=$build/fuzz-seeds
