@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <new>
 #include <string_view>
 
@@ -519,14 +520,19 @@ constexpr axle_config_key_t kConfigKeys[] = {
      .doc = "Scanning level: auto (best the CPU has), avx2, sse42 or scalar; forcing one the CPU lacks fails"},
 };
 
-axle_status_t report(const axle_host_api_t *host, axle_error_t *err, axle_status_t status, std::string_view a,
-                     std::string_view b = {}, std::string_view c = {}) {
-  char msg[256];
-  size_t n = 0;
-  for (std::string_view part : {a, b, c})
-    for (char ch : part)
-      if (n < sizeof msg) msg[n++] = ch;
-  if (host && err) host->error_set(err, msg, n);
+// A few pieces joined into a fixed buffer (truncated if too long), for the host.
+struct Message {
+  char text[256];
+  size_t len = 0;
+  Message(std::initializer_list<std::string_view> parts) {
+    for (std::string_view part : parts)
+      for (char ch : part)
+        if (len < sizeof text) text[len++] = ch;
+  }
+};
+
+axle_status_t report(const axle_host_api_t *host, axle_error_t *err, axle_status_t status, const Message &msg) {
+  if (err) host->error_set(err, msg.text, msg.len);
   return status;
 }
 
@@ -539,7 +545,7 @@ axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void
   if (got == AXLE_OK) {
     isa = std::string_view(value.ptr, value.len);
   } else if (got != AXLE_ERR_NOT_FOUND) {
-    return report(host, err, got, "parser-simd: cannot read the \"isa\" key");
+    return report(host, err, got, {"parser-simd: cannot read the \"isa\" key"});
   }
 
   const LevelInfo *level = nullptr;
@@ -549,22 +555,17 @@ axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void
     for (const LevelInfo &info : kLevels)
       if (isa == info.name) level = &info;
     if (!level)
-      return report(host, err, AXLE_ERR_INVALID, "parser-simd: isa must be auto, avx2, sse42 or scalar, not \"",
-                    isa, "\"");
+      return report(host, err, AXLE_ERR_INVALID,
+                    {"parser-simd: isa must be auto, avx2, sse42 or scalar, not \"", isa, "\""});
     if (!cpu_has(level->level))
-      return report(host, err, AXLE_ERR_UNSUPPORTED, "parser-simd: isa = \"", isa,
-                    "\" but this CPU does not support it");
+      return report(host, err, AXLE_ERR_UNSUPPORTED,
+                    {"parser-simd: isa = \"", isa, "\" but this CPU does not support it"});
   }
 
   auto *instance = new (std::nothrow) SimdParser{host, level};
-  if (!instance) return report(host, err, AXLE_ERR_NOMEM, "parser-simd: out of memory");
-  const std::string_view chosen = "parser-simd: scanning with ";
-  char line[64];
-  size_t n = 0;
-  for (std::string_view part : {chosen, std::string_view(level->name)})
-    for (char ch : part)
-      if (n < sizeof line) line[n++] = ch;
-  host->log(cfg, AXLE_LOG_INFO, line, n);
+  if (!instance) return report(host, err, AXLE_ERR_NOMEM, {"parser-simd: out of memory"});
+  const Message chosen{"parser-simd: scanning with ", level->name};
+  host->log(cfg, AXLE_LOG_INFO, chosen.text, chosen.len);
   *instance_out = instance;
   return AXLE_OK;
 }
