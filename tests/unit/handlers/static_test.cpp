@@ -417,6 +417,13 @@ TEST_SUITE("static") {
     CHECK(get(welcome, "/", {}, "POST")->status == 405);
   }
 
+  TEST_CASE_FIXTURE(StaticFixture, "fallback welcome changes nothing while the root exists") {
+    tree.write("index.html", "mine");
+    TestRoute r(mod, inst, static_config(tree.dir().string(), "welcome"));
+    CHECK(get(r, "/")->file_contents() == "mine");
+    CHECK(get(r, "/other.html")->status == 404);
+  }
+
   TEST_CASE("bad route configuration is refused with a message") {
     LoadedModule mod(module_path("handler", "static"));
     Instance inst(mod);
