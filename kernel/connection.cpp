@@ -53,6 +53,17 @@ bool token_iequals(std::string_view token, std::string_view lower) {
   return iequals({token.data(), token.size()}, lower);
 }
 
+// Host = uri-host [ ":" port ] (RFC 9110 7.2): reg-name or IP-literal bytes only.
+bool valid_host(axle_str_t v) {
+  for (size_t i = 0; i < v.len; ++i) {
+    unsigned char c = static_cast<unsigned char>(v.ptr[i]);
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::strchr("-._~%!$&'()*+,;=:[]", c) != nullptr;
+    if (!ok || c == 0) return false;
+  }
+  return true;
+}
+
 uint32_t method_bit(axle_str_t m) {
   std::string_view s(m.ptr, m.len);
   if (s == "GET") return AXLE_METHOD_GET;
@@ -320,7 +331,10 @@ uint16_t Connection::check_head(const axle_request_head_t &head) {
     const axle_header_t &h = head.headers[i];
     switch (h.name.len) {
       case 4:
-        if (iequals(h.name, "host")) ++hosts;
+        if (iequals(h.name, "host")) {
+          if (!valid_host(h.value)) return 400;
+          ++hosts;
+        }
         break;
       case 6:
         if (iequals(h.name, "expect")) {

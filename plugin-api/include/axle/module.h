@@ -133,7 +133,8 @@ typedef struct axle_host_api_t {
   axle_status_t (*response_body_copy)(axle_response_t *resp, const void *data, size_t len);
   /* Body lent by the module, sent without copying. The bytes must stay valid and
    * unchanged until release(release_arg) is called (release may be NULL when
-   * the bytes outlive the route, e.g. built at route_init). */
+   * the bytes outlive the route, e.g. built at route_init). The host calls
+   * release exactly once whatever the return value, also on failure. */
   axle_status_t (*response_body_lend)(axle_response_t *resp, const void *data, size_t len,
                                       axle_release_fn release, void *release_arg);
   /* Body from a file, sent with sendfile/splice. The host takes ownership of fd
@@ -146,7 +147,8 @@ typedef struct axle_host_api_t {
    * HEAD requests. The image carries its own Date (the module keeps it
    * current, e.g. once per second per worker) and Content-Length, and no
    * Connection header. status: the status in the image, for logs and metrics.
-   * Other response_* calls made in the same handle() are ignored. */
+   * Other response_* calls made in the same handle() are ignored. Like
+   * response_body_lend, release runs exactly once whatever the return value. */
   axle_status_t (*response_prebuilt)(axle_response_t *resp, const void *wire, size_t len, size_t head_len,
                                      uint16_t status, axle_release_fn release, void *release_arg);
 } axle_host_api_t;
