@@ -1,0 +1,210 @@
+"""metrics = "prometheus" through the real binary on 2 workers: after a known
+set of requests, /metrics reports exactly that many per label (summed over
+the workers), and promtool accepts the exposition."""
+
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import harness
+from harness import Conn, get
+
+PROMTOOL = shutil.which("promtool")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
+
+
+def unescape(value: str) -> str:
+    return re.sub(r'\\(.)', lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), value)
+
+
+def parse(text: str) -> dict:
+    """{(name, frozenset(labels.items())): value} of every sample."""
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SAMPLE_RE.match(line)
+        assert m, f"malformed sample line {line!r}"
+        labels = {}
+        if m.group(2):
+            consumed = 0
+            for lm in LABEL_RE.finditer(m.group(2)):
+                assert lm.start() == consumed, f"malformed labels in {line!r}"
+                labels[lm.group(1)] = unescape(lm.group(2))
+                consumed = lm.end()
+            assert consumed == len(m.group(2)), f"malformed labels in {line!r}"
+        key = (m.group(1), frozenset(labels.items()))
+        assert key not in samples, f"duplicate series {line!r}"
+        samples[key] = float(m.group(3))
+    return samples
+
+
+def value(samples, metric, /, **labels):
+    return samples.get((metric, frozenset(labels.items())))
+
+
+def scrape(server, path="/metrics"):
+    with Conn(*server.listeners[0]) as c:
+        resp = c.request(get(path))
+    assert resp.status == 200, resp
+    assert resp.header("content-type") == CONTENT_TYPE, resp
+    return resp.body.decode("utf-8")
+
+
+def metrics_server(start_axle, static_root, **kwargs):
+    modules = {"metrics": "prometheus"}
+    modules.update(kwargs.pop("modules", {}))
+    return start_axle.start(workers=2, modules=modules, routes=harness.default_routes(static_root), **kwargs)
+
+
+class Traffic:
+    """Sends requests, each on its own connection so both workers take a
+    share, and keeps what the server should have counted."""
+
+    def __init__(self, server):
+        self.addr = server.listeners[0]
+        self.connections = 0
+        self.requests = {}   # (route label, status class) -> n
+        self.bytes_in = {}   # route label -> request bytes
+        self.bytes_out = {}  # route label -> response bytes
+
+    def send(self, route, raw: bytes, want_status: int):
+        self.connections += 1
+        with Conn(*self.addr) as c:
+            resp = c.request(raw)
+        assert resp.status == want_status, f"{raw!r} -> {resp!r}"
+        key = (route, f"{want_status // 100}xx")
+        self.requests[key] = self.requests.get(key, 0) + 1
+        self.bytes_in[route] = self.bytes_in.get(route, 0) + len(raw)
+        self.bytes_out[route] = self.bytes_out.get(route, 0) + len(resp.raw_head) + len(resp.body)
+
+    def malformed(self, raw: bytes):
+        """A request the parser refuses: a 400 counted as a parse error, not a request."""
+        self.connections += 1
+        with Conn(*self.addr) as c:
+            resp = c.request(raw)
+            assert resp.status == 400, resp
+            assert c.wait_closed()
+
+
+def test_counters_equal_the_requests_sent(start_axle, static_root):
+    server = metrics_server(start_axle, static_root)
+    t = Traffic(server)
+    for _ in range(7):
+        t.send("/ping", get("/ping"), 200)
+    for i in range(5):
+        t.send("/echo/{msg}", get(f"/echo/hello{i}"), 200)
+    for _ in range(3):
+        t.send("/static/*", get("/static/hello.txt"), 200)
+    t.send("/static/*", get("/static/does-not-exist.txt"), 404)
+    for i in range(4):
+        t.send("none", get(f"/no/such/route/{i}"), 404)
+    for _ in range(3):
+        t.malformed(b"G@T /ping HTTP/1.1\r\nHost: a\r\n\r\n")
+
+    text = scrape(server)
+    s = parse(text)
+    for (route, cls), n in t.requests.items():
+        assert value(s, "axle_http_requests_total", route=route, status_class=cls) == n, (route, cls, text)
+    # Nothing counted that was not sent (the scrape counts itself only after rendering).
+    total = sum(v for (name, _), v in s.items() if name == "axle_http_requests_total")
+    assert total == sum(t.requests.values()), text
+
+    for route in ("/ping", "/echo/{msg}", "/static/*", "none"):
+        n = sum(v for (r, _), v in t.requests.items() if r == route)
+        assert value(s, "axle_http_request_duration_seconds_count", route=route) == n, (route, text)
+        assert value(s, "axle_http_request_duration_seconds_bucket", route=route, le="+Inf") == n, (route, text)
+        buckets = sorted(((float(dict(lbl)["le"]), v) for (name, lbl), v in s.items()
+                          if name == "axle_http_request_duration_seconds_bucket" and dict(lbl)["route"] == route))
+        counts = [v for _, v in buckets]
+        assert counts == sorted(counts), f"buckets of {route} not cumulative: {buckets}"
+        assert value(s, "axle_http_request_duration_seconds_sum", route=route) >= 0
+        assert value(s, "axle_http_request_bytes_total", route=route) == t.bytes_in[route], (route, text)
+    for route in ("/ping", "/echo/{msg}", "/static/*"):
+        assert value(s, "axle_http_response_bytes_total", route=route) == t.bytes_out[route], (route, text)
+
+    assert value(s, "axle_http_parse_errors_total", status="400") == 3, text
+    # Every connection so far, plus the scrape's own, was accepted.
+    accepted = value(s, "axle_connections_accepted_total")
+    closed = value(s, "axle_connections_closed_total")
+    assert accepted == t.connections + 1, text
+    assert 1 <= value(s, "axle_connections_open") == accepted - closed, text
+    assert value(s, "axle_workers") == 2
+    kinds = sorted(dict(lbl)["kind"] for (name, lbl), _ in s.items() if name == "axle_module_info")
+    assert kinds == ["alloc", "handler", "handler", "handler", "io", "metrics", "parser", "router"], text
+    assert value(s, "axle_module_info", kind="metrics", name="prometheus", version="1.0.0", abi="1.0") == 1
+
+    # The first scrape is counted after it rendered: the second one sees it.
+    s2 = parse(scrape(server))
+    assert value(s2, "axle_http_requests_total", route="/metrics", status_class="2xx") == 1
+
+
+def test_timeouts_are_counted_by_kind(start_axle, static_root):
+    server = metrics_server(start_axle, static_root, timeouts={"header_ms": 300, "idle_ms": 300})
+    with Conn(*server.listeners[0]) as c:
+        c.send(b"GET /ping HTTP/1.1\r\nHost: a\r\nX-Incompl")
+        assert c.read_response().status == 408
+    with Conn(*server.listeners[0]) as c:
+        assert c.request(get("/ping")).status == 200
+        assert c.wait_closed(), "idle keep-alive connection not closed"
+    # The server counts a timeout before it closes; the clients saw both closes.
+    s = parse(scrape(server))
+    assert value(s, "axle_timeouts_total", kind="header") == 1
+    assert value(s, "axle_timeouts_total", kind="idle") == 1
+    assert value(s, "axle_timeouts_total", kind="body") == 0
+    assert value(s, "axle_timeouts_total", kind="write") == 0
+
+
+def test_metrics_path_is_configurable_and_off_by_default(start_axle, static_root):
+    server = metrics_server(start_axle, static_root, modules={"metrics_path": "/internal/stats"})
+    assert "axle_workers 2" in scrape(server, "/internal/stats")
+    with Conn(*server.listeners[0]) as c:
+        assert c.request(get("/metrics")).status == 404
+    plain = start_axle.start(workers=2, routes=harness.default_routes(static_root))
+    with Conn(*plain.listeners[0]) as c:
+        assert c.request(get("/metrics")).status == 404
+
+
+def test_counts_never_go_back_under_load(start_axle, static_root):
+    """Scrapes while several clients hammer /ping: totals only grow, and the
+    last scrape counts every request answered."""
+    server = metrics_server(start_axle, static_root)
+    clients = [Conn(*server.listeners[0]) for _ in range(4)]
+    try:
+        sent = 0
+        last = 0
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            for c in clients:
+                c.send(get("/ping") * 5)
+            for c in clients:
+                for _ in range(5):
+                    assert c.read_response().status == 200
+            sent += 5 * len(clients)
+            seen = value(parse(scrape(server)), "axle_http_requests_total", route="/ping", status_class="2xx")
+            assert seen == sent, f"after {sent} answered requests /metrics says {seen}"
+            assert seen >= last
+            last = seen
+    finally:
+        for c in clients:
+            c.close()
+
+
+@pytest.mark.skipif(not PROMTOOL, reason="promtool not installed (Debian package 'prometheus')")
+def test_promtool_accepts_the_exposition(start_axle, static_root):
+    server = metrics_server(start_axle, static_root)
+    with Conn(*server.listeners[0]) as c:
+        for path in ("/ping", "/echo/x", "/static/hello.txt", "/nope"):
+            c.request(get(path))
+    with Conn(*server.listeners[0]) as c:
+        c.request(b"G@T / HTTP/1.1\r\n\r\n")
+    text = scrape(server)
+    out = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and not out.stdout.strip() and not out.stderr.strip(), \
+        f"promtool check metrics: rc={out.returncode}\n{out.stdout}\n{out.stderr}\n--- exposition ---\n{text}"
