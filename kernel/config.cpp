@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -134,6 +135,7 @@ class ConfigParser {
                    }
                  });
     if (!saw_server || cfg.listen.empty()) fail(root, "server.listen", "at least one listen address is required");
+    check_module_options(cfg);
     return cfg;
   }
 
@@ -310,6 +312,22 @@ class ConfigParser {
       std::string path = child("module", key.str());
       if (!valid_module_name(key.str())) fail(node, path, "invalid module name (letters, digits, '_' and '-' only)");
       cfg.module_options[std::string(key.str())] = options(table(node, path), path, {});
+    }
+  }
+
+  // Options for a module that is not selected would never be read: almost
+  // always a misspelt name, so it is an error rather than silence.
+  static void check_module_options(const Config &cfg) {
+    std::vector<std::string_view> selected = {cfg.io, cfg.allocator, cfg.parser, cfg.router};
+    if (!cfg.metrics.empty()) selected.push_back(cfg.metrics);
+    for (const auto &[name, options] : cfg.module_options) {
+      if (std::find(selected.begin(), selected.end(), name) != selected.end()) continue;
+      bool is_handler = std::any_of(cfg.routes.begin(), cfg.routes.end(),
+                                    [&](const RouteConfig &route) { return route.handler == name; });
+      std::string why = is_handler ? "a handler's options go in the [[route]] tables that use it"
+                                   : "module '" + name + "' is not selected in [modules] (selected: " +
+                                         join(selected) + ")";
+      throw ConfigError{options.pos.str() + ": " + options.path + ": " + why};
     }
   }
 

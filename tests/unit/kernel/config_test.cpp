@@ -188,6 +188,18 @@ TEST_CASE("the embedded default config parses") {
   CHECK_FALSE(cfg->routes.empty());
 }
 
+TEST_CASE("every shipped config in configs/ parses") {
+  int checked = 0;
+  for (const auto &entry : std::filesystem::directory_iterator(AXLE_CONFIGS_DIR)) {
+    if (entry.path().extension() != ".toml") continue;
+    std::string error;
+    INFO(entry.path().string());
+    CHECK_MESSAGE(axle::load_config_file(entry.path().string(), error).has_value(), error);
+    ++checked;
+  }
+  CHECK(checked >= 1);
+}
+
 TEST_CASE("listen addresses") {
   axle::ListenAddress addr;
   std::string error;
@@ -272,6 +284,14 @@ TEST_CASE("errors name file, line and key") {
     CHECK(error_of(kListen + "[modules]\nmetrics_path = \"metrics\"\n") ==
           "t.toml:4: modules.metrics_path: must start with '/', got \"metrics\"");
     CHECK(error_of(kListen + "[module.\"a/b\"]\nx = 1\n").rfind("t.toml:3: module.a/b: invalid module name", 0) == 0);
+  }
+  SUBCASE("options for a module that is not selected") {
+    CHECK(error_of(kListen + "[module.epol]\nread_buffer = 1\n") ==
+          "t.toml:3: module.epol: module 'epol' is not selected in [modules] (selected: epoll, malloc, scalar, linear)");
+    CHECK(error_of(kListen + "[[route]]\npath = \"/\"\nhandler = \"static\"\n[module.static]\nroot = \"x\"\n") ==
+          "t.toml:6: module.static: a handler's options go in the [[route]] tables that use it");
+    CHECK(parse_ok(kListen + "[modules]\nmetrics = \"prometheus\"\n[module.prometheus]\nbuckets = \"1,2\"\n")
+              .module_options.count("prometheus"));
   }
   SUBCASE("module option values are scalars") {
     CHECK(error_of(kListen + "[module.epoll]\nsizes = [1, 2]\n") ==
