@@ -124,12 +124,15 @@ def _ms(text):
 
 
 def parse_wrk(out):
-    res = {"requests": 0, "seconds": 0.0, "rps": 0.0, "p50_ms": None, "p99_ms": None,
+    res = {"requests": 0, "seconds": 0.0, "rps": 0.0, "p50_ms": None, "p99_ms": None, "max_ms": None,
            "socket_errors": 0, "non_2xx": 0}
     m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
     if m:
         res["requests"] = int(m.group(1))
         res["seconds"] = _ms(m.group(2) + m.group(3)) / 1e3
+    m = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M)
+    if m:
+        res["max_ms"] = _ms(m.group(1))
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if m:
         res["rps"] = float(m.group(1))

@@ -75,21 +75,23 @@ def delta(after, before):
 
 
 def p99_from_buckets(buckets):
-    """Linear interpolation inside the bucket holding the 99th percentile,
-    the way Prometheus' histogram_quantile does."""
+    """(estimate, upper bound of its bucket): linear interpolation inside the
+    bucket holding the 99th percentile, the way Prometheus'
+    histogram_quantile does. Inside the first bucket the estimate says
+    little beyond "below that bound"."""
     bounds = sorted(((math.inf if le == "+Inf" else float(le)), n) for le, n in buckets.items())
     total = bounds[-1][1] if bounds else 0
     if total == 0:
-        return None
+        return None, None
     rank = 0.99 * total
     prev_bound, prev_count = 0.0, 0
     for bound, count in bounds:
         if count >= rank:
             if math.isinf(bound):
-                return prev_bound
-            return prev_bound + (bound - prev_bound) * (rank - prev_count) / max(count - prev_count, 1)
+                return prev_bound, bound
+            return prev_bound + (bound - prev_bound) * (rank - prev_count) / max(count - prev_count, 1), bound
         prev_bound, prev_count = bound, count
-    return prev_bound
+    return prev_bound, math.inf
 
 
 def write_config(path, row, port, admin_port):
@@ -145,9 +147,13 @@ def run_live(args, workdir):
             n = sum(reqs.values())
             buckets = {le: delta(v, m0["buckets"].get(le, 0)) for le, v in m1["buckets"].items()}
             du, ds = (c1[0] - c0[0]) / CLK_TCK, (c1[1] - c0[1]) / CLK_TCK
+            p99, p99_bucket = p99_from_buckets(buckets)
+            first_bucket = min((float(le) for le in buckets if le != "+Inf"), default=None)
             p = {"period": i, "row": row, "modules": modules, "seconds": t1 - t0, "reload_ms": swap_ms,
                  "requests": n, "non_2xx": n - reqs.get("2xx", 0), "rps": n / (t1 - t0),
-                 "p99_ms": (lambda v: v * 1e3 if v is not None else None)(p99_from_buckets(buckets)),
+                 "p99_ms": p99 * 1e3 if p99 is not None else None,
+                 "p99_in_first_bucket": p99_bucket is not None and p99_bucket == first_bucket,
+                 "p99_bucket_le_ms": p99_bucket * 1e3 if p99_bucket is not None else None,
                  "user_us": du * 1e6 / max(n, 1), "sys_us": ds * 1e6 / max(n, 1)}
             p["cpu_us"] = p["user_us"] + p["sys_us"]
             periods.append(p)
@@ -170,14 +176,16 @@ def render(periods, wrk):
     plain = next((p["cpu_us"] for p in periods if p["row"] == "plain"), None)
     for p in periods:
         mods = "/".join(p["modules"].get(k, "?") for k in ("io", "alloc", "parser", "router"))
-        p99 = f"{p['p99_ms']:.3f}" if p["p99_ms"] is not None else "-"
+        p99 = "-" if p["p99_ms"] is None else f"{p['p99_ms']:.3f}"
+        if p["p99_in_first_bucket"]:
+            p99 = f"<{p['p99_bucket_le_ms']:.3f}"  # all we know: below the histogram's first bound
         lines.append(f"{p['period']:>2} {p['row']:10} {mods:34} {p['rps']:>10,.0f} {p99:>8} {p['user_us']:>8.2f} "
                      f"{p['sys_us']:>8.2f} {p['cpu_us']:>8.2f} {p['cpu_us'] / plain if plain else 0:>7.2f} "
                      f"{p['reload_ms']:>9.0f}")
     lines.append("req/s and p99 (server-side: request parsed -> response queued, from the duration histogram by "
                  "bucket interpolation) come from /metrics deltas; cpu us from /proc/<pid>/stat deltas.")
     lines.append(f"wrk over the whole run: {wrk['requests']:,} requests, {wrk['rps']:,.0f} req/s, "
-                 f"p99 {wrk['p99_ms']} ms; socket errors: {wrk['socket_errors']}"
+                 f"p99 {wrk['p99_ms']} ms, max {wrk['max_ms']} ms; socket errors: {wrk['socket_errors']}"
                  f"{' (' + wrk['socket_error_detail'] + ')' if wrk.get('socket_error_detail') else ''}; "
                  f"non-2xx: {wrk['non_2xx']}; "
                  + ("CLEAN" if wrk["socket_errors"] == 0 and wrk["non_2xx"] == 0 else "NOT CLEAN"))
@@ -191,7 +199,7 @@ def chart(periods, subtitle):
              series=[("req/s", [p["rps"] for p in periods])]),
         dict(title="Server CPU per request", labels=labels, unit="microseconds (from /proc)",
              series=[("user", [p["user_us"] for p in periods]), ("kernel", [p["sys_us"] for p in periods])]),
-        dict(title="Server-side p99 (histogram estimate)", labels=labels, unit="milliseconds",
+        dict(title="Server-side p99 (histogram estimate; < first bucket if 0.05)", labels=labels, unit="milliseconds",
              series=[("p99", [p["p99_ms"] for p in periods])]),
     ]
     return svgchart.grid_svg("axle live module swap", subtitle, panels, columns=3, panel_w=420)

@@ -18,6 +18,10 @@ def _nice_max(value):
 
 
 def _fmt(v):
+    if v == 0:
+        return "0"
+    if v < 1:
+        return f"{v:.3g}"
     if v >= 100:
         return f"{v:,.0f}"
     if v >= 10:
