@@ -611,18 +611,17 @@ void Connection::queue_response(const axle_request_head_t &head, uint32_t route_
       ok = out_.append_lent(wire.data(), wire.size(), release, arg);
       bytes_out = wire.size();
     } else {
-      // Splice "Connection: close" in before the blank line; keep the body lent.
+      // Splice "Connection: close" in before the blank line; keep the body
+      // lent. The last segment carries the release (append_lent runs it
+      // itself if it fails), so it runs once the whole image is sent.
       ok = out_.append_lent(wire.data(), head_len - 2, nullptr, nullptr);
       if (closing) ok = ok && out_.append_copy("Connection: close\r\n");
       ok = ok && out_.append_copy("\r\n");
       bytes_out = head_len + (closing ? 19 : 0);
-      if (!head_only && wire.size() > head_len) {
-        ok = ok && out_.append_lent(wire.data() + head_len, wire.size() - head_len, release, arg);
-        bytes_out += wire.size() - head_len;
-      } else if (release) {
-        // Nothing of the body goes out: release once the head is sent.
-        ok = ok && out_.append_lent(wire.data(), 0, release, arg);
-      }
+      size_t body_len = head_only ? 0 : wire.size() - head_len;
+      if (ok) ok = out_.append_lent(wire.data() + head_len, body_len, release, arg);
+      else if (release) release(arg);
+      bytes_out += body_len;
     }
   } else {
     const bool no_body = status < 200 || status == 204 || status == 304;
