@@ -81,6 +81,7 @@ cpu_ns() {
 # One run: sets run_requests, run_ticks and run_ns.
 run_once() {  # $1: none | prometheus
   local log=$work/server.log port="" out before after before_ns after_ns
+: >"$log"
   taskset -c "$server_cpu" "$axle" --config "$work/$1.toml" >"$log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
@@ -100,10 +101,15 @@ run_once() {  # $1: none | prometheus
   kill -TERM "$server_pid"
   wait "$server_pid" || { echo "metrics_overhead: axle did not exit cleanly" >&2; exit 1; }
   server_pid=
-  if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+  # Wrong answers or broken sockets void the run; client timeouts (a server
+  # starved of CPU on a busy machine) only cost throughput, so just say so.
+  if grep -qE 'Non-2xx|Socket errors: connect [1-9]|read [1-9]|write [1-9]' <<<"$out"; then
     echo "metrics_overhead: wrk saw errors:" >&2
     echo "$out" >&2
     exit 1
+  fi
+  if grep -qE 'timeout [1-9]' <<<"$out"; then
+    echo "metrics_overhead: note: $1 run had client timeouts: $(grep -o 'timeout [0-9]*' <<<"$out")" >&2
   fi
   run_requests=$(awk '/requests in/ { print $1 }' <<<"$out")
   [[ -n $run_requests && $run_requests -gt 0 ]] || { echo "$out" >&2; echo "metrics_overhead: no requests" >&2; exit 1; }

@@ -12,8 +12,7 @@
 
 #include <atomic>
 #include <charconv>
-#include <cstring>
-#include <exception>
+#include <iterator>
 #include <memory>
 #include <new>
 #include <string>

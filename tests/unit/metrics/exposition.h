@@ -3,6 +3,7 @@
 // by HELP and TYPE lines before it, label values are unescaped, values parse.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>

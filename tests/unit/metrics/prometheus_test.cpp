@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <cstring>
+#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
@@ -140,7 +140,8 @@ void check_route(const Exposition &e, const std::string &route, const Expected &
   }
   CHECK(exp.durations.size() == total);
   uint64_t previous = 0;
-  for (const auto &[le, bound] : kBuckets) {
+  for (const auto &[label, bound] : kBuckets) {
+    const std::string le = label;  // clang 14 cannot capture a structured binding in CHECK_MESSAGE
     uint64_t want = 0;
     for (uint64_t d : exp.durations) want += d <= bound ? 1 : 0;
     auto got = e.count("axle_http_request_duration_seconds_bucket", {{"route", route}, {"le", le}});
