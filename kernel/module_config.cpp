@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace axle {
 
@@ -147,8 +148,12 @@ std::string validate_declared_keys(const axle_module_descriptor_t &desc) {
     std::string label = "config key #" + std::to_string(i);
     if (!key.name || !*key.name) return label + " has no name";
     label = "config key '" + std::string(key.name) + "'";
-    if (key.type != AXLE_CONFIG_STRING && key.type != AXLE_CONFIG_INT && key.type != AXLE_CONFIG_BOOL) {
-      return label + " has unknown type " + std::to_string(static_cast<int>(key.type));
+    // Read as an integer: a module can store any bit pattern in the enum.
+    int32_t raw_type = 0;
+    static_assert(sizeof raw_type == sizeof key.type);
+    std::memcpy(&raw_type, &key.type, sizeof raw_type);
+    if (raw_type < AXLE_CONFIG_STRING || raw_type > AXLE_CONFIG_BOOL) {
+      return label + " has unknown type " + std::to_string(raw_type);
     }
     if (key.default_value && !parse_default(key.type, key.default_value)) {
       return label + " has default \"" + std::string(key.default_value) + "\", which is not " + with_article(key.type);

@@ -94,7 +94,7 @@ const std::vector<KindInfo> &kinds() {
   return table;
 }
 
-const KindInfo *find_kind(axle_module_kind_t kind) {
+const KindInfo *find_kind(int32_t kind) {
   for (const auto &info : kinds()) {
     if (info.kind == kind) return &info;
   }
@@ -128,8 +128,12 @@ std::string check_descriptor(const axle_module_descriptor_t &d) {
     return "module descriptor is " + std::to_string(d.struct_size) + " bytes, smaller than the " +
            std::to_string(kDescriptorV1Size) + " of ABI " + version_text(AXLE_ABI_MAJOR, 0);
   }
-  const KindInfo *kind = find_kind(d.kind);
-  if (!kind) return "unknown module kind " + std::to_string(static_cast<int>(d.kind));
+  // Read as an integer: a module can store any bit pattern in the enum.
+  int32_t raw_kind = 0;
+  static_assert(sizeof raw_kind == sizeof d.kind);
+  std::memcpy(&raw_kind, &d.kind, sizeof raw_kind);
+  const KindInfo *kind = find_kind(raw_kind);
+  if (!kind) return "unknown module kind " + std::to_string(raw_kind);
   if (!d.name || !*d.name) return "module name is missing";
   if (!d.version || !*d.version) return "module version is missing";
   if (!d.create) return "required hook 'create' is NULL";

@@ -122,18 +122,19 @@ bool OutQueue::flush(const axle_io_vtable_t *io, void *loop, void *io_conn) {
     tail_block_ = nullptr;
   }
   Segment &first = at(0);
+  axle_iov_t *iov = worker_.iov_scratch;  // borrowed by send() for the call only
   if (first.fd >= 0) {
     in_flight_ = 1;
-    if (first.len == 0) return io->send(loop, io_conn, iov_, 0) == AXLE_OK;
+    if (first.len == 0) return io->send(loop, io_conn, iov, 0) == AXLE_OK;
     return io->sendfile(loop, io_conn, first.fd, first.file_offset, first.len) == AXLE_OK;
   }
   uint32_t n = 0;
-  while (n < count_ && n < kMaxIov && at(n).fd < 0) {
-    iov_[n] = {at(n).ptr, at(n).len};
+  while (n < count_ && n < Worker::kMaxIov && at(n).fd < 0) {
+    iov[n] = {at(n).ptr, at(n).len};
     ++n;
   }
   in_flight_ = n;
-  return io->send(loop, io_conn, iov_, n) == AXLE_OK;
+  return io->send(loop, io_conn, iov, n) == AXLE_OK;
 }
 
 void OutQueue::complete_in_flight() {

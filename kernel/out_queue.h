@@ -65,8 +65,6 @@ class OutQueue {
   uint32_t capacity_ = 0, head_ = 0, count_ = 0, in_flight_ = 0;
   size_t pending_bytes_ = 0;
   Block *tail_block_ = nullptr;  // where append_copy writes; holds its own ref
-  static constexpr uint32_t kMaxIov = 64;
-  axle_iov_t iov_[kMaxIov];
 };
 
 }  // namespace axle

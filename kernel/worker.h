@@ -47,6 +47,8 @@ class Worker : public axle_worker_t {
   bool draining = false;  // loop thread only
 
   // Scratch reused by every request on this worker (loop thread only).
+  static constexpr uint32_t kMaxIov = 64;  // segments per vectored send
+  axle_iov_t iov_scratch[kMaxIov];
   static constexpr uint32_t kMaxParams = 33;  // routers allow 32 {params} plus "*"
   axle_parse_limits_t limits{};
   std::vector<axle_header_t> header_scratch;
