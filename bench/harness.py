@@ -190,8 +190,8 @@ def render_table(results, memory, parser):
     lines.append("cpu us = server CPU microseconds per request (user + kernel, from /proc/<pid>/stat); "
                  "xplain / xnginx = cpu us relative to the plain axle row / nginx; err = socket errors + non-2xx.")
     if memory:
-        lines.append(f"B/conn = growth of server VmRSS per idle keep-alive connection "
-                     f"(axle rows: plain = malloc, pool = pool allocator; nginx: master + worker).")
+        lines.append("B/conn = growth of server VmRSS per idle keep-alive connection "
+                     "(axle rows: plain = malloc, pool = pool allocator; nginx: master + worker).")
     if parser and parser.get("requests"):
         lines.append("")
         lines.append("parser instructions per request parse (callgrind, bench/micro/parser/run.sh):")
@@ -224,10 +224,14 @@ def check_targets(results, memory, parser):
                            f"{'MET' if t <= 0.2 * nginx_pl else 'not met'}")
     browser = (parser or {}).get("requests", {}).get("browser")
     if browser:
-        best = min(browser["simd_avx2"], browser["simd_sse42"])
-        gain = browser["scalar"] / best
-        out.append(f"parser      browser-like request: scalar {browser['scalar']} vs simd {best} instructions, "
-                   f"{gain:.2f}x fewer (goal >= 2): {'MET' if gain >= 2 else 'not met'}")
+        # parser-simd takes AVX2 where the CPU has it, which is the path that counts here.
+        with open("/proc/cpuinfo") as f:
+            isa = "avx2" if " avx2" in f.read() else "sse42"
+        simd = browser[f"simd_{isa}"]
+        gain = browser["scalar"] / simd
+        out.append(f"parser      browser-like request: scalar {browser['scalar']} vs simd/{isa} {simd} instructions, "
+                   f"{gain:.2f}x fewer (goal >= 2): {'MET' if gain >= 2 else 'not met'}"
+                   f" [sse4.2 path: {browser['scalar'] / browser['simd_sse42']:.2f}x]")
     plain_ka, uring_ka = get("plain", "keepalive", "cpu_us"), get("uring", "keepalive", "cpu_us")
     if plain_ka and uring_ka:
         pl_p, ur_p = get("plain", "pipeline16", "cpu_us"), get("uring", "pipeline16", "cpu_us")

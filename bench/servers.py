@@ -1,6 +1,7 @@
 """How each benchmarked server is configured and started. Every one answers
 GET /ping with a 200 whose body is "pong"."""
 import os
+import subprocess
 
 from common import BENCH, Server, free_port
 
@@ -142,6 +143,5 @@ def build_floor(out_dir):
     binary = os.path.join(out_dir, "floor")
     src = os.path.join(BENCH, "floor", "floor.c")
     if not os.path.exists(binary) or os.path.getmtime(binary) < os.path.getmtime(src):
-        import subprocess
         subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-o", binary, src], check=True)
     return binary

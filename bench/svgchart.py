@@ -86,7 +86,7 @@ def grid_svg(title, subtitle, panels, columns=2, panel_w=560):
     total_h = max(col_y) + 10
     head = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{total_w}' height='{total_h}' "
             f"viewBox='0 0 {total_w} {total_h}'>",
-            f"<rect width='100%' height='100%' fill='white'/>",
+            "<rect width='100%' height='100%' fill='white'/>",
             f"<text x='20' y='28' {FONT} font-size='18' font-weight='bold'>{escape(title)}</text>",
             f"<text x='20' y='50' {FONT} font-size='12' fill='#444'>{escape(subtitle)}</text>"]
     return "\n".join(head + body + ["</svg>"]) + "\n"
