@@ -31,8 +31,8 @@ constexpr size_t kRunBytes = size_t{1} << kRunShift;
 constexpr size_t kRunsPerSlab = kSlabBytes / kRunBytes;
 static_assert(kRunsPerSlab >= 2 && kRunsPerSlab <= 64, "slab must hold 2..64 runs (one 64-bit run mask)");
 
-// Classes: 16..128 by 16, then four steps per doubling up to 64 KiB, so a
-// request wastes at most 25% (20% above 128 bytes) to rounding.
+// Classes: 16..128 by 16, then four steps per doubling (128 -> 64 KiB is nine
+// doublings), so rounding wastes at most 15 bytes up to 128 and under 20% above.
 constexpr size_t kSmallClassCount = 8;
 constexpr size_t kClassCount = kSmallClassCount + 4 * 9;
 constexpr size_t kMaxClassBytes = 65536;
