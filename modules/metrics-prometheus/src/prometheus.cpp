@@ -22,6 +22,7 @@
 namespace {
 
 using Counter = std::atomic<uint64_t>;
+static_assert(Counter::is_always_lock_free, "a counter bump must be a plain load and store");
 
 // Only the owning worker writes a counter, so load+store loses nothing.
 inline void bump(Counter &c, uint64_t by = 1) {
@@ -53,7 +54,7 @@ constexpr uint16_t kMinStatus = 100, kMaxStatus = 599;
 constexpr size_t kParseStatusCells = kMaxStatus - kMinStatus + 2;
 constexpr size_t kOtherStatusCell = kParseStatusCells - 1;
 
-// One route's counters in one worker: one cache line pair, never shared.
+// One route's counters in one worker, on cache lines no other worker writes.
 struct alignas(64) RouteCounters {
   Counter status_class[kStatusClassCount]{};
   Counter duration_bucket[kBucketCount + 1]{};  // not cumulative; the last is above the top bound
