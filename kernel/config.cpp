@@ -448,6 +448,13 @@ class ConfigParser {
           if (route.path.empty() || route.path[0] != '/') {
             fail(value, path, "must start with '/', got " + describe(value));
           }
+          // Patterns match decoded paths: a query, fragment or raw control
+          // byte could never match and is surely a mistake.
+          for (char c : route.path) {
+            if (c == '?' || c == '#' || c == ' ' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+              fail(value, path, "must not contain spaces, control bytes, '?' or '#', got " + describe(value));
+            }
+          }
           has_path = true;
         } else if (key == "handler") {
           route.handler = module_name(value, path);

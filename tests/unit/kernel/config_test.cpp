@@ -337,6 +337,10 @@ TEST_CASE("errors name file, line and key") {
     CHECK(error_of(kListen + "[[route]]\npath = \"/a\"\n") == "t.toml:3: route[0].handler: required key missing");
     CHECK(error_of(kListen + "[[route]]\npath = \"a\"\nhandler = \"ping\"\n") ==
           "t.toml:4: route[0].path: must start with '/', got \"a\"");
+    CHECK(error_of(kListen + "[[route]]\npath = \"/a?b=1\"\nhandler = \"ping\"\n") ==
+          "t.toml:4: route[0].path: must not contain spaces, control bytes, '?' or '#', got \"/a?b=1\"");
+    CHECK(error_of(kListen + "[[route]]\npath = \"/a b\"\nhandler = \"ping\"\n").rfind("t.toml:4: route[0].path: must not", 0) == 0);
+    CHECK(error_of(kListen + "[[route]]\npath = \"/a\\tb\"\nhandler = \"ping\"\n").rfind("t.toml:4: route[0].path: must not", 0) == 0);
     CHECK(error_of(kListen + "[[route]]\npath = \"/a\"\nhandler = \"x/y\"\n") ==
           "t.toml:5: route[0].handler: invalid module name \"x/y\" (letters, digits, '_' and '-' only)");
     CHECK(error_of(kListen + ok_route + "methods = [\"GET\", \"FETCH\"]\n") ==
