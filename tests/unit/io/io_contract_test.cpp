@@ -700,3 +700,48 @@ TEST_CASE("io: handing a listener to a new loop under load loses no connection")
     ::close(listen_fd);
   }
 }
+
+TEST_CASE("io: calls made from inside on_accept") {
+  static const std::string kGreeting = "220 hello\r\n";
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    uint16_t port = h.listen();
+    int mode = 0;
+    h.accept_filter = [&](void *io_conn, int) {
+      axle_iov_t iov{kGreeting.data(), kGreeting.size()};
+      switch (mode) {
+        case 0:  // greet, keep
+          REQUIRE(h.io().send(h.loop(), io_conn, &iov, 1) == AXLE_OK);
+          return true;
+        case 1:  // close at once, keep the context: on_closed must still come
+          h.io().close(h.loop(), io_conn);
+          return true;
+        default:  // greet, then refuse: no on_sent, no on_closed
+          REQUIRE(h.io().send(h.loop(), io_conn, &iov, 1) == AXLE_OK);
+          return false;
+      }
+    };
+    Client greeted(port);
+    HostConn &c0 = h.accept_one();
+    CHECK(h.run_until([&] { return c0.sents == 1; }));
+    CHECK(c0.sent_errs == std::vector<int>{0});
+    CHECK(read_exactly(greeted.fd, kGreeting.size()) == kGreeting);
+
+    mode = 1;
+    Client closed_at_once(port);
+    HostConn &c1 = h.accept_one();
+    CHECK(h.run_until([&] { return c1.closed == 1; }));
+    CHECK(wait_closed(closed_at_once.fd));
+
+    mode = 2;
+    int accepts_before = h.accepts;
+    Client refused(port);
+    CHECK(h.run_until([&] { return h.accepts == accepts_before + 1; }));
+    CHECK(wait_closed(refused.fd));
+    CHECK(h.run_ticks(3));
+    CHECK(h.stray_closed == 0);
+    CHECK(h.conns.size() == 2);
+    CHECK(no_stray_events(h));
+  }
+}
