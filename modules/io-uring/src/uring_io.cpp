@@ -277,6 +277,11 @@ struct alignas(16) Loop {
       p.sq_thread_idle = sq_idle;
       rc = io_uring_queue_init_params(inst->entries, &ring, &p);
     }
+    if (rc < 0 && inst->sqpoll) {
+      inst->fail(err, std::string("io_uring with sqpoll could not be set up: ") + std::strerror(-rc) +
+                          "; set sqpoll = false");
+      return false;
+    }
     if (rc < 0) {
       inst->fail(err, std::string("io_uring is not available: ") + std::strerror(-rc) + "; use io = \"epoll\"");
       return false;
@@ -899,6 +904,10 @@ struct alignas(16) Loop {
       }
       unsigned wait_nr = (work.linked() || io_uring_cq_ready(&ring) > 0) ? 0 : 1;
       int rc = io_uring_submit_and_wait(&ring, wait_nr);
+      if (rc == -EEXIST) {  // IORING_SETUP_SINGLE_ISSUER: another thread submitted
+        inst->fail(err, "io_uring loop used from a thread other than the one that created it");
+        return AXLE_ERR_INVALID;
+      }
       if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) {
         inst->fail(err, std::string("io_uring_submit_and_wait: ") + std::strerror(-rc));
         return AXLE_ERR_IO;
