@@ -386,6 +386,22 @@ class Conn:
         return True
 
 
+def eventually_served(addr, request=None, timeout=IO_TIMEOUT) -> "Response":
+    """A new connection gets an answer within timeout. A connection refused
+    at accept (over a limit) is retried: a slot freed by a close may take the
+    server a moment to see."""
+    request = request or get("/ping")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with Conn(*addr) as c:
+                return c.request(request)
+        except (PeerClosed, ConnectionResetError, BrokenPipeError):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no connection to {addr} was served within {timeout}s")
+            time.sleep(0.05)
+
+
 def get(path, host="a", extra=b"", version=b"HTTP/1.1", method=b"GET") -> bytes:
     """A minimal request head."""
     return (method + b" " + path.encode() + b" " + version + b"\r\nHost: " + host.encode() + b"\r\n"
