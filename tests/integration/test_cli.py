@@ -1,9 +1,11 @@
 """The command line: --check, --list-modules, --version, --help,
 --help-module, --listen, the embedded default config, and signals."""
 
+import os
 import re
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
@@ -256,3 +258,66 @@ def test_port_in_use_fails_cleanly(tmp_path):
     assert out.returncode != 0, out
     assert str(port) in out.stderr, out.stderr
 
+
+
+def fixture_or_skip(kind, name):
+    path = harness.fixtures_dir() / f"axle-{kind}-{name}.so"
+    if not path.exists():
+        pytest.skip(f"fixture {path} not built")
+    return path
+
+
+def test_out_of_tree_handler_from_module_dirs_serves(start_axle):
+    fixture_or_skip("handler", "hello")
+    routes = [{"path": "/hi", "handler": "hello", "greeting": "hi from a fixture"},
+              {"path": "/future", "handler": "futureminor"},
+              {"path": "/pinned", "handler": "pinned"}]
+    server = start_axle.start(module_dirs=[harness.fixtures_dir()], routes=routes)
+    with Conn(*server.listeners[0]) as c:
+        assert c.request(get("/hi")).body == b"hi from a fixture"
+        assert c.request(get("/future")).body == b"hello"  # a later ABI minor loads
+        assert c.request(get("/pinned")).body == b"hello"
+
+
+def test_module_path_environment_variable(start_axle, tmp_path):
+    fixture_or_skip("handler", "hello")
+    cfg = tmp_path / "env.toml"
+    cfg.write_text(harness.render_config(routes=[{"path": "/hi", "handler": "hello"}]))
+    out = subprocess.run([str(harness.axle_bin()), "--check", str(cfg)], capture_output=True, text=True,
+                         timeout=10, env={**os.environ, "AXLE_MODULE_PATH": str(harness.fixtures_dir())})
+    assert out.returncode == 0, out.stderr
+    out = run_axle(["--check", cfg])  # and without it, not found
+    assert out.returncode != 0 and "hello" in out.stderr, out
+
+
+def test_check_refuses_a_module_whose_init_fails(tmp_path):
+    fixture_or_skip("handler", "failinginit")
+    cfg = tmp_path / "failing.toml"
+    cfg.write_text(harness.render_config(module_dirs=[harness.fixtures_dir()],
+                                         routes=[{"path": "/x", "handler": "failinginit"}]))
+    out = run_axle(["--check", cfg])
+    assert out.returncode != 0, out
+    assert "fixture: init refused" in out.stderr, out.stderr
+
+
+def test_serving_refuses_a_module_whose_init_fails(tmp_path):
+    fixture_or_skip("handler", "failinginit")
+    cfg = tmp_path / "failing.toml"
+    cfg.write_text(harness.render_config(module_dirs=[harness.fixtures_dir()],
+                                         routes=[{"path": "/x", "handler": "failinginit"}]))
+    out = run_axle(["--config", cfg])
+    assert out.returncode != 0, out
+    assert "fixture: init refused" in out.stderr and "listening on" not in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("name", ["noentry", "nulldescriptor", "missinghook", "undefined", "badkind",
+                                  "smalldescriptor", "garbage"])
+def test_check_refuses_broken_handler_fixtures(tmp_path, name):
+    fixture = fixture_or_skip("handler", name)
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(harness.render_config(module_dirs=[harness.fixtures_dir()],
+                                         routes=[{"path": "/x", "handler": name}]))
+    out = run_axle(["--check", cfg])
+    assert out.returncode != 0, out
+    assert fixture.name in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr) < 4000, out.stderr
