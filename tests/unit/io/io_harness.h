@@ -15,8 +15,8 @@
 
 namespace axle::test::io {
 
-// Modules under test: $AXLE_IO_MODULES (comma-separated) or every backend
-// whose .so was built.
+// Modules under test: $AXLE_IO_MODULES (comma-separated) or every backend of
+// the CMake list (AXLE_IO_MODULE_LIST) whose .so was built.
 std::vector<std::string> modules_under_test();
 
 // The host's per-connection context, as the module sees it (conn_ctx).
