@@ -7,6 +7,7 @@ test instead of hanging the suite.
 
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -18,10 +19,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # How long we wait for things that should be near-instant on an idle machine.
-# Generous on purpose: the CI machine is shared and noisy.
-IO_TIMEOUT = 5.0
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
+# Generous on purpose: the CI machine is shared and noisy. Scale them up when
+# running the server under a slow wrapper (AXLE_WRAPPER="valgrind ...").
+TIMEOUT_SCALE = float(os.environ.get("AXLE_TIMEOUT_SCALE", "1"))
+IO_TIMEOUT = 5.0 * TIMEOUT_SCALE
+START_TIMEOUT = 15.0 * TIMEOUT_SCALE
+STOP_TIMEOUT = 10.0 * TIMEOUT_SCALE
 
 LISTENING_RE = re.compile(r"listening on http://([0-9.]+|\[[0-9a-f:]+\]):(\d+)")
 ADMIN_MARK = "admin listening on"  # the control endpoint, not a serving listener
@@ -121,7 +124,9 @@ class AxleProcess:
     would stall the server) and kept for assertions and failure messages."""
 
     def __init__(self, args, cwd=None, expected_listeners=1):
-        self.args = [str(axle_bin())] + [str(a) for a in args]
+        # AXLE_WRAPPER runs the server under a tool, e.g. "valgrind --error-exitcode=99".
+        wrapper = shlex.split(os.environ.get("AXLE_WRAPPER", ""))
+        self.args = wrapper + [str(axle_bin())] + [str(a) for a in args]
         self.stderr_lines = []
         self.stdout_lines = []
         self.listeners = []  # (host, port) as logged
