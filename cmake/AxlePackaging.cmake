@@ -1,0 +1,65 @@
+# Debian packages, one per install component (cpack -G DEB in the build dir):
+#   axle                      kernel binary + share/axle/default.toml  (component kernel)
+#   axle-module-<kind>-<name> one module each, depends on axle        (component module-<kind>-<name>)
+#   axle-sdk                  C ABI + C++ SDK headers, CMake package  (component sdk)
+# Include after every module has been added: the module list is complete
+# only then, and include(CPack) writes its config immediately.
+include_guard(GLOBAL)
+
+set(CPACK_PACKAGE_NAME axle)
+set(CPACK_PACKAGE_VENDOR "axle")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Modular HTTP/1.1 server")
+set(CPACK_PACKAGE_CONTACT "axle maintainers <axle@localhost>")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_GENERATOR DEB)
+
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_GROUPING IGNORE)  # one package per component
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # <name>_<version>_<arch>.deb
+set(CPACK_DEBIAN_PACKAGE_SECTION httpd)
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER ${CPACK_PACKAGE_CONTACT})
+# Library dependencies (libstdc++, boost, spdlog, liburing...) from the ELF files.
+find_program(AXLE_DPKG_SHLIBDEPS dpkg-shlibdeps)
+if(AXLE_DPKG_SHLIBDEPS)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+endif()
+
+set(CPACK_DEBIAN_KERNEL_PACKAGE_NAME axle)
+set(CPACK_COMPONENT_KERNEL_DESCRIPTION
+    "Modular HTTP/1.1 server: the kernel\nLoads io, allocator, parser, router, metrics and handler modules from\n/usr/lib/axle/modules; install the axle-module-* packages it needs.")
+
+set(CPACK_DEBIAN_SDK_PACKAGE_NAME axle-sdk)
+set(CPACK_DEBIAN_SDK_PACKAGE_ARCHITECTURE all)
+set(CPACK_DEBIAN_SDK_PACKAGE_SHLIBDEPS OFF)
+set(CPACK_COMPONENT_SDK_DESCRIPTION
+    "axle module SDK\nC ABI headers, the C++20 handler SDK and the axle-sdk CMake package\n(find_package(axle-sdk), axle_add_module) to build modules out of tree.")
+
+# Modules a newer kernel of the same ABI major still loads, hence >= not =.
+set(axle_kernel_dependency "axle (>= ${PROJECT_VERSION})")
+get_property(axle_module_components GLOBAL PROPERTY AXLE_MODULE_COMPONENTS)
+set(axle_module_packages)
+foreach(component IN LISTS axle_module_components)
+  string(TOUPPER ${component} upper)
+  string(REGEX REPLACE "^module-" "" kind_name ${component})
+  # Debian package names have no '_'.
+  string(REPLACE "_" "-" package axle-${component})
+  list(APPEND axle_module_packages ${package})
+  set(CPACK_DEBIAN_${upper}_PACKAGE_NAME ${package})
+  set(CPACK_DEBIAN_${upper}_PACKAGE_DEPENDS ${axle_kernel_dependency})
+  set(CPACK_COMPONENT_${upper}_DESCRIPTION "axle module ${kind_name}\nThe axle-${kind_name}.so module for the axle HTTP server.")
+endforeach()
+
+# What the embedded default config (configs/default.toml) selects, so a
+# plain `apt install axle` gets a server that runs with no flags.
+set(axle_default_modules io-epoll alloc-malloc parser-scalar router-linear handler-ping handler-echo handler-static)
+set(axle_recommends)
+foreach(module IN LISTS axle_default_modules)
+  if(axle-module-${module} IN_LIST axle_module_packages)
+    list(APPEND axle_recommends axle-module-${module})
+  endif()
+endforeach()
+list(JOIN axle_recommends ", " CPACK_DEBIAN_KERNEL_PACKAGE_RECOMMENDS)
+
+set(CPACK_COMPONENTS_ALL kernel sdk ${axle_module_components})
+include(CPack)
