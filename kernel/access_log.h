@@ -5,7 +5,8 @@
 // Line: addr - - [time] "METHOD target HTTP/1.x" status bytes "referer" "user-agent" seconds
 // (bytes: everything sent for the response, head included; "-" request for
 // bytes that never parsed as one).
-// Quotes, backslashes and control bytes inside fields are escaped as \" \\ \xHH.
+// Quotes, backslashes, control and non-ASCII bytes inside fields are written
+// as \xHH (as nginx does), so a field never contains a raw quote.
 #pragma once
 
 #include <memory>
