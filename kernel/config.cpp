@@ -537,14 +537,20 @@ std::optional<Config> load_config_file(const std::string &path, std::string &err
     error = "cannot read " + path + ": " + std::strerror(errno);
     return std::nullopt;
   }
+  // Bounded, so a path like /dev/zero is an error rather than a hang.
+  constexpr size_t kMaxConfigBytes = 16 << 20;
   std::string text;
   char chunk[16384];
   size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) text.append(chunk, n);
+  while (text.size() <= kMaxConfigBytes && (n = std::fread(chunk, 1, sizeof chunk, file)) > 0) text.append(chunk, n);
   int read_errno = std::ferror(file) ? errno : 0;
   std::fclose(file);
   if (read_errno) {
     error = "cannot read " + path + ": " + std::strerror(read_errno);
+    return std::nullopt;
+  }
+  if (text.size() > kMaxConfigBytes) {
+    error = "cannot read " + path + ": larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB";
     return std::nullopt;
   }
   std::error_code ec;

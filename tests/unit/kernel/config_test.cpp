@@ -364,6 +364,8 @@ TEST_CASE("load_config_file") {
   CHECK(error == "cannot read /nonexistent/axle.toml: No such file or directory");
   CHECK_FALSE(axle::load_config_file("/", error));
   CHECK(error == "cannot read /: Is a directory");
+  CHECK_FALSE(axle::load_config_file("/dev/zero", error));
+  CHECK(error == "cannot read /dev/zero: larger than 16 MiB");
 
   char dir_template[] = "/tmp/axle-config-test-XXXXXX";
   REQUIRE(mkdtemp(dir_template));
