@@ -9,11 +9,12 @@ include_guard(GLOBAL)
 set(CPACK_PACKAGE_NAME axle)
 set(CPACK_PACKAGE_VENDOR "axle")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Modular HTTP/1.1 server")
 set(CPACK_PACKAGE_CONTACT "axle maintainers <axle@localhost>")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_GENERATOR DEB)
 
+# Each component's description below: first line is the package summary.
+# (No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPackDeb would put it first in all.)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_GROUPING IGNORE)  # one package per component
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # <name>_<version>_<arch>.deb
@@ -27,7 +28,7 @@ endif()
 
 set(CPACK_DEBIAN_KERNEL_PACKAGE_NAME axle)
 set(CPACK_COMPONENT_KERNEL_DESCRIPTION
-    "Modular HTTP/1.1 server: the kernel\nLoads io, allocator, parser, router, metrics and handler modules from\n/usr/lib/axle/modules; install the axle-module-* packages it needs.")
+    "axle modular HTTP/1.1 server (kernel)\nLoads io, allocator, parser, router, metrics and handler modules from\n/usr/lib/axle/modules; install the axle-module-* packages it needs.")
 
 set(CPACK_DEBIAN_SDK_PACKAGE_NAME axle-sdk)
 set(CPACK_DEBIAN_SDK_PACKAGE_ARCHITECTURE all)
@@ -47,7 +48,7 @@ foreach(component IN LISTS axle_module_components)
   list(APPEND axle_module_packages ${package})
   set(CPACK_DEBIAN_${upper}_PACKAGE_NAME ${package})
   set(CPACK_DEBIAN_${upper}_PACKAGE_DEPENDS ${axle_kernel_dependency})
-  set(CPACK_COMPONENT_${upper}_DESCRIPTION "axle module ${kind_name}\nThe axle-${kind_name}.so module for the axle HTTP server.")
+  set(CPACK_COMPONENT_${upper}_DESCRIPTION "axle module ${kind_name}\nThe axle-${kind_name}.so module of the axle HTTP/1.1 server, selected in its\nconfig; see axle --help-module.")
 endforeach()
 
 # What the embedded default config (configs/default.toml) selects, so a

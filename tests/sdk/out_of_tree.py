@@ -161,6 +161,14 @@ greeting = "bonjour"
 path = "/hi/{{name}}"
 handler = "hello"
 """)
+        # An exception in route_init reaches the operator as a config error.
+        bad = tmp / "bad.toml"
+        bad.write_text(config.read_text().replace('greeting = "bonjour"', 'greeting = ""'))
+        res = subprocess.run([args.axle, "--check", bad], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, timeout=STEP_TIMEOUT)
+        check(res.returncode != 0 and "hello: greeting must not be empty" in res.stdout,
+              f"axle --check with an empty greeting: rc {res.returncode}\n{res.stdout}")
+
         server = Server(args.axle, config)
         try:
             port = server.port()
