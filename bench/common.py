@@ -138,7 +138,9 @@ def parse_wrk(out):
         res["rps"] = float(m.group(1))
     for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
         m = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
-        if m:
+        # wrk sometimes prints 0.00us for a percentile it failed to compute
+        # (seen at millions of pipelined requests); that is no measurement.
+        if m and _ms(m.group(1)):
             res[key] = _ms(m.group(1))
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if m:

@@ -194,12 +194,14 @@ def render(periods, wrk):
 
 def chart(periods, subtitle):
     labels = [f"{p['period']}: {p['row']}" for p in periods]
+    p99_title = ("p99: below the first bucket (0.05 ms)" if all(p["p99_in_first_bucket"] for p in periods)
+                 else "p99, histogram estimate")
     panels = [
         dict(title="Throughput per period", labels=labels, unit="requests per second (from /metrics)",
              series=[("req/s", [p["rps"] for p in periods])]),
         dict(title="Server CPU per request", labels=labels, unit="microseconds (from /proc)",
              series=[("user", [p["user_us"] for p in periods]), ("kernel", [p["sys_us"] for p in periods])]),
-        dict(title="Server-side p99 (histogram estimate; < first bucket if 0.05)", labels=labels, unit="milliseconds",
+        dict(title=p99_title, labels=labels, unit="milliseconds (server-side, from the histogram)",
              series=[("p99", [p["p99_ms"] for p in periods])]),
     ]
     return svgchart.grid_svg("axle live module swap", subtitle, panels, columns=3, panel_w=420)

@@ -1,6 +1,7 @@
 """How each benchmarked server is configured and started. Every one answers
 GET /ping with a 200 whose body is "pong"."""
 import os
+import pwd
 import subprocess
 
 from common import BENCH, Server, free_port
@@ -116,8 +117,12 @@ def start_h2o(workdir):
     with open(os.path.join(docroot, "ping"), "w") as f:
         f.write("pong")
     conf = os.path.join(root, "h2o.conf")
+    # Started as root, h2o would switch to "nobody", who can't write the pid
+    # file or read the docroot in our private temp dir: stay who we are.
+    user = pwd.getpwuid(os.getuid()).pw_name
     with open(conf, "w") as f:
-        f.write(f"""listen:
+        f.write(f"""user: {user}
+listen:
   host: 127.0.0.1
   port: {port}
 num-threads: 1
