@@ -17,7 +17,7 @@ from common import (CLK_TCK, REPO, BENCH, Server, cpu_ticks, free_port, log, mak
                     remove_workdir, svg_to_png, wrk_argv)
 import servers
 import svgchart
-from harness import available_modules, build_axle, missing_modules
+from harness import AXLE_ROWS, available_modules, build_axle, missing_modules
 
 SEQUENCE = ["plain", "uring", "simd", "pool", "radix", "all-fast", "plain"]
 ROUTE = "/ping"
@@ -38,6 +38,9 @@ def parse_args(argv):
     if args.period < 2:
         ap.error("--period must be at least 2 seconds")
     args.sequence = args.sequence.split(",")
+    unknown = [r for r in args.sequence if r not in AXLE_ROWS]
+    if unknown:
+        ap.error(f"unknown module set(s) {', '.join(unknown)}; sets are: {', '.join(AXLE_ROWS)}")
     return args
 
 
