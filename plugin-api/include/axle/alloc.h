@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 typedef struct axle_alloc_stats_t {
-  uint32_t struct_size;
+  uint32_t struct_size;    /* set by the caller; the module fills only the fields that fit */
   uint64_t bytes_reserved; /* obtained from the OS, including free lists */
   uint64_t bytes_in_use;   /* handed out and not yet freed */
   uint64_t fast_hits;      /* allocations served from a free list */

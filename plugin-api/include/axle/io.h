@@ -7,7 +7,9 @@
  * so an idle connection holds no read buffer.
  *
  * Threading: every call below except wake() is made on the loop's own worker
- * thread, and every event is delivered there. Events are never delivered from
+ * thread (loop_create, run and loop_destroy included: io_uring's single-issuer
+ * mode ties a ring to one thread), and every event is delivered there.
+ * The host ignores SIGPIPE (sendfile has no MSG_NOSIGNAL). Events are never delivered from
  * inside a host call into the module (no re-entrancy): send() never calls
  * on_sent before it returns, close() never calls on_closed before it returns.
  */
@@ -63,7 +65,7 @@ typedef struct axle_io_events_t {
 
 typedef struct axle_io_loop_options_t {
   uint32_t struct_size;
-  uint32_t tick_ms;          /* on_tick period */
+  uint32_t tick_ms;          /* on_tick period; 0 = no ticks */
   uint32_t max_connections;  /* expected concurrent connections (sizing hint) */
 } axle_io_loop_options_t;
 
@@ -78,11 +80,15 @@ typedef struct axle_io_vtable_t {
    * and run() must have returned. Listening fds stay open: they are the host's. */
   void (*loop_destroy)(void *loop);
 
-  /* Starts accepting from a listening socket. fd: owned by the host, stays
-   * open after listen_remove (several loops, and generations, share it). */
+  /* Starts accepting from a listening socket. fd: owned by the host,
+   * non-blocking, stays open after listen_remove (several loops, and
+   * generations, share it). */
   axle_status_t (*listen_add)(void *loop, int fd, uint32_t listener_id, axle_error_t *err);
 
-  /* Stops accepting from fd. Connections already accepted are unaffected. */
+  /* Stops accepting from fd. Connections already accepted are unaffected. A
+   * completion engine may still deliver on_accept for a connection the OS
+   * handed over before the removal took effect: the host must serve it (it is
+   * no longer in the listen queue, so refusing it would drop it). */
   void (*listen_remove)(void *loop, int fd);
 
   /* Dispatches events until stop() is called. */

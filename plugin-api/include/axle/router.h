@@ -60,9 +60,10 @@ typedef struct axle_router_vtable_t {
   uint32_t struct_size;
 
   /* Builds a lookup table from routes (in config order, which breaks ties
-   * between equally specific patterns). Control thread. On an invalid
-   * pattern, or two routes with the same pattern and overlapping methods,
-   * returns AXLE_ERR_INVALID and names the route in err. */
+   * between equally specific patterns). Every entry has the same struct_size
+   * and the array steps by it (a newer host's entries may be larger). Control
+   * thread. On an invalid pattern, or two routes with the same pattern and
+   * overlapping methods, returns AXLE_ERR_INVALID and names the route in err. */
   axle_status_t (*build)(void *instance, const axle_route_spec_t *routes, size_t count, void **table_out,
                          axle_error_t *err);
 
