@@ -63,4 +63,7 @@ endforeach()
 list(JOIN axle_recommends ", " CPACK_DEBIAN_KERNEL_PACKAGE_RECOMMENDS)
 
 set(CPACK_COMPONENTS_ALL kernel sdk ${axle_module_components})
+# package_source: the tree without VCS data or build dirs (build, build-*).
+set(CPACK_SOURCE_GENERATOR TGZ)
+set(CPACK_SOURCE_IGNORE_FILES "/\\.git/" "/build[^/]*/")
 include(CPack)

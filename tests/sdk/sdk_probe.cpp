@@ -25,7 +25,7 @@ class Probe {
   static constexpr const char *description = "Exercises the axle C++ SDK (tests only)";
   static constexpr axle_config_key_t config_keys[] = {
       axle::sdk::string_key("action", "greet", "greet | lend | own | file | throw-error | throw-std | "
-                                               "throw-invalid | throw-alloc | throw-int"),
+                                               "throw-invalid | throw-alloc | throw-int | bad-status"),
       axle::sdk::string_key("greeting", "hi", "Greeting"),
       axle::sdk::int_key("repeat", "1", "How often the greeting is repeated"),
       axle::sdk::bool_key("shout", "false", "Upper-case the greeting"),
@@ -78,6 +78,8 @@ class Probe {
         throw std::bad_alloc();
       } else if (action == "throw-int") {
         throw 42;
+      } else if (action == "bad-status") {
+        resp.status(1000);
       }
     }
   };

@@ -91,7 +91,7 @@ TEST_SUITE("sdk") {
     const std::pair<const char *, axle_status_t> cases[] = {
         {"throw-error", AXLE_ERR_NOT_FOUND},   {"throw-std", AXLE_ERR_INTERNAL},
         {"throw-invalid", AXLE_ERR_INVALID},   {"throw-alloc", AXLE_ERR_NOMEM},
-        {"throw-int", AXLE_ERR_INTERNAL},
+        {"throw-int", AXLE_ERR_INTERNAL},      {"bad-status", AXLE_ERR_INVALID},
     };
     for (const auto &[action, status] : cases) {
       CAPTURE(action);

@@ -64,7 +64,7 @@ class Config {
     if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
       axle_str_t out{};
       lookup(api_->config_get_string(cfg_, key, &out), key, "string");
-      return T(out.ptr, out.len);
+      return out.len ? T(out.ptr, out.len) : T();
     } else if constexpr (std::is_same_v<T, int64_t>) {
       int64_t out = 0;
       lookup(api_->config_get_int(cfg_, key, &out), key, "integer");

@@ -17,9 +17,10 @@ class Response {
  public:
   Response(const axle_host_api_t *api, axle_response_t *resp) : api_(api), resp_(resp) {}
 
-  // Without a call, the status is 200.
-  Response &status(uint16_t code) {
-    api_->response_set_status(resp_, code);
+  // Without a call, the status is 200. A code outside 100-599 throws.
+  Response &status(unsigned code) {
+    if (code < 100 || code > 599) throw Error(AXLE_ERR_INVALID, "HTTP status " + std::to_string(code) + " out of range");
+    api_->response_set_status(resp_, static_cast<uint16_t>(code));
     return *this;
   }
   // The host copies name and value. It writes Date, Content-Length or
