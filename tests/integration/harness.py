@@ -132,6 +132,7 @@ class AxleProcess:
         self.listeners = []  # (host, port) as logged
         self.admin = []  # (host, port) of the admin endpoint, if configured
         self.stopped = False  # stop() was called: the exit is ours, not a crash
+        self.signalled = False  # send_signal() already started a shutdown
         self._lock = threading.Condition()
         self._expected = expected_listeners
         self.proc = subprocess.Popen(self.args, cwd=cwd, stdin=subprocess.DEVNULL,
@@ -208,6 +209,7 @@ class AxleProcess:
     def send_signal(self, sig=signal.SIGTERM):
         """Starts a shutdown without waiting for it (see stop)."""
         self.stopped = True
+        self.signalled = True
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT) -> int:
@@ -215,7 +217,10 @@ class AxleProcess:
         if it does not exit in time."""
         self.stopped = True
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            # A second SIGTERM means "exit now" (status 1): after send_signal
+            # the shutdown is already under way, so only wait for it.
+            if not self.signalled:
+                self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -232,6 +232,10 @@ def test_shutdown_finishes_a_request_in_flight(start_axle, static_root):
         c.send(req[:-500])  # the head and half the body are in
         time.sleep(0.2)  # ordering only: let the server read them before the signal
         server.send_signal(signal.SIGTERM)
+        # Send the rest only once the server has taken the signal: a request
+        # completed before that is an ordinary keep-alive one.
+        server.wait_for_log("shutting down")
+        time.sleep(0.2)  # ordering only: the workers see the drain right after the log line
         c.send(req[-500:])
         resp = c.read_response()
         assert (resp.status, resp.body) == (200, body), resp
