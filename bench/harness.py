@@ -150,7 +150,8 @@ def parser_micro(build_dir):
 
 
 def fmt(v, spec):
-    return "-" if v is None else format(v, spec)
+    """format(v, spec), or a dash as wide as the number would be."""
+    return format("-", re.sub(r"\.\d+f$", "", spec)) if v is None else format(v, spec)
 
 
 def ratio(a, b):
