@@ -1,6 +1,7 @@
 #include "connection.h"
 
 #include "access_log.h"
+#include "char_class.h"
 #include "http_status.h"
 #include "request_path.h"
 #include "worker.h"
@@ -14,6 +15,8 @@
 
 namespace axle {
 namespace {
+
+using namespace std::string_view_literals;
 
 constexpr uint32_t kLingerMs = 2000;          // discard input this long after a final error response
 constexpr size_t kSmallBodyBytes = 1024;      // copied bodies up to this size share the head's block
@@ -55,12 +58,8 @@ bool token_iequals(std::string_view token, std::string_view lower) {
 
 // Host = uri-host [ ":" port ] (RFC 9110 7.2): reg-name or IP-literal bytes only.
 bool valid_host(axle_str_t v) {
-  for (size_t i = 0; i < v.len; ++i) {
-    unsigned char c = static_cast<unsigned char>(v.ptr[i]);
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              std::strchr("-._~%!$&'()*+,;=:[]", c) != nullptr;
-    if (!ok || c == 0) return false;
-  }
+  for (size_t i = 0; i < v.len; ++i)
+    if (!kHostChar[static_cast<unsigned char>(v.ptr[i])]) return false;
   return true;
 }
 
@@ -85,7 +84,7 @@ void append_allow(std::string &out, uint32_t mask) {
   bool first = true;
   for (auto [bit, name] : kNames) {
     if (!(mask & bit)) continue;
-    if (!first) out += ", ";
+    if (!first) out += ", "sv;
     out += name;
     first = false;
   }
@@ -630,22 +629,22 @@ void Connection::queue_response(const axle_request_head_t &head, uint32_t route_
     else if (resp.body != Response::Body::None) body_len = resp.len;
     std::string &h = worker_.head_scratch;
     h.clear();
-    h += "HTTP/1.1 ";
+    h += "HTTP/1.1 "sv;
     append_number(h, status);
     h += ' ';
     h += reason_phrase(status);
-    h += "\r\nServer: axle\r\nDate: ";
+    h += "\r\nServer: axle\r\nDate: "sv;
     h += worker_.date.view();
-    h += "\r\n";
+    h += "\r\n"sv;
     h += resp.header_lines;
     if (!no_body) {
-      h += "Content-Length: ";
+      h += "Content-Length: "sv;
       append_number(h, body_len);
-      h += "\r\n";
+      h += "\r\n"sv;
     }
-    if (closing) h += "Connection: close\r\n";
-    else if (head.version_minor == 0) h += "Connection: keep-alive\r\n";
-    h += "\r\n";
+    if (closing) h += "Connection: close\r\n"sv;
+    else if (head.version_minor == 0) h += "Connection: keep-alive\r\n"sv;
+    h += "\r\n"sv;
     bytes_out = h.size();
     bool send_body = !head_only && !no_body && body_len > 0;
     if (send_body && resp.body == Response::Body::Owned && resp.len <= kSmallBodyBytes) {
@@ -699,9 +698,9 @@ void Connection::finish_request(const axle_request_head_t *head, uint32_t route_
     std::string &line = worker_.log_scratch;
     line.clear();
     append_peer_address(line);
-    line += " - - [";
+    line += " - - ["sv;
     line += worker_.date.clf_view();
-    line += "] \"";
+    line += "] \""sv;
     if (head) {
       append_log_escaped(line, {head->method.ptr, head->method.len});
       line += ' ';
@@ -710,12 +709,12 @@ void Connection::finish_request(const axle_request_head_t *head, uint32_t route_
     } else {
       line += '-';
     }
-    line += "\" ";
+    line += "\" "sv;
     append_number(line, status);
     line += ' ';
     append_number(line, bytes_out);
     for (const char *name : {"referer", "user-agent"}) {
-      line += " \"";
+      line += " \""sv;
       const axle_header_t *h = nullptr;
       for (uint32_t i = 0; head && i < head->header_count && !h; ++i)
         if (iequals(head->headers[i].name, name)) h = &head->headers[i];
@@ -758,22 +757,22 @@ size_t Connection::queue_error(uint16_t status, bool close_after, std::string_vi
   std::string &h = worker_.head_scratch;
   std::string_view reason = reason_phrase(status);
   h.clear();
-  h += "HTTP/1.1 ";
+  h += "HTTP/1.1 "sv;
   append_number(h, status);
   h += ' ';
   h += reason;
-  h += "\r\nServer: axle\r\nDate: ";
+  h += "\r\nServer: axle\r\nDate: "sv;
   h += worker_.date.view();
-  h += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ";
+  h += "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "sv;
   append_number(h, reason.size() + 5);  // "404 " + reason + "\n"
-  h += "\r\n";
+  h += "\r\n"sv;
   if (!allow.empty()) {
-    h += "Allow: ";
+    h += "Allow: "sv;
     h += allow;
-    h += "\r\n";
+    h += "\r\n"sv;
   }
-  if (close_after) h += "Connection: close\r\n";
-  h += "\r\n";
+  if (close_after) h += "Connection: close\r\n"sv;
+  h += "\r\n"sv;
   if (!worker_.head_request) {
     append_number(h, status);
     h += ' ';

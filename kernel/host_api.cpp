@@ -1,5 +1,6 @@
 #include "host_api.h"
 
+#include "char_class.h"
 #include "module_config.h"
 #include "response.h"
 #include "worker.h"
@@ -83,31 +84,38 @@ void response_set_status(axle_response_t *r, uint16_t status) {
   if (status >= 100 && status <= 999) as_response(r).status = status;
 }
 
-bool is_token_char(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+bool name_is(axle_str_t name, std::string_view lower) {
+  if (name.len != lower.size()) return false;
+  for (size_t i = 0; i < lower.size(); ++i) {
+    char c = name.ptr[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != lower[i]) return false;
+  }
+  return true;
 }
 
-bool name_is(axle_str_t name, const char *lower) {
-  size_t n = std::strlen(lower);
-  if (name.len != n) return false;
-  for (size_t i = 0; i < n; ++i)
-    if (std::tolower(static_cast<unsigned char>(name.ptr[i])) != lower[i]) return false;
-  return true;
+// Header names the kernel writes itself; a handler may not set them.
+bool reserved_header(axle_str_t name) {
+  switch (name.len) {
+    case 4: return name_is(name, "date");
+    case 6: return name_is(name, "server");
+    case 10: return name_is(name, "connection");
+    case 14: return name_is(name, "content-length");
+    case 17: return name_is(name, "transfer-encoding");
+    default: return false;
+  }
 }
 
 axle_status_t response_add_header(axle_response_t *r, axle_str_t name, axle_str_t value) {
   if (name.len == 0 || !name.ptr) return AXLE_ERR_INVALID;
   for (size_t i = 0; i < name.len; ++i)
-    if (!is_token_char(static_cast<unsigned char>(name.ptr[i]))) return AXLE_ERR_INVALID;
+    if (!kTokenChar[static_cast<unsigned char>(name.ptr[i])]) return AXLE_ERR_INVALID;
   // No CR, LF or NUL: a handler must not be able to inject header lines.
   for (size_t i = 0; i < value.len; ++i) {
     unsigned char c = static_cast<unsigned char>(value.ptr[i]);
     if (c == '\r' || c == '\n' || c == '\0') return AXLE_ERR_INVALID;
   }
-  // The kernel owns framing and these fields.
-  for (const char *reserved : {"content-length", "transfer-encoding", "connection", "date", "server"})
-    if (name_is(name, reserved)) return AXLE_ERR_INVALID;
+  if (reserved_header(name)) return AXLE_ERR_INVALID;  // the kernel owns framing and these
   std::string &lines = as_response(r).header_lines;
   lines.append(name.ptr, name.len);
   lines += ": ";

@@ -37,6 +37,17 @@ bool normalize_request_path(std::string_view raw, std::string &out) {
     return true;
   }
   if (raw.front() != '/') return false;
+  // Most paths need no work: no escapes, no dot segments, no empty segments.
+  bool clean = true;
+  for (size_t i = 0; i < raw.size() && clean; ++i) {
+    char c = raw[i];
+    if (c == '%') clean = false;
+    else if (c == '/' && i + 1 < raw.size() && (raw[i + 1] == '/' || raw[i + 1] == '.')) clean = false;
+  }
+  if (clean) {
+    out.assign(raw);
+    return true;
+  }
   std::string decoded;
   if (!percent_decode(raw, decoded)) return false;
 
