@@ -23,9 +23,19 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _binary_exists():
+def _binary_exists(tmp_path_factory):
     if not os.access(harness.axle_bin(), os.X_OK):
         pytest.fail(f"axle binary not found at {harness.axle_bin()} (set AXLE_BIN or AXLE_BUILD_DIR)")
+    # A matrix combination this machine cannot run (io_uring disabled by the
+    # kernel or a seccomp profile) skips as a whole, with axle's own reason;
+    # any other refusal is a failure.
+    cfg = tmp_path_factory.mktemp("combination") / "check.toml"
+    cfg.write_text(harness.render_config())
+    check = harness.run_axle(["--check", cfg])
+    if check.returncode != 0:
+        if "is not available" in check.stderr:
+            pytest.skip(f"module combination cannot run here: {check.stderr.strip()}", allow_module_level=True)
+        pytest.fail(f"axle --check refuses the module combination: {check.stderr.strip()}")
 
 
 @pytest.fixture(scope="session")
