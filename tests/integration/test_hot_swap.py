@@ -133,6 +133,10 @@ def test_fifty_reloads_leave_no_library_or_memory_behind(start_axle, static_root
     assert names == expected, f"mapped after 50 reloads: {sorted(names)}"
     # Memory: 40 more reloads may not grow the process by more than a small
     # allowance (allocator rounding), far below a generation's worth of modules.
+    # (AddressSanitizer keeps freed memory in quarantine: no RSS figure there.)
+    with open(f"/proc/{pid}/maps") as f:
+        if "libasan" in f.read():
+            return
     growth = rss_kib(pid) - base_rss
     assert growth < 2048, f"RSS grew by {growth} KiB over 40 reloads"
 
