@@ -148,7 +148,8 @@ void Connection::buffer_release() {
 // ---- io events ----
 
 void Connection::on_data(const char *data, size_t len) {
-  if (phase_ == Phase::Closing || closing_) return;  // lingering: discard
+  // Lingering, or the last response is already decided: discard the rest.
+  if (phase_ == Phase::Closing || closing_ || close_after_write_) return;
   if (in_len_ == 0 && phase_ == Phase::Head) {
     // Fast path: parse straight from the io module's buffer, copy only a tail.
     size_t used = process(data, len);
