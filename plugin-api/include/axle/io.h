@@ -35,8 +35,10 @@ typedef struct axle_io_events_t {
   void *host_ctx; /* passed back as the first argument of every event */
 
   /* A connection was accepted from the listener registered as listener_id.
-   * fd is non-blocking and close-on-exec; the io module owns it. io_conn is
-   * the module's handle for later calls. Return the host's per-connection
+   * fd is non-blocking and close-on-exec; the io module owns it and the host
+   * never uses it (since 1.1 a module without a plain socket passes -1; the
+   * host reaches the connection only through io_conn and the vtable). io_conn
+   * is the module's handle for later calls. Return the host's per-connection
    * context, or NULL to refuse (the module then closes it, with no on_closed). */
   void *(*on_accept)(void *host_ctx, void *io_conn, int fd, uint32_t listener_id);
 
@@ -62,6 +64,33 @@ typedef struct axle_io_events_t {
   /* Delivered on the loop thread after wake() was called from any thread. */
   void (*on_wake)(void *host_ctx);
 } axle_io_events_t;
+
+/* A connection's address, without system headers. family: AXLE_ADDR_*. */
+typedef enum axle_addr_family_t {
+  AXLE_ADDR_NONE = 0, /* unknown or not an IP transport (addr and port are zero) */
+  AXLE_ADDR_IPV4 = 4, /* addr[0..4) */
+  AXLE_ADDR_IPV6 = 6  /* addr[0..16) */
+} axle_addr_family_t;
+
+typedef struct axle_address_t {
+  uint32_t struct_size; /* set by the caller */
+  uint16_t family;      /* axle_addr_family_t */
+  uint16_t port;        /* host byte order */
+  uint8_t addr[16];     /* network byte order */
+} axle_address_t;
+
+/* Which end of a connection conn_address reports. */
+typedef enum axle_conn_end_t {
+  AXLE_CONN_PEER = 0,
+  AXLE_CONN_LOCAL = 1
+} axle_conn_end_t;
+
+/* Per-connection options (conn_option). A module that cannot apply one
+ * returns AXLE_ERR_UNSUPPORTED; the host treats options as best effort. */
+typedef enum axle_conn_option_t {
+  AXLE_CONN_OPT_NODELAY = 1, /* value 0/1: TCP_NODELAY */
+  AXLE_CONN_OPT_QUICKACK = 2 /* value 0/1: TCP_QUICKACK (Linux clears it; re-arm after reads) */
+} axle_conn_option_t;
 
 typedef struct axle_io_loop_options_t {
   uint32_t struct_size;
@@ -117,6 +146,20 @@ typedef struct axle_io_vtable_t {
    * on_closed. A pending send completes with an error or not at all (its
    * memory is free again once on_closed arrives). */
   void (*close)(void *loop, void *io_conn);
+
+  /* ---- since 1.1: the host reaches a connection only through these. Check
+   * AXLE_STRUCT_HAS(vtable, axle_io_vtable_t, slot) before calling. ---- */
+
+  /* Half-close: after the sends already submitted complete, the peer sees
+   * end of stream; receiving goes on (lingering close). Loop thread. */
+  axle_status_t (*shutdown_write)(void *loop, void *io_conn);
+
+  /* Fills out (struct_size set by the caller) with the connection's peer or
+   * local address. AXLE_ERR_UNSUPPORTED when the transport has none. */
+  axle_status_t (*conn_address)(void *loop, void *io_conn, axle_conn_end_t end, axle_address_t *out);
+
+  /* Sets a per-connection option (axle_conn_option_t). Best effort. */
+  axle_status_t (*conn_option)(void *loop, void *io_conn, axle_conn_option_t option, int64_t value);
 } axle_io_vtable_t;
 
 #ifdef __cplusplus

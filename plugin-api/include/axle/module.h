@@ -19,7 +19,14 @@ extern "C" {
 
 /* A different major is refused; a higher minor only appends fields/slots. */
 #define AXLE_ABI_MAJOR 1
-#define AXLE_ABI_MINOR 0
+#define AXLE_ABI_MINOR 1
+
+/* True when a struct that starts with struct_size (as its writer compiled it)
+ * is large enough to hold `field`. Every reader of a struct written by the
+ * other side checks a field appended after 1.0 this way before reading it;
+ * a struct may be larger than the reader's own sizeof (a newer writer). */
+#define AXLE_STRUCT_HAS(ptr, type, field) \
+  ((size_t)(ptr)->struct_size >= offsetof(type, field) + sizeof(((const type *)0)->field))
 
 /* The one symbol every module exports. */
 #define AXLE_ENTRY_SYMBOL "axle_module_entry"

@@ -33,7 +33,7 @@ template <class... T>
 constexpr bool all_plain = (... && (std::is_standard_layout_v<T> && std::is_trivial_v<T>));
 
 static_assert(all_plain<axle_str_t, axle_config_key_t, axle_host_api_t, axle_module_descriptor_t, axle_iov_t,
-                        axle_io_events_t, axle_io_loop_options_t, axle_io_vtable_t, axle_alloc_stats_t,
+                        axle_io_events_t, axle_io_loop_options_t, axle_io_vtable_t, axle_address_t, axle_alloc_stats_t,
                         axle_alloc_vtable_t, axle_header_t, axle_parse_limits_t, axle_request_head_t,
                         axle_parser_vtable_t, axle_route_spec_t, axle_route_param_t, axle_route_match_t,
                         axle_router_vtable_t, axle_request_t, axle_handler_vtable_t, axle_request_record_t,
@@ -46,7 +46,7 @@ TEST_SUITE("abi") {
 TEST_CASE("the entry symbol name and version are pinned") {
   CHECK(std::strcmp(AXLE_ENTRY_SYMBOL, "axle_module_entry") == 0);
   CHECK(AXLE_ABI_MAJOR == 1);
-  CHECK(AXLE_ABI_MINOR == 0);
+  CHECK(AXLE_ABI_MINOR == 1);
 }
 
 TEST_CASE("every sized struct starts with its uint32_t struct_size") {
