@@ -95,18 +95,4 @@ AccessLog::~AccessLog() {
 
 void AccessLog::write(std::string_view line) { logger_->info("{}", line); }
 
-void append_log_escaped(std::string &out, std::string_view field) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (char ch : field) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += ch;
-    }
-  }
-}
-
 }  // namespace axle

@@ -1,12 +1,7 @@
 // The access log: one line per request in the combined log format plus the
 // request time, written by spdlog's background thread so workers never wait
 // on the disk. SIGUSR1 reopens the file (log rotation).
-//
-// Line: addr - - [time] "METHOD target HTTP/1.x" status bytes "referer" "user-agent" seconds
-// (bytes: everything sent for the response, head included; "-" request for
-// bytes that never parsed as one).
-// Quotes, backslashes, control and non-ASCII bytes inside fields are written
-// as \xHH (as nginx does), so a field never contains a raw quote.
+// The line itself is formatted by http/access_record.h.
 #pragma once
 
 #include <memory>
@@ -38,8 +33,5 @@ class AccessLog {
   std::string path_;
   std::shared_ptr<spdlog::logger> logger_;
 };
-
-// Appends `field` to `out` escaped for a quoted access-log field.
-void append_log_escaped(std::string &out, std::string_view field);
 
 }  // namespace axle

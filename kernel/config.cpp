@@ -334,9 +334,21 @@ class ConfigParser {
   void parse_limits(const toml::table &tbl, Limits &limits) const {
     for_each_key(tbl, "limits",
                  {"max_head_bytes", "max_target_bytes", "max_headers", "max_body_bytes", "max_connections",
-                  "max_pipelined"},
+                  "max_pipelined", "max_conn_output_bytes", "max_conn_output_files", "max_buffered_bytes"},
                  [&](std::string_view key, const toml::node &node) {
                    std::string path = child("limits", key);
+                   if (key == "max_conn_output_bytes") {
+                     limits.max_conn_output_bytes = static_cast<uint64_t>(integer(node, path, 4096, int64_t(1) << 32));
+                     return;
+                   }
+                   if (key == "max_buffered_bytes") {
+                     limits.max_buffered_bytes = static_cast<uint64_t>(integer(node, path, 1 << 20, int64_t(1) << 40));
+                     return;
+                   }
+                   if (key == "max_conn_output_files") {
+                     limits.max_conn_output_files = static_cast<uint32_t>(integer(node, path, 1, 1024));
+                     return;
+                   }
                    if (key == "max_body_bytes") {
                      limits.max_body_bytes = static_cast<uint64_t>(integer(node, path, 1, std::numeric_limits<int64_t>::max()));
                      return;

@@ -53,6 +53,13 @@ struct Limits {
   uint64_t max_body_bytes = 1024 * 1024;
   uint32_t max_connections = 10000;  // per process
   uint32_t max_pipelined = 64;       // responses queued per connection before reading pauses
+  // Flow control: while a connection's queued output holds this much memory
+  // or this many open files, its engine parses no further request and stops reading.
+  uint64_t max_conn_output_bytes = 1024 * 1024;
+  uint32_t max_conn_output_files = 8;
+  // Process-wide memory held for clients (buffered bodies and queued
+  // output); past it new requests are answered 503.
+  uint64_t max_buffered_bytes = 256ull * 1024 * 1024;
 };
 
 struct Timeouts {

@@ -1,8 +1,8 @@
 #include "host_api.h"
 
-#include "char_class.h"
+#include "http/char_class.h"
 #include "module_config.h"
-#include "response.h"
+#include "http/response.h"
 #include "worker.h"
 
 #include <spdlog/spdlog.h>
@@ -14,7 +14,7 @@
 namespace axle {
 namespace {
 
-Response &as_response(axle_response_t *r) { return *static_cast<Response *>(r); }
+http::Response &as_response(axle_response_t *r) { return *static_cast<http::Response *>(r); }
 const Worker &as_worker(const axle_worker_t *w) { return *static_cast<const Worker *>(w); }
 
 void host_log(const axle_config_t *cfg, axle_log_level_t level, const char *msg, size_t len) {
@@ -109,7 +109,7 @@ bool reserved_header(axle_str_t name) {
 axle_status_t response_add_header(axle_response_t *r, axle_str_t name, axle_str_t value) {
   if (name.len == 0 || !name.ptr) return AXLE_ERR_INVALID;
   for (size_t i = 0; i < name.len; ++i)
-    if (!kTokenChar[static_cast<unsigned char>(name.ptr[i])]) return AXLE_ERR_INVALID;
+    if (!http::kTokenChar[static_cast<unsigned char>(name.ptr[i])]) return AXLE_ERR_INVALID;
   // No CR, LF or NUL: a handler must not be able to inject header lines.
   for (size_t i = 0; i < value.len; ++i) {
     unsigned char c = static_cast<unsigned char>(value.ptr[i]);
@@ -125,7 +125,7 @@ axle_status_t response_add_header(axle_response_t *r, axle_str_t name, axle_str_
 }
 
 // Forgets any body set earlier in the same handle() call.
-void drop_body(Response &resp) {
+void drop_body(http::Response &resp) {
   uint16_t status = resp.status;
   std::string lines = std::move(resp.header_lines);
   resp.reset();
@@ -134,14 +134,14 @@ void drop_body(Response &resp) {
 }
 
 axle_status_t response_body_copy(axle_response_t *r, const void *data, size_t len) {
-  Response &resp = as_response(r);
+  http::Response &resp = as_response(r);
   drop_body(resp);
   if (len == 0) return AXLE_OK;
   if (!data) return AXLE_ERR_INVALID;
-  void *block = resp.worker.alloc(len);
+  void *block = resp.memory.alloc(len);
   if (!block) return AXLE_ERR_NOMEM;
   std::memcpy(block, data, len);
-  resp.body = Response::Body::Owned;
+  resp.body = http::Response::Body::Owned;
   resp.owned_block = block;
   resp.owned_size = len;
   resp.data = static_cast<const char *>(block);
@@ -151,13 +151,13 @@ axle_status_t response_body_copy(axle_response_t *r, const void *data, size_t le
 
 axle_status_t response_body_lend(axle_response_t *r, const void *data, size_t len, axle_release_fn release,
                                  void *arg) {
-  Response &resp = as_response(r);
+  http::Response &resp = as_response(r);
   drop_body(resp);
   if (!data && len) {
     if (release) release(arg);
     return AXLE_ERR_INVALID;
   }
-  resp.body = Response::Body::Lent;
+  resp.body = http::Response::Body::Lent;
   resp.data = static_cast<const char *>(data);
   resp.len = len;
   resp.release = release;
@@ -166,10 +166,10 @@ axle_status_t response_body_lend(axle_response_t *r, const void *data, size_t le
 }
 
 axle_status_t response_body_file(axle_response_t *r, int fd, uint64_t offset, uint64_t length) {
-  Response &resp = as_response(r);
+  http::Response &resp = as_response(r);
   drop_body(resp);
   if (fd < 0) return AXLE_ERR_INVALID;
-  resp.body = Response::Body::File;
+  resp.body = http::Response::Body::File;
   resp.file_fd = fd;
   resp.file_offset = offset;
   resp.file_length = length;
@@ -178,7 +178,7 @@ axle_status_t response_body_file(axle_response_t *r, int fd, uint64_t offset, ui
 
 axle_status_t response_prebuilt(axle_response_t *r, const void *wire, size_t len, size_t head_len, uint16_t status,
                                 axle_release_fn release, void *arg) {
-  Response &resp = as_response(r);
+  http::Response &resp = as_response(r);
   drop_body(resp);
   const char *bytes = static_cast<const char *>(wire);
   // The image must end its head with CRLF CRLF exactly at head_len.
@@ -186,7 +186,7 @@ axle_status_t response_prebuilt(axle_response_t *r, const void *wire, size_t len
     if (release) release(arg);
     return AXLE_ERR_INVALID;
   }
-  resp.body = Response::Body::Prebuilt;
+  resp.body = http::Response::Body::Prebuilt;
   resp.data = bytes;
   resp.len = len;
   resp.prebuilt_head_len = head_len;

@@ -1,32 +1,27 @@
 #include "worker.h"
 
 #include "connection.h"
+#include "request_observer.h"
+#include "route_dispatcher.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace axle {
 namespace {
 
 constexpr uint32_t kTickMs = 250;  // timeout resolution; the Date cache refreshes per second anyway
 
-void set_int_option(int fd, int level, int name, int value) {
-  // Per-connection tuning is best effort; the listener reported refusals once.
-  (void)::setsockopt(fd, level, name, &value, sizeof value);
+// Per-connection tuning is best effort; the listener reported refusals once.
+void set_option(const axle_io_vtable_t *io, void *loop, void *io_conn, axle_conn_option_t option) {
+  if (AXLE_STRUCT_HAS(io, axle_io_vtable_t, conn_option) && io->conn_option)
+    (void)io->conn_option(loop, io_conn, option, 1);
 }
 
 }  // namespace
 
 Worker::Worker(Generation &gen, uint32_t index, std::atomic<uint32_t> &open_connections)
     : gen(gen), index(index), open_connections_(open_connections) {
-  const Limits &lim = gen.config.limits;
-  limits = {sizeof(axle_parse_limits_t), lim.max_head_bytes, lim.max_target_bytes, lim.max_headers};
-  header_scratch.resize(lim.max_headers);
-  path_scratch.reserve(256);
-  head_scratch.reserve(512);
+  http::process_budget().set_limit(gen.config.limits.max_buffered_bytes);
 }
 
 Worker::~Worker() { join(); }
@@ -79,6 +74,23 @@ bool Worker::init_modules(std::string &error) {
   return true;
 }
 
+void Worker::make_engine_context() {
+  dispatcher_ = std::make_unique<RouteDispatcher>(gen, this, handler_ctx);
+  engine_ctx = std::make_unique<http::EngineContext>(
+      gen.config.limits, gen.config.timeouts, http::ParserRef{gen.parser_vt, parser_ctx}, memory_, budget_,
+      *dispatcher_, date, coarse_now_ms, host_api()->now_ns);
+  if (gen.metrics_vt || gen.access_log) {
+    observer_ = std::make_unique<RequestObserver>(gen, metrics_ctx, date);
+    engine_ctx->observer = observer_.get();
+  }
+}
+
+void Worker::free_engine_context() {
+  engine_ctx.reset();  // releases anything a handler left in the worker's Response
+  observer_.reset();
+  dispatcher_.reset();
+}
+
 void Worker::fini_modules() {
   std::vector<ModuleInstance *> instances = gen.all_instances();
   for (size_t i = initialized_; i-- > 0;) {
@@ -91,6 +103,7 @@ void Worker::fini_modules() {
 void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready) {
   std::string error;
   bool ok = init_modules(error);
+  if (ok) make_engine_context();
   if (ok) {
     events_ = {};
     events_.struct_size = sizeof events_;
@@ -125,6 +138,7 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
     for (int fd : listener_fds_) gen.io_vt->listen_remove(loop, fd);
     if (loop) gen.io_vt->loop_destroy(loop);
     loop = nullptr;
+    free_engine_context();
     fini_modules();
     finished_.store(true, std::memory_order_release);
     ready.set_value(error);
@@ -138,14 +152,14 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
   // run() returned: every connection is closed (see maybe_finish_drain).
   gen.io_vt->loop_destroy(loop);
   loop = nullptr;
-  response.reset();
+  free_engine_context();
   fini_modules();
   finished_.store(true, std::memory_order_release);
 }
 
 // ---- io events ----
 
-void *Worker::ev_accept(void *host, void *io_conn, int fd, uint32_t) {
+void *Worker::ev_accept(void *host, void *io_conn, int, uint32_t) {
   auto *w = static_cast<Worker *>(host);
   // Even while draining: a connection the io module already accepted is
   // served (its response says Connection: close) rather than dropped.
@@ -156,15 +170,14 @@ void *Worker::ev_accept(void *host, void *io_conn, int fd, uint32_t) {
     return nullptr;
   }
   const SocketOptions &so = w->gen.config.sockets;
-  if (so.tcp_nodelay.value_or(false)) set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-  if (so.tcp_quickack.value_or(false)) set_int_option(fd, IPPROTO_TCP, TCP_QUICKACK, 1);
+  if (so.tcp_nodelay.value_or(false)) set_option(w->gen.io_vt, w->loop, io_conn, AXLE_CONN_OPT_NODELAY);
+  if (so.tcp_quickack.value_or(false)) set_option(w->gen.io_vt, w->loop, io_conn, AXLE_CONN_OPT_QUICKACK);
   void *mem = w->alloc(sizeof(Connection));
   if (!mem) {
     w->open_connections_.fetch_sub(1, std::memory_order_relaxed);
     return nullptr;
   }
-  auto *c = new (mem) Connection(*w, io_conn, fd);
-  if (w->gen.access_log) c->remember_peer();
+  auto *c = new (mem) Connection(*w, io_conn);
   c->next = w->connections_head;
   if (c->next) c->next->prev = c;
   w->connections_head = c;
@@ -218,6 +231,7 @@ void Worker::on_tick() {
 void Worker::on_wake() {
   if (!drain_requested_.load(std::memory_order_acquire) || draining) return;
   draining = true;
+  engine_ctx->draining = true;
   drain_deadline_at_ = coarse_now_ms() + drain_deadline_ms_.load(std::memory_order_relaxed);
   for (int fd : listener_fds_) gen.io_vt->listen_remove(loop, fd);
   listener_fds_.clear();

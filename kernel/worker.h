@@ -3,8 +3,9 @@
 #pragma once
 
 #include "generation.h"
-#include "http_date.h"
-#include "response.h"
+#include "http/budget.h"
+#include "http/engine.h"
+#include "http/http_date.h"
 
 #include <atomic>
 #include <future>
@@ -14,6 +15,8 @@
 namespace axle {
 
 class Connection;
+class RequestObserver;
+class RouteDispatcher;
 
 // A listening socket owned by the Server and shared by every worker of every
 // generation, so swapping generations never drops a queued connection.
@@ -42,20 +45,11 @@ class Worker : public axle_worker_t {
 
   Generation &gen;
   const uint32_t index;
-  HttpDate date;
-  Response response{*this};
+  http::HttpDate date;
   bool draining = false;  // loop thread only
-
-  // Scratch reused by every request on this worker (loop thread only).
-  static constexpr uint32_t kMaxIov = 64;  // segments per vectored send
-  axle_iov_t iov_scratch[kMaxIov];
-  static constexpr uint32_t kMaxParams = 33;  // routers allow 32 {params} plus "*"
-  axle_parse_limits_t limits{};
-  std::vector<axle_header_t> header_scratch;
-  axle_route_param_t params[kMaxParams];
-  std::string path_scratch, head_scratch, log_scratch;
-  bool head_request = false;   // the request being answered is HEAD
-  uint8_t version_minor = 1;
+  // What this worker's connection engines share; made on the worker thread
+  // once the modules are ready.
+  std::unique_ptr<http::EngineContext> engine_ctx;
 
   // Per-worker module contexts, filled by thread_init on this thread.
   void *io_ctx = nullptr, *alloc_ctx = nullptr, *parser_ctx = nullptr, *metrics_ctx = nullptr;
@@ -65,6 +59,12 @@ class Worker : public axle_worker_t {
   // Memory from the generation's allocator module.
   void *alloc(size_t size) { return gen.alloc_vt->alloc(alloc_ctx, size); }
   void free(void *p, size_t size) { gen.alloc_vt->free(alloc_ctx, p, size); }
+  struct ModuleMemory final : http::Memory {
+    explicit ModuleMemory(Worker &w) : worker(w) {}
+    void *alloc(size_t size) override { return worker.alloc(size); }
+    void free(void *p, size_t size) override { worker.free(p, size); }
+    Worker &worker;
+  };
 
   // Connection bookkeeping (loop thread).
   void connection_closed(Connection *c);
@@ -74,6 +74,8 @@ class Worker : public axle_worker_t {
   void thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready);
   bool init_modules(std::string &error);
   void fini_modules();
+  void make_engine_context();
+  void free_engine_context();
   void maybe_finish_drain();
   void on_tick();
   void on_wake();
@@ -86,6 +88,10 @@ class Worker : public axle_worker_t {
   static void ev_tick(void *host);
   static void ev_wake(void *host);
 
+  ModuleMemory memory_{*this};
+  http::Budget budget_{&http::process_budget()};
+  std::unique_ptr<RouteDispatcher> dispatcher_;
+  std::unique_ptr<RequestObserver> observer_;
   std::atomic<uint32_t> &open_connections_;  // process-wide, checked at accept only
   std::atomic<uint32_t> connection_count_{0};
   std::atomic<uint32_t> drain_deadline_ms_{0};

@@ -73,6 +73,13 @@ def host_abi_major() -> int:
     return int(re.search(r"#define\s+AXLE_ABI_MAJOR\s+(\d+)", header).group(1))
 
 
+def host_abi_version() -> str:
+    """"major.minor" of the ABI the tree's modules are built with."""
+    header = (REPO_ROOT / "plugin-api" / "include" / "axle" / "module.h").read_text()
+    minor = int(re.search(r"#define\s+AXLE_ABI_MINOR\s+(\d+)", header).group(1))
+    return f"{host_abi_major()}.{minor}"
+
+
 # ---------------------------------------------------------------- configs
 
 def toml_value(value) -> str:

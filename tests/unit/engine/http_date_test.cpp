@@ -1,4 +1,4 @@
-#include "http_date.h"
+#include "http/http_date.h"
 
 #include <doctest/doctest.h>
 
@@ -7,9 +7,9 @@
 
 TEST_SUITE("http_date") {
   TEST_CASE("Date is an IMF-fixdate and the log time matches the same second") {
-    axle::HttpDate date;
+    axle::http::HttpDate date;
     std::string d(date.view());
-    REQUIRE(d.size() == axle::HttpDate::kLength);
+    REQUIRE(d.size() == axle::http::HttpDate::kLength);
     // "Sun, 06 Nov 1994 08:49:37 GMT"
     CHECK(d.substr(3, 2) == ", ");
     CHECK(d.substr(d.size() - 4) == " GMT");

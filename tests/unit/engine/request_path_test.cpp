@@ -1,4 +1,4 @@
-#include "request_path.h"
+#include "http/request_path.h"
 
 #include <doctest/doctest.h>
 
@@ -8,13 +8,13 @@ namespace {
 
 std::string normalized(std::string_view raw) {
   std::string out;
-  REQUIRE_MESSAGE(axle::normalize_request_path(raw, out), "refused: " << raw);
+  REQUIRE_MESSAGE(axle::http::normalize_request_path(raw, out), "refused: " << raw);
   return out;
 }
 
 bool refused(std::string_view raw) {
   std::string out;
-  return !axle::normalize_request_path(raw, out);
+  return !axle::http::normalize_request_path(raw, out);
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <array>
 #include <string_view>
 
-namespace axle {
+namespace axle::http {
 
 constexpr std::array<bool, 256> make_class(std::string_view extra, bool alnum) {
   std::array<bool, 256> t{};
@@ -20,4 +20,4 @@ inline constexpr std::array<bool, 256> kTokenChar = make_class("!#$%&'*+-.^_`|~"
 // uri-host [":" port]: reg-name, IP-literal and port bytes.
 inline constexpr std::array<bool, 256> kHostChar = make_class("-._~%!$&'()*+,;=:[]", true);
 
-}  // namespace axle
+}  // namespace axle::http

@@ -4,7 +4,7 @@
 #include <ctime>
 #include <string_view>
 
-namespace axle {
+namespace axle::http {
 
 class HttpDate {
  public:
@@ -31,4 +31,4 @@ class HttpDate {
   size_t clf_length_ = 0;
 };
 
-}  // namespace axle
+}  // namespace axle::http

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-namespace axle {
+namespace axle::http {
 
 std::string_view reason_phrase(uint16_t status);
 
-}  // namespace axle
+}  // namespace axle::http

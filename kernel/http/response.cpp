@@ -1,13 +1,11 @@
-#include "response.h"
-
-#include "worker.h"
+#include "http/response.h"
 
 #include <unistd.h>
 
-namespace axle {
+namespace axle::http {
 
 void Response::reset() {
-  if (owned_block) worker.free(owned_block, owned_size);
+  if (owned_block) memory.free(owned_block, owned_size);
   if (release) release(release_arg);
   if (file_fd >= 0) ::close(file_fd);
   status = 0;
@@ -24,4 +22,4 @@ void Response::reset() {
   file_offset = file_length = 0;
 }
 
-}  // namespace axle
+}  // namespace axle::http

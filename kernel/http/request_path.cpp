@@ -1,8 +1,8 @@
-#include "request_path.h"
+#include "http/request_path.h"
 
 #include <vector>
 
-namespace axle {
+namespace axle::http {
 namespace {
 
 int hex_value(char c) {
@@ -77,4 +77,4 @@ bool normalize_request_path(std::string_view raw, std::string &out) {
   return true;
 }
 
-}  // namespace axle
+}  // namespace axle::http

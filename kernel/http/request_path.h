@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace axle {
+namespace axle::http {
 
 // Percent-decodes `raw` (the target up to '?') and removes "." and ".."
 // segments (RFC 3986 5.2.4), so "/a/../b" and "/a/%2e%2e/b" both become "/b"
@@ -12,4 +12,4 @@ namespace axle {
 // a malformed escape, an encoded NUL or a path not starting with '/'.
 bool normalize_request_path(std::string_view raw, std::string &out);
 
-}  // namespace axle
+}  // namespace axle::http

@@ -1,6 +1,6 @@
-#include "http_status.h"
+#include "http/http_status.h"
 
-namespace axle {
+namespace axle::http {
 
 std::string_view reason_phrase(uint16_t status) {
   switch (status) {
@@ -43,4 +43,4 @@ std::string_view reason_phrase(uint16_t status) {
   }
 }
 
-}  // namespace axle
+}  // namespace axle::http

@@ -1,25 +1,24 @@
-// What a handler built for one request, before the kernel serializes it.
+// What a handler built for one request, before the engine serializes it.
 // One Response per worker is reused for every request it serves.
 #pragma once
 
 #include "host_api.h"
+#include "http/memory.h"
 
 #include <cstdint>
 #include <string>
 
-namespace axle {
-
-class Worker;
+namespace axle::http {
 
 class Response : public axle_response_t {
  public:
   enum class Body : uint8_t { None, Owned, Lent, File, Prebuilt };
 
-  explicit Response(Worker &worker) : worker(worker) {}
+  explicit Response(Memory &memory) : memory(memory) {}
   // Clears everything for the next request, releasing what was not taken.
   void reset();
 
-  Worker &worker;
+  Memory &memory;
   uint16_t status = 0;
   std::string header_lines;  // "Name: value\r\n"..., capacity reused
   Body body = Body::None;
@@ -37,4 +36,4 @@ class Response : public axle_response_t {
   uint64_t file_length = 0;
 };
 
-}  // namespace axle
+}  // namespace axle::http

@@ -1,0 +1,113 @@
+#include "http/semantics.h"
+
+#include "http/char_class.h"
+#include "http/tokens.h"
+
+#include <charconv>
+
+namespace axle::http {
+namespace {
+
+// Host = uri-host [ ":" port ] (RFC 9110 7.2): reg-name or IP-literal bytes only.
+bool valid_host(axle_str_t v) {
+  for (size_t i = 0; i < v.len; ++i)
+    if (!kHostChar[static_cast<unsigned char>(v.ptr[i])]) return false;
+  return true;
+}
+
+HeadInfo refuse(uint16_t status) {
+  HeadInfo info;
+  info.error_status = status;
+  info.keep_alive = false;
+  return info;
+}
+
+}  // namespace
+
+HeadInfo check_head(const axle_request_head_t &head, uint64_t max_body_bytes) {
+  HeadInfo info;
+  if (head.version_major != 1) return refuse(505);
+  info.keep_alive = head.version_minor >= 1;
+  info.head_method = head.method.len == 4 && std::string_view(head.method.ptr, 4) == "HEAD";
+  bool have_length = false, have_te = false, chunked = false;
+  uint64_t length = 0;
+  uint32_t hosts = 0;
+  for (uint32_t i = 0; i < head.header_count; ++i) {
+    const axle_header_t &h = head.headers[i];
+    switch (h.name.len) {
+      case 4:
+        if (iequals(h.name, "host")) {
+          if (!valid_host(h.value)) return refuse(400);
+          ++hosts;
+        }
+        break;
+      case 6:
+        if (iequals(h.name, "expect")) {
+          if (!iequals(h.value, "100-continue")) return refuse(417);
+          info.expect_continue = head.version_minor >= 1;
+        }
+        break;
+      case 10:
+        if (iequals(h.name, "connection")) {
+          for_each_token(h.value, [&](std::string_view t) {
+            if (iequals(t, "close")) info.keep_alive = false;
+            else if (iequals(t, "keep-alive") && head.version_minor == 0) info.keep_alive = true;
+          });
+        }
+        break;
+      case 14:
+        if (iequals(h.name, "content-length")) {
+          // Every value (repeated fields or a list) must be the same number.
+          bool bad = false;
+          uint64_t value = 0;
+          size_t count = 0;
+          for_each_token(h.value, [&](std::string_view t) {
+            uint64_t v = 0;
+            auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+            if (ec != std::errc() || end != t.data() + t.size() || t.size() > 18) bad = true;
+            if (count++ && v != value) bad = true;
+            value = v;
+          });
+          if (bad || count == 0) return refuse(400);
+          if (have_length && value != length) return refuse(400);
+          have_length = true;
+          length = value;
+        }
+        break;
+      case 17:
+        if (iequals(h.name, "transfer-encoding")) {
+          if (have_te) return refuse(400);  // one field only: no split coding lists
+          have_te = true;
+          size_t codings = 0;
+          bool unknown = false;
+          for_each_token(h.value, [&](std::string_view t) {
+            ++codings;
+            if (!iequals(t, "chunked")) unknown = true;
+          });
+          if (codings == 0) return refuse(400);
+          if (unknown) return refuse(501);
+          if (codings != 1) return refuse(400);  // "chunked, chunked"
+          chunked = true;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  // RFC 9112 6.1/6.3: both framings at once is how requests get smuggled.
+  if (have_te && have_length) return refuse(400);
+  if (have_te && head.version_minor == 0) return refuse(400);
+  if (head.version_minor >= 1 && hosts != 1) return refuse(400);
+  if (hosts > 1) return refuse(400);
+  if (chunked) {
+    info.body = BodyKind::Chunked;
+  } else if (have_length && length > 0) {
+    if (length > max_body_bytes) return refuse(413);
+    info.body = BodyKind::Length;
+    info.content_length = length;
+  }
+  if (info.body == BodyKind::None) info.expect_continue = false;
+  return info;
+}
+
+}  // namespace axle::http
