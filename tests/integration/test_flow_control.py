@@ -17,7 +17,7 @@ MiB = 1 << 20
 LIMITS = {
     "max_conn_output_bytes": 256 * 1024,  # queued output per connection
     "max_conn_output_files": 4,  # open files queued per connection
-    "max_process_buffered_bytes": 32 * MiB,  # request bodies + queued output, process-wide
+    "max_buffered_bytes": 32 * MiB,  # request bodies + queued output, process-wide
 }
 
 # Descriptors a connection may hold besides its socket and queued files: the
@@ -123,7 +123,7 @@ def test_pipelined_echo_posts_hold_bounded_memory(start_axle, tmp_path, flow_roo
     server, addr = start_server(start_axle, tmp_path, io, flow_root)
     pid = server.proc.pid
     base_rss = fp.rss_bytes(pid)
-    rss_bound = base_rss + LIMITS["max_process_buffered_bytes"] + RSS_SLACK
+    rss_bound = base_rss + LIMITS["max_buffered_bytes"] + RSS_SLACK
     offered = ECHO_CONNS * ECHO_POSTS_PER_CONN * ECHO_BODY
     # The attack offers several times what the bound allows.
     assert offered > 4 * (rss_bound - base_rss)
