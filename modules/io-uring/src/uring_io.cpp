@@ -1,9 +1,9 @@
 // io module "uring": one io_uring per worker loop.
 //
-// Multishot accept, multishot recv into a provided-buffer ring, sendmsg for
-// vectored sends, splice (file -> pipe -> socket) for files, a multishot
-// timeout for ticks and an eventfd read for wakes. One io_uring_submit_and_wait
-// per loop turn.
+// Single-shot accepts re-armed each turn (fair among loops), multishot recv
+// into a provided-buffer ring, sendmsg for vectored sends, splice (file -> pipe
+// -> socket) for files, a multishot timeout for ticks and an eventfd read for
+// wakes. One io_uring_submit_and_wait per loop turn.
 //
 // Shape of a turn: submit + wait, handle the completions (events may be
 // delivered straight from there), then the work list: every connection whose
@@ -862,8 +862,12 @@ struct alignas(16) Loop {
           l->cancel_sent = true;
         }
       } else if (!l->armed && !backing_off) {
+        // Single-shot on purpose: a multishot accept keeps its place at the
+        // head of the listening socket's exclusive wait queue, so the first loop
+        // would take every connection. Re-armed each turn, it rejoins at the
+        // tail and the kernel's wake-one rotates among the loops (README).
         if (io_uring_sqe *sqe = start_op(l.get(), kAccept)) {
-          io_uring_prep_multishot_accept(sqe, l->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          io_uring_prep_accept(sqe, l->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
           l->armed = true;
         }
       }
@@ -1347,7 +1351,7 @@ AXLE_MODULE_ENTRY {
       .flags = 0,
       .name = "uring",
       .version = "1.1.0",
-      .description = "Event loop on io_uring: multishot accept/recv, buffer ring, batched submit, splice",
+      .description = "Event loop on io_uring: fair accepts, multishot recv, buffer ring, batched submit, splice",
       .config_keys = kConfigKeys,
       .config_key_count = sizeof kConfigKeys / sizeof kConfigKeys[0],
       .create = create,
