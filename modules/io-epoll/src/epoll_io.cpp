@@ -7,7 +7,10 @@
 // listening socket). See README.md for the reasoning.
 #include <axle/io.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
@@ -35,6 +38,12 @@ namespace {
 static_assert(sizeof(axle_iov_t) == sizeof(struct iovec));
 static_assert(offsetof(axle_iov_t, base) == offsetof(struct iovec, iov_base));
 static_assert(offsetof(axle_iov_t, len) == offsetof(struct iovec, iov_len));
+
+// End of the last ABI 1.0 field of the structs the host fills: smaller is
+// refused, larger (a newer host) is fine and its extra fields are not read.
+constexpr size_t kEvents10Size = offsetof(axle_io_events_t, on_wake) + sizeof(axle_io_events_t::on_wake);
+constexpr size_t kOptions10Size =
+    offsetof(axle_io_loop_options_t, max_connections) + sizeof(axle_io_loop_options_t::max_connections);
 
 constexpr int64_t kDefaultReadBuffer = 65536;
 constexpr int64_t kMinReadBuffer = 4096;
@@ -124,6 +133,8 @@ struct Conn : Source, Link {
   bool readable = false;  // edge seen and not yet drained
   bool writable = true;   // a fresh socket has send buffer space
   bool peer_hup = false;  // EPOLLRDHUP/HUP seen: read on to find the EOF
+  bool wr_shut = false;   // shutdown_write() called: no more sends
+  bool shut_after_send = false;  // ...while a send was pending: shut down when it ends
 
   // Pending send: iov[iov_next..] or the file range.
   SendKind send_kind = SendKind::kNone;
@@ -202,6 +213,7 @@ struct Loop {
     c->fd = -1;
     c->ctx = nullptr;
     c->closing = c->paused = c->eof = c->readable = c->peer_hup = false;
+    c->wr_shut = c->shut_after_send = false;
     c->writable = true;
     c->send_kind = SendKind::kNone;
     c->iov.clear();
@@ -236,6 +248,11 @@ struct Loop {
   // ---- sending (never calls the host: completions are only queued) ----
 
   void finish_send(Conn *c, int err) {
+    if (c->shut_after_send) {
+      // The last submitted byte is in the socket buffer: the FIN goes out after it.
+      c->shut_after_send = false;
+      ::shutdown(c->fd, SHUT_WR);
+    }
     c->send_kind = SendKind::kNone;
     c->iov.clear();
     c->iov_next = 0;
@@ -535,15 +552,17 @@ axle_status_t loop_create(void *instance, void * /*thread_ctx*/, const axle_io_e
     }
     auto loop = std::make_unique<Loop>();
     loop->inst = inst;
-    std::memcpy(&loop->ev, events, std::min<size_t>(events->struct_size, sizeof loop->ev));
-    if (events->struct_size < offsetof(axle_io_events_t, on_tick) || !loop->ev.on_accept || !loop->ev.on_data ||
-        !loop->ev.on_eof || !loop->ev.on_sent || !loop->ev.on_closed) {
+    if (events->struct_size < kEvents10Size || (options && options->struct_size < kOptions10Size)) {
+      inst->fail(err, "loop_create: events or options smaller than their ABI 1.0 layout");
+      return AXLE_ERR_INVALID;
+    }
+    // Every event is 1.0: copy the 1.0 part whatever size a newer host compiled.
+    std::memcpy(&loop->ev, events, kEvents10Size);
+    if (!loop->ev.on_accept || !loop->ev.on_data || !loop->ev.on_eof || !loop->ev.on_sent || !loop->ev.on_closed) {
       inst->fail(err, "loop_create: on_accept, on_data, on_eof, on_sent and on_closed are required");
       return AXLE_ERR_INVALID;
     }
-    uint32_t tick_ms = 0;
-    if (options && options->struct_size >= offsetof(axle_io_loop_options_t, tick_ms) + sizeof(uint32_t))
-      tick_ms = options->tick_ms;
+    uint32_t tick_ms = options ? options->tick_ms : 0;
 
     loop->events.resize(static_cast<size_t>(inst->max_events));
     loop->read_buf_size = inst->read_buffer;
@@ -673,7 +692,7 @@ void wake(void *loop) {
 axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_t count) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->send_kind != SendKind::kNone || c->sent_ready || (count > 0 && !iov))
+  if (!c || c->closing || c->wr_shut || c->send_kind != SendKind::kNone || c->sent_ready || (count > 0 && !iov))
     return AXLE_ERR_INVALID;
   try {
     c->iov.clear();
@@ -696,7 +715,7 @@ axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_
 axle_status_t sendfile(void *loop_ptr, void *io_conn, int file_fd, uint64_t offset, uint64_t length) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->send_kind != SendKind::kNone || c->sent_ready || file_fd < 0 ||
+  if (!c || c->closing || c->wr_shut || c->send_kind != SendKind::kNone || c->sent_ready || file_fd < 0 ||
       offset > static_cast<uint64_t>(INT64_MAX) || length > static_cast<uint64_t>(INT64_MAX) - offset)
     return AXLE_ERR_INVALID;
   c->send_kind = SendKind::kFile;
@@ -724,6 +743,70 @@ void recv_resume(void *loop_ptr, void *io_conn) {
 
 void close_conn(void *loop_ptr, void *io_conn) {
   if (Conn *c = as_conn(io_conn)) static_cast<Loop *>(loop_ptr)->close(c);
+}
+
+axle_status_t shutdown_write(void *, void *io_conn) {
+  Conn *c = as_conn(io_conn);
+  if (!c || c->closing || c->fd < 0) return AXLE_ERR_INVALID;
+  if (c->wr_shut) return AXLE_OK;
+  c->wr_shut = true;
+  // A send still partly queued here: the FIN must follow its last byte.
+  if (c->send_kind != SendKind::kNone) {
+    c->shut_after_send = true;
+    return AXLE_OK;
+  }
+  if (::shutdown(c->fd, SHUT_WR) != 0 && errno != ENOTCONN) return AXLE_ERR_IO;
+  return AXLE_OK;
+}
+
+// getpeername/getsockname as an axle_address_t. The struct is new in 1.1, so
+// the caller's copy must hold every field.
+axle_status_t conn_address(void *, void *io_conn, axle_conn_end_t end, axle_address_t *out) {
+  Conn *c = as_conn(io_conn);
+  if (!c || c->closing || c->fd < 0 || !out || !AXLE_STRUCT_HAS(out, axle_address_t, addr) ||
+      (end != AXLE_CONN_PEER && end != AXLE_CONN_LOCAL))
+    return AXLE_ERR_INVALID;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  auto *sa = reinterpret_cast<sockaddr *>(&ss);
+  int rc = end == AXLE_CONN_PEER ? ::getpeername(c->fd, sa, &len) : ::getsockname(c->fd, sa, &len);
+  if (rc != 0) return AXLE_ERR_IO;
+  out->family = AXLE_ADDR_NONE;
+  out->port = 0;
+  std::memset(out->addr, 0, sizeof out->addr);
+  if (ss.ss_family == AF_INET) {
+    const auto *in = reinterpret_cast<const sockaddr_in *>(&ss);
+    out->family = AXLE_ADDR_IPV4;
+    out->port = ntohs(in->sin_port);
+    std::memcpy(out->addr, &in->sin_addr, 4);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto *in6 = reinterpret_cast<const sockaddr_in6 *>(&ss);
+    out->family = AXLE_ADDR_IPV6;
+    out->port = ntohs(in6->sin6_port);
+    std::memcpy(out->addr, &in6->sin6_addr, 16);
+  }
+  return AXLE_OK;
+}
+
+axle_status_t conn_option(void *, void *io_conn, axle_conn_option_t option, int64_t value) {
+  Conn *c = as_conn(io_conn);
+  if (!c || c->closing || c->fd < 0) return AXLE_ERR_INVALID;
+  int name;
+  switch (option) {
+    case AXLE_CONN_OPT_NODELAY:
+      name = TCP_NODELAY;
+      break;
+    case AXLE_CONN_OPT_QUICKACK:
+      name = TCP_QUICKACK;
+      break;
+    default:
+      return AXLE_ERR_UNSUPPORTED;
+  }
+  if (value != 0 && value != 1) return AXLE_ERR_INVALID;
+  int v = static_cast<int>(value);
+  if (::setsockopt(c->fd, IPPROTO_TCP, name, &v, sizeof v) == 0) return AXLE_OK;
+  // Not a TCP socket (e.g. a Unix socket handed over as a listener).
+  return errno == EOPNOTSUPP || errno == ENOPROTOOPT ? AXLE_ERR_UNSUPPORTED : AXLE_ERR_IO;
 }
 
 // ---- lifecycle ----
@@ -794,6 +877,9 @@ const axle_io_vtable_t kVtable = {
     .recv_pause = recv_pause,
     .recv_resume = recv_resume,
     .close = close_conn,
+    .shutdown_write = shutdown_write,
+    .conn_address = conn_address,
+    .conn_option = conn_option,
 };
 
 }  // namespace
@@ -806,7 +892,7 @@ AXLE_MODULE_ENTRY {
       .kind = AXLE_KIND_IO,
       .flags = 0,
       .name = "epoll",
-      .version = "1.0.0",
+      .version = "1.1.0",
       .description = "Event loop on epoll: edge-triggered connections, shared listeners, sendfile",
       .config_keys = kConfigKeys,
       .config_key_count = sizeof kConfigKeys / sizeof kConfigKeys[0],

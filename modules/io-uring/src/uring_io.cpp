@@ -1,9 +1,9 @@
 // io module "uring": one io_uring per worker loop.
 //
-// Multishot accept, multishot recv into a provided-buffer ring, sendmsg for
-// vectored sends, splice (file -> pipe -> socket) for files, a multishot
-// timeout for ticks and an eventfd read for wakes. One io_uring_submit_and_wait
-// per loop turn.
+// Single-shot accepts re-armed each turn (fair among loops), multishot recv
+// into a provided-buffer ring, sendmsg for vectored sends, splice (file -> pipe
+// -> socket) for files, a multishot timeout for ticks and an eventfd read for
+// wakes. One io_uring_submit_and_wait per loop turn.
 //
 // Shape of a turn: submit + wait, handle the completions (events may be
 // delivered straight from there), then the work list: every connection whose
@@ -19,7 +19,10 @@
 #include <axle/io.h>
 #include <liburing.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -60,6 +63,15 @@ constexpr int kWorkRoundsPerTurn = 4;
 constexpr int64_t kAcceptBackoffMs = 100;
 constexpr int kPipeSize = 1 << 20;  // bytes moved per splice round trip
 constexpr size_t kIdlePipesKept = 16;
+// Bytes a paused connection may hold, copied out of the ring: what its recv
+// had already completed when the pause took effect (see README "Back-pressure").
+constexpr size_t kStashMax = 256 * 1024;
+
+// End of the last ABI 1.0 field of the structs the host fills: smaller is
+// refused, larger (a newer host) is fine and its extra fields are not read.
+constexpr size_t kEvents10Size = offsetof(axle_io_events_t, on_wake) + sizeof(axle_io_events_t::on_wake);
+constexpr size_t kOptions10Size =
+    offsetof(axle_io_loop_options_t, max_connections) + sizeof(axle_io_loop_options_t::max_connections);
 
 // user_data = object pointer | tag. Objects are 16-byte aligned.
 enum Tag : uint64_t {
@@ -74,11 +86,14 @@ enum Tag : uint64_t {
   kWake,
   kTick,
   kBackoff,
+  kShutdown,
 };
 constexpr uint64_t kTagMask = 15;
 
 constexpr uint32_t bit(Tag t) { return 1u << t; }
 constexpr uint32_t kSendOps = bit(kSend) | bit(kSpliceIn) | bit(kSpliceOut) | bit(kPollOut);
+// Operations close() cancels (the close op itself is queued after them).
+constexpr uint32_t kCancelOnClose = bit(kRecv) | kSendOps | bit(kShutdown);
 
 uint64_t user_data(const void *object, Tag tag) { return reinterpret_cast<uintptr_t>(object) | tag; }
 
@@ -146,11 +161,6 @@ struct Pipe {
 
 enum class SendKind : uint8_t { kNone, kIov, kFile };
 
-struct HeldData {
-  uint16_t bid;
-  uint32_t len;
-};
-
 struct alignas(16) Conn {
   Conn() = default;
   Conn(const Conn &) = delete;
@@ -164,13 +174,17 @@ struct alignas(16) Conn {
   bool paused = false;
   bool recv_cancel_sent = false;
   bool recv_done = false;   // EOF or error seen: never re-arm recv
-  bool eof_pending = false; // EOF/error to deliver after the held bytes
+  bool eof_pending = false; // EOF/error to deliver after the stash
   int eof_err = 0;
   bool starved = false;     // recv stopped on ENOBUFS, waits for buffers
+  bool wr_shut = false;     // shutdown_write() called: no more sends
+  bool shut_submitted = false;
 
-  // Bytes received while paused (or queued behind such bytes), in order.
-  std::vector<HeldData> held;
-  size_t held_next = 0;
+  // Bytes received while paused (or queued behind such bytes), copied out of
+  // the ring so a paused connection holds no ring buffer; stash[stash_off..]
+  // is still to deliver. At most kStashMax; empty (no memory) otherwise.
+  std::vector<char> stash;
+  size_t stash_off = 0;
 
   SendKind send_kind = SendKind::kNone;
   std::vector<struct iovec> iov;
@@ -187,7 +201,7 @@ struct alignas(16) Conn {
   Link starving{this}; // on the loop's ENOBUFS list
   Conn *next_free = nullptr;
 
-  bool has_held() const { return held_next < held.size(); }
+  bool has_stash() const { return stash_off < stash.size(); }
 };
 
 struct alignas(16) Listener {
@@ -410,9 +424,10 @@ struct alignas(16) Loop {
     c->ops = 0;
     c->closing = c->close_submitted = c->paused = c->recv_cancel_sent = false;
     c->recv_done = c->eof_pending = c->starved = false;
+    c->wr_shut = c->shut_submitted = false;
     c->eof_err = 0;
-    c->held.clear();
-    c->held_next = 0;
+    std::vector<char>().swap(c->stash);
+    c->stash_off = 0;
     c->send_kind = SendKind::kNone;
     c->iov.clear();
     if (c->iov.capacity() > 64) std::vector<struct iovec>().swap(c->iov);
@@ -426,17 +441,18 @@ struct alignas(16) Loop {
     free_conns = c;
   }
 
-  void drop_held(Conn *c) {
-    for (size_t i = c->held_next; i < c->held.size(); ++i) return_buffer(c->held[i].bid);
-    c->held.clear();
-    c->held_next = 0;
+  // Forgets the stash. Its memory is freed later (release_conn, or once
+  // delivered): close() may run inside on_data while the host reads from it.
+  static void drop_stash(Conn *c) {
+    c->stash.clear();
+    c->stash_off = 0;
   }
 
   void close(Conn *c) {
     if (c->closing) return;
     c->closing = true;
     c->starving.unlink();
-    drop_held(c);
+    drop_stash(c);
     // The pending send is cancelled, never completed: the host's memory is
     // free again once on_closed arrives.
     c->send_kind = SendKind::kNone;
@@ -447,7 +463,7 @@ struct alignas(16) Loop {
 
   void deliver_eof(Conn *c, int err) {
     c->recv_done = true;
-    if (c->paused || c->has_held()) {
+    if (c->paused || c->has_stash()) {
       c->eof_pending = true;
       c->eof_err = err;
       return;
@@ -455,29 +471,46 @@ struct alignas(16) Loop {
     ev.on_eof(ev.host_ctx, c->ctx, err);
   }
 
-  void hold(Conn *c, uint16_t bid, uint32_t len) {
-    try {
-      if (!c->has_held()) {
-        c->held.clear();
-        c->held_next = 0;
+  // Copies a completion that must wait (paused, or behind waiting bytes) into
+  // the connection's stash and gives the buffer back to the ring at once. Past
+  // kStashMax the connection fails (on_eof(ENOBUFS)) instead of growing.
+  void stash_bytes(Conn *c, uint16_t bid, uint32_t len) {
+    int fail = 0;
+    if (c->stash.size() - c->stash_off + len > kStashMax) {
+      fail = ENOBUFS;
+    } else {
+      try {
+        c->stash.erase(c->stash.begin(), c->stash.begin() + static_cast<ptrdiff_t>(c->stash_off));
+        c->stash_off = 0;
+        c->stash.insert(c->stash.end(), buffer(bid), buffer(bid) + len);
+      } catch (const std::bad_alloc &) {
+        fail = ENOMEM;
       }
-      c->held.push_back({bid, len});
-    } catch (const std::bad_alloc &) {
-      return_buffer(bid);
-      drop_held(c);
-      c->recv_done = true;
-      ev.on_eof(ev.host_ctx, c->ctx, ENOMEM);
     }
+    return_buffer(bid);
+    if (!fail) return;
+    inst->log(AXLE_LOG_WARN, "recv: a paused connection had more bytes in flight than its stash holds; closing it");
+    std::vector<char>().swap(c->stash);
+    c->stash_off = 0;
+    c->recv_done = true;
+    c->eof_pending = false;
+    ev.on_eof(ev.host_ctx, c->ctx, fail);
   }
 
-  // Delivers bytes held back by a pause, then a pending EOF. Dispatch only.
-  void drain_held(Conn *c) {
-    while (c->has_held() && !c->paused && !c->closing) {
-      HeldData h = c->held[c->held_next++];
-      ev.on_data(ev.host_ctx, c->ctx, buffer(h.bid), h.len);
-      return_buffer(h.bid);
+  // Delivers the stash, then a pending EOF. Dispatch only. Chunks of one
+  // buffer, so a pause from inside on_data takes effect at the next chunk.
+  void drain_stash(Conn *c) {
+    while (c->has_stash() && !c->paused && !c->closing) {
+      size_t n = std::min<size_t>(c->stash.size() - c->stash_off, buffer_size);
+      const char *p = c->stash.data() + c->stash_off;
+      c->stash_off += n;
+      ev.on_data(ev.host_ctx, c->ctx, p, n);
     }
-    if (!c->has_held() && c->eof_pending && !c->paused && !c->closing) {
+    if (!c->has_stash() && !c->closing) {
+      std::vector<char>().swap(c->stash);  // delivered: hold no memory
+      c->stash_off = 0;
+    }
+    if (!c->has_stash() && c->eof_pending && !c->paused && !c->closing) {
       c->eof_pending = false;
       ev.on_eof(ev.host_ctx, c->ctx, c->eof_err);
     }
@@ -495,8 +528,8 @@ struct alignas(16) Loop {
     if (c->closing || c->recv_done) {
       if (has_buffer) return_buffer(bid);
     } else if (res > 0 && has_buffer) {
-      if (c->paused || c->has_held()) {
-        hold(c, bid, static_cast<uint32_t>(res));
+      if (c->paused || c->has_stash()) {
+        stash_bytes(c, bid, static_cast<uint32_t>(res));
       } else {
         ev.on_data(ev.host_ctx, c->ctx, buffer(bid), static_cast<size_t>(res));
         return_buffer(bid);
@@ -541,7 +574,7 @@ struct alignas(16) Loop {
       }
       return true;
     }
-    if (armed || c->has_held() || c->starved) return true;
+    if (armed || c->has_stash() || c->starved) return true;
     return arm_recv(c);
   }
 
@@ -556,6 +589,7 @@ struct alignas(16) Loop {
     c->wait_writable = false;
     release_pipe(c);
     c->in_pipe = 0;
+    if (c->wr_shut) push_work(c);  // the half-close waited for this send
     ev.on_sent(ev.host_ctx, c->ctx, err);
   }
 
@@ -679,6 +713,18 @@ struct alignas(16) Loop {
     push_work(c);
   }
 
+  // The half-close goes out once no send step is pending, so the FIN follows
+  // every byte submitted before shutdown_write(). False: no SQE, retry next turn.
+  bool reconcile_shutdown(Conn *c) {
+    if (!c->wr_shut || c->shut_submitted || c->send_kind != SendKind::kNone || (c->ops & kSendOps)) return true;
+    io_uring_sqe *sqe = start_op(c, kShutdown);
+    if (!sqe) return false;
+    io_uring_prep_shutdown(sqe, c->fd, SHUT_WR);
+    c->ops |= bit(kShutdown);
+    c->shut_submitted = true;
+    return true;
+  }
+
   // ---- closing ----
 
   // Cancels what is outstanding, closes the fd after it (ordered in the
@@ -690,8 +736,8 @@ struct alignas(16) Loop {
       } else {
         unsigned needed = static_cast<unsigned>(__builtin_popcount(c->ops)) + 1;
         if (!has_sqes(needed)) return false;
-        for (uint32_t t = kRecv; t <= kPollOut; ++t)
-          if (c->ops & bit(static_cast<Tag>(t))) cancel_op(c, static_cast<Tag>(t));
+        for (uint32_t t = kRecv; t <= kShutdown; ++t)
+          if (c->ops & kCancelOnClose & bit(static_cast<Tag>(t))) cancel_op(c, static_cast<Tag>(t));
         // Queued after the cancels, so the number is not reused while an SQE
         // that names it is still waiting to be issued.
         io_uring_sqe *sqe = start_op(c, kCloseOp);
@@ -712,12 +758,13 @@ struct alignas(16) Loop {
 
   bool process(Conn *c) {
     if (c->closing) return progress_close(c);
-    if (!c->paused && (c->has_held() || c->eof_pending)) {
-      drain_held(c);
+    if (!c->paused && (c->has_stash() || c->eof_pending)) {
+      drain_stash(c);
       if (c->closing) return true;  // close() queued it again
     }
     if (!advance_send(c)) return false;
     if (c->closing) return true;
+    if (!reconcile_shutdown(c)) return false;
     return reconcile_recv(c);
   }
 
@@ -815,8 +862,12 @@ struct alignas(16) Loop {
           l->cancel_sent = true;
         }
       } else if (!l->armed && !backing_off) {
+        // Single-shot on purpose: a multishot accept keeps its place at the
+        // head of the listening socket's exclusive wait queue, so the first loop
+        // would take every connection. Re-armed each turn, it rejoins at the
+        // tail and the kernel's wake-one rotates among the loops (README).
         if (io_uring_sqe *sqe = start_op(l.get(), kAccept)) {
-          io_uring_prep_multishot_accept(sqe, l->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          io_uring_prep_accept(sqe, l->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
           l->armed = true;
         }
       }
@@ -845,9 +896,10 @@ struct alignas(16) Loop {
       case kSpliceOut:
       case kPollOut:
         return on_send_step(static_cast<Conn *>(object), tag, res);
-      case kCloseOp: {
+      case kCloseOp:
+      case kShutdown: {  // a failed half-close needs no action: the host closes anyway
         auto *c = static_cast<Conn *>(object);
-        c->ops &= ~bit(kCloseOp);
+        c->ops &= ~bit(tag);
         return push_work(c);
       }
       case kAccept:
@@ -959,14 +1011,17 @@ axle_status_t loop_create(void *instance, void * /*thread_ctx*/, const axle_io_e
     }
     auto loop = std::make_unique<Loop>();
     loop->inst = inst;
-    std::memcpy(&loop->ev, events, std::min<size_t>(events->struct_size, sizeof loop->ev));
-    if (events->struct_size < offsetof(axle_io_events_t, on_tick) || !loop->ev.on_accept || !loop->ev.on_data ||
-        !loop->ev.on_eof || !loop->ev.on_sent || !loop->ev.on_closed) {
+    if (events->struct_size < kEvents10Size || (options && options->struct_size < kOptions10Size)) {
+      inst->fail(err, "loop_create: events or options smaller than their ABI 1.0 layout");
+      return AXLE_ERR_INVALID;
+    }
+    // Every event is 1.0: copy the 1.0 part whatever size a newer host compiled.
+    std::memcpy(&loop->ev, events, kEvents10Size);
+    if (!loop->ev.on_accept || !loop->ev.on_data || !loop->ev.on_eof || !loop->ev.on_sent || !loop->ev.on_closed) {
       inst->fail(err, "loop_create: on_accept, on_data, on_eof, on_sent and on_closed are required");
       return AXLE_ERR_INVALID;
     }
-    if (options && options->struct_size >= offsetof(axle_io_loop_options_t, tick_ms) + sizeof(uint32_t))
-      loop->tick_ms = options->tick_ms;
+    if (options) loop->tick_ms = options->tick_ms;
     loop->tick_ts.tv_sec = loop->tick_ms / 1000;
     loop->tick_ts.tv_nsec = static_cast<long long>(loop->tick_ms % 1000) * 1000000LL;
     loop->backoff_ts.tv_nsec = kAcceptBackoffMs * 1000000LL;
@@ -1061,7 +1116,8 @@ void wake(void *loop) {
 axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_t count) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->send_kind != SendKind::kNone || (c->ops & kSendOps) || (count > 0 && !iov))
+  if (!c || c->closing || c->wr_shut || c->send_kind != SendKind::kNone || (c->ops & kSendOps) ||
+      (count > 0 && !iov))
     return AXLE_ERR_INVALID;
   try {
     c->iov.clear();
@@ -1081,7 +1137,7 @@ axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_
 axle_status_t sendfile(void *loop_ptr, void *io_conn, int file_fd, uint64_t offset, uint64_t length) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->send_kind != SendKind::kNone || (c->ops & kSendOps) || file_fd < 0 ||
+  if (!c || c->closing || c->wr_shut || c->send_kind != SendKind::kNone || (c->ops & kSendOps) || file_fd < 0 ||
       offset > static_cast<uint64_t>(INT64_MAX) || length > static_cast<uint64_t>(INT64_MAX) - offset)
     return AXLE_ERR_INVALID;
   c->send_kind = SendKind::kFile;
@@ -1105,11 +1161,71 @@ void recv_resume(void *loop_ptr, void *io_conn) {
   Conn *c = as_conn(io_conn);
   if (!c || !c->paused || c->closing) return;
   c->paused = false;
-  static_cast<Loop *>(loop_ptr)->push_work(c);  // held bytes first, then re-arm
+  static_cast<Loop *>(loop_ptr)->push_work(c);  // the stash first, then re-arm
 }
 
 void close_conn(void *loop_ptr, void *io_conn) {
   if (Conn *c = as_conn(io_conn)) static_cast<Loop *>(loop_ptr)->close(c);
+}
+
+axle_status_t shutdown_write(void *loop_ptr, void *io_conn) {
+  Conn *c = as_conn(io_conn);
+  if (!c || c->closing) return AXLE_ERR_INVALID;
+  if (c->wr_shut) return AXLE_OK;
+  c->wr_shut = true;
+  static_cast<Loop *>(loop_ptr)->push_work(c);  // IORING_OP_SHUTDOWN once the pending send is done
+  return AXLE_OK;
+}
+
+// getpeername/getsockname as an axle_address_t. The struct is new in 1.1, so
+// the caller's copy must hold every field.
+axle_status_t conn_address(void *, void *io_conn, axle_conn_end_t end, axle_address_t *out) {
+  Conn *c = as_conn(io_conn);
+  if (!c || c->closing || c->fd < 0 || !out || !AXLE_STRUCT_HAS(out, axle_address_t, addr) ||
+      (end != AXLE_CONN_PEER && end != AXLE_CONN_LOCAL))
+    return AXLE_ERR_INVALID;
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  auto *sa = reinterpret_cast<sockaddr *>(&ss);
+  int rc = end == AXLE_CONN_PEER ? ::getpeername(c->fd, sa, &len) : ::getsockname(c->fd, sa, &len);
+  if (rc != 0) return AXLE_ERR_IO;
+  out->family = AXLE_ADDR_NONE;
+  out->port = 0;
+  std::memset(out->addr, 0, sizeof out->addr);
+  if (ss.ss_family == AF_INET) {
+    const auto *in = reinterpret_cast<const sockaddr_in *>(&ss);
+    out->family = AXLE_ADDR_IPV4;
+    out->port = ntohs(in->sin_port);
+    std::memcpy(out->addr, &in->sin_addr, 4);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto *in6 = reinterpret_cast<const sockaddr_in6 *>(&ss);
+    out->family = AXLE_ADDR_IPV6;
+    out->port = ntohs(in6->sin6_port);
+    std::memcpy(out->addr, &in6->sin6_addr, 16);
+  }
+  return AXLE_OK;
+}
+
+// A direct setsockopt: one cheap syscall, and the host asks at most once per connection.
+axle_status_t conn_option(void *, void *io_conn, axle_conn_option_t option, int64_t value) {
+  Conn *c = as_conn(io_conn);
+  if (!c || c->closing || c->fd < 0) return AXLE_ERR_INVALID;
+  int name;
+  switch (option) {
+    case AXLE_CONN_OPT_NODELAY:
+      name = TCP_NODELAY;
+      break;
+    case AXLE_CONN_OPT_QUICKACK:
+      name = TCP_QUICKACK;
+      break;
+    default:
+      return AXLE_ERR_UNSUPPORTED;
+  }
+  if (value != 0 && value != 1) return AXLE_ERR_INVALID;
+  int v = static_cast<int>(value);
+  if (::setsockopt(c->fd, IPPROTO_TCP, name, &v, sizeof v) == 0) return AXLE_OK;
+  // Not a TCP socket (e.g. a Unix socket handed over as a listener).
+  return errno == EOPNOTSUPP || errno == ENOPROTOOPT ? AXLE_ERR_UNSUPPORTED : AXLE_ERR_IO;
 }
 
 // ---- lifecycle ----
@@ -1219,6 +1335,9 @@ const axle_io_vtable_t kVtable = {
     .recv_pause = recv_pause,
     .recv_resume = recv_resume,
     .close = close_conn,
+    .shutdown_write = shutdown_write,
+    .conn_address = conn_address,
+    .conn_option = conn_option,
 };
 
 }  // namespace
@@ -1231,8 +1350,8 @@ AXLE_MODULE_ENTRY {
       .kind = AXLE_KIND_IO,
       .flags = 0,
       .name = "uring",
-      .version = "1.0.0",
-      .description = "Event loop on io_uring: multishot accept/recv, buffer ring, batched submit, splice",
+      .version = "1.1.0",
+      .description = "Event loop on io_uring: fair accepts, multishot recv, buffer ring, batched submit, splice",
       .config_keys = kConfigKeys,
       .config_key_count = sizeof kConfigKeys / sizeof kConfigKeys[0],
       .create = create,
