@@ -39,6 +39,41 @@ constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
 constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
 constexpr int64_t kMaxWorkers = 1024;
 
+// One bounded integer key of a section: its accepted range and where it goes.
+// The upper bounds keep every size the kernel derives from a value (per-worker
+// scratch, timer arithmetic, the connection table) small enough to allocate
+// and far from overflow; they are well above any real deployment.
+template <class Section>
+struct BoundedKey {
+  std::string_view name;
+  int64_t min, max;
+  void (*set)(Section &, int64_t);
+};
+
+constexpr int64_t kKiB = 1024, kMiB = 1024 * kKiB, kGiB = 1024 * kMiB;
+constexpr int64_t kDayMs = 24 * 60 * 60 * 1000;
+
+constexpr BoundedKey<Limits> kLimitKeys[] = {
+    {"max_head_bytes", 1, 4 * kMiB, [](Limits &l, int64_t v) { l.max_head_bytes = static_cast<uint32_t>(v); }},
+    {"max_target_bytes", 1, 1 * kMiB, [](Limits &l, int64_t v) { l.max_target_bytes = static_cast<uint32_t>(v); }},
+    {"max_headers", 1, 4096, [](Limits &l, int64_t v) { l.max_headers = static_cast<uint32_t>(v); }},
+    {"max_body_bytes", 1, 64 * kGiB, [](Limits &l, int64_t v) { l.max_body_bytes = static_cast<uint64_t>(v); }},
+    {"max_connections", 1, 1 << 20, [](Limits &l, int64_t v) { l.max_connections = static_cast<uint32_t>(v); }},
+    {"max_pipelined", 1, 1024, [](Limits &l, int64_t v) { l.max_pipelined = static_cast<uint32_t>(v); }},
+    {"max_conn_output_bytes", 4096, 4 * kGiB,
+     [](Limits &l, int64_t v) { l.max_conn_output_bytes = static_cast<uint64_t>(v); }},
+    {"max_conn_output_files", 1, 1024, [](Limits &l, int64_t v) { l.max_conn_output_files = static_cast<uint32_t>(v); }},
+    {"max_buffered_bytes", kMiB, 1024 * kGiB, [](Limits &l, int64_t v) { l.max_buffered_bytes = static_cast<uint64_t>(v); }},
+};
+
+constexpr BoundedKey<Timeouts> kTimeoutKeys[] = {
+    {"header_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.header_ms = static_cast<uint32_t>(v); }},
+    {"body_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.body_ms = static_cast<uint32_t>(v); }},
+    {"idle_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.idle_ms = static_cast<uint32_t>(v); }},
+    {"write_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.write_ms = static_cast<uint32_t>(v); }},
+    {"drain_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.drain_ms = static_cast<uint32_t>(v); }},
+};
+
 struct MethodName {
   std::string_view name;
   uint32_t bit;
@@ -244,7 +279,7 @@ class ConfigParser {
         } else if (node.is_integer() && *node.value<int64_t>() >= 1 && *node.value<int64_t>() <= kMaxWorkers) {
           cfg.workers = static_cast<uint32_t>(*node.value<int64_t>());
         } else {
-          fail(node, path, "expected an integer from 1 to 1024 or \"auto\", got " + describe(node));
+          fail(node, path, "expected an integer from 1 to " + std::to_string(kMaxWorkers) + " or \"auto\", got " + describe(node));
         }
       } else {
         auto dirs = string_array(node, path);
@@ -331,35 +366,22 @@ class ConfigParser {
     }
   }
 
+  // Every [limits]/[timeouts] key goes through its table entry: one place
+  // says what is accepted, so --check and a reload refuse the same values.
+  template <class Section, size_t N>
+  void parse_bounded(const toml::table &tbl, std::string_view section, const BoundedKey<Section> (&keys)[N],
+                     Section &out) const {
+    std::vector<std::string_view> names;
+    for (const auto &k : keys) names.push_back(k.name);
+    for_each_key(tbl, section, names, [&](std::string_view key, const toml::node &node) {
+      for (const auto &k : keys) {
+        if (k.name == key) k.set(out, integer(node, child(section, key), k.min, k.max));
+      }
+    });
+  }
+
   void parse_limits(const toml::table &tbl, Limits &limits) const {
-    for_each_key(tbl, "limits",
-                 {"max_head_bytes", "max_target_bytes", "max_headers", "max_body_bytes", "max_connections",
-                  "max_pipelined", "max_conn_output_bytes", "max_conn_output_files", "max_buffered_bytes"},
-                 [&](std::string_view key, const toml::node &node) {
-                   std::string path = child("limits", key);
-                   if (key == "max_conn_output_bytes") {
-                     limits.max_conn_output_bytes = static_cast<uint64_t>(integer(node, path, 4096, int64_t(1) << 32));
-                     return;
-                   }
-                   if (key == "max_buffered_bytes") {
-                     limits.max_buffered_bytes = static_cast<uint64_t>(integer(node, path, 1 << 20, int64_t(1) << 40));
-                     return;
-                   }
-                   if (key == "max_conn_output_files") {
-                     limits.max_conn_output_files = static_cast<uint32_t>(integer(node, path, 1, 1024));
-                     return;
-                   }
-                   if (key == "max_body_bytes") {
-                     limits.max_body_bytes = static_cast<uint64_t>(integer(node, path, 1, std::numeric_limits<int64_t>::max()));
-                     return;
-                   }
-                   auto value = static_cast<uint32_t>(integer(node, path, 1, kMaxU32));
-                   if (key == "max_head_bytes") limits.max_head_bytes = value;
-                   else if (key == "max_target_bytes") limits.max_target_bytes = value;
-                   else if (key == "max_headers") limits.max_headers = value;
-                   else if (key == "max_connections") limits.max_connections = value;
-                   else limits.max_pipelined = value;
-                 });
+    parse_bounded(tbl, "limits", kLimitKeys, limits);
     // The target sits inside the head, so a larger target limit could never apply.
     if (limits.max_target_bytes > limits.max_head_bytes) {
       fail(tbl, "limits.max_target_bytes", "must not exceed limits.max_head_bytes (" +
@@ -368,15 +390,7 @@ class ConfigParser {
   }
 
   void parse_timeouts(const toml::table &tbl, Timeouts &timeouts) const {
-    for_each_key(tbl, "timeouts", {"header_ms", "body_ms", "idle_ms", "write_ms", "drain_ms"},
-                 [&](std::string_view key, const toml::node &node) {
-                   auto value = static_cast<uint32_t>(integer(node, child("timeouts", key), 1, kMaxU32));
-                   if (key == "header_ms") timeouts.header_ms = value;
-                   else if (key == "body_ms") timeouts.body_ms = value;
-                   else if (key == "idle_ms") timeouts.idle_ms = value;
-                   else if (key == "write_ms") timeouts.write_ms = value;
-                   else timeouts.drain_ms = value;
-                 });
+    parse_bounded(tbl, "timeouts", kTimeoutKeys, timeouts);
   }
 
   void parse_sockets(const toml::table &tbl, SocketOptions &s) const {

@@ -58,9 +58,16 @@ bool instantiate(const Config &config, axle_module_kind_t kind, const std::strin
 }  // namespace
 
 std::unique_ptr<Generation> Generation::build(const Config &config, uint64_t id, std::string &error) {
-  std::unique_ptr<Generation> gen(new Generation(config, id));
-  if (!gen->load(error)) return nullptr;  // ~Generation undoes what was created
-  return gen;
+  // A failure here, exceptions included (bad_alloc), must leave the serving
+  // generation alone: it becomes the error of a refused reload.
+  try {
+    std::unique_ptr<Generation> gen(new Generation(config, id));
+    if (!gen->load(error)) return nullptr;  // ~Generation undoes what was created
+    return gen;
+  } catch (const std::exception &e) {
+    error = std::string("building the generation failed: ") + e.what();
+    return nullptr;
+  }
 }
 
 bool Generation::load(std::string &error) {
@@ -173,17 +180,25 @@ Generation::~Generation() {
 bool Generation::start_workers(const std::vector<Listener> &listeners, std::atomic<uint32_t> &open_connections,
                                std::string &error) {
   uint32_t count = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
-  for (uint32_t i = 0; i < count; ++i) {
-    auto worker = std::make_unique<Worker>(*this, i, open_connections);
-    if (!worker->start(listeners, error)) {
-      drain(0, true);
-      join_workers();
-      workers_.clear();
-      return false;
+  bool ok = true;
+  try {
+    workers_.reserve(count);  // so the push_back below cannot throw with a thread running
+    for (uint32_t i = 0; ok && i < count; ++i) {
+      auto worker = std::make_unique<Worker>(*this, i, open_connections);
+      ok = worker->start(listeners, error);
+      if (ok) workers_.push_back(std::move(worker));
     }
-    workers_.push_back(std::move(worker));
+  } catch (const std::exception &e) {
+    error = "starting worker " + std::to_string(workers_.size()) + " failed: " + e.what();
+    ok = false;
   }
-  return true;
+  if (!ok) {
+    // Stop the ones that started; they have no connection yet.
+    drain(0, true);
+    join_workers();
+    workers_.clear();
+  }
+  return ok;
 }
 
 void Generation::drain(uint32_t deadline_ms, bool close_idle) {

@@ -155,9 +155,14 @@ int main(int argc, char **argv) {
   spdlog::set_level(parsed);
 
   int status;
-  {
+  // Starting fails with a message and status 1, never an abort; reloads
+  // contain their own failures (Server::reload).
+  try {
     axle::Server server(std::move(*config), config_path, std::move(listen));
     status = server.run();
+  } catch (const std::exception &e) {
+    spdlog::error("cannot start: {}", e.what());
+    status = 1;
   }
   spdlog::shutdown();  // drains the access log's queue
   return status;

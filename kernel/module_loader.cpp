@@ -15,9 +15,15 @@
 #include <axle/router.h>
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <boost/dll/shared_library.hpp>
+#include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -178,10 +184,149 @@ bool is_regular_file(const std::string &path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+
+// A module file is read once into memory; the checks and the mapping use
+// that copy only, so a file replaced or truncated meanwhile cannot skew them.
+constexpr off_t kMaxModuleBytes = off_t{256} << 20;
+
+bool same_version(const struct stat &a, const struct stat &b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
+
+// Empty on success; else why the file cannot be read (without the path).
+std::string read_module_file(const std::string &path, std::string &bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::strerror(errno);
+  struct stat before {}, after {};
+  std::string why;
+  if (::fstat(fd, &before) != 0) {
+    why = std::strerror(errno);
+  } else if (!S_ISREG(before.st_mode)) {
+    why = "not a regular file";
+  } else if (before.st_size > kMaxModuleBytes) {
+    why = "file is " + std::to_string(before.st_size) + " bytes, more than the " +
+          std::to_string(kMaxModuleBytes >> 20) + " MiB a module may have";
+  } else {
+    bytes.resize(static_cast<size_t>(before.st_size));
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    bytes.resize(done);
+    // A copy racing a writer (cp over the file) is refused, not half-used.
+    if (::fstat(fd, &after) != 0 || !same_version(before, after) || done != static_cast<size_t>(before.st_size))
+      why = "the file changed while it was read; try again once it is written";
+  }
+  ::close(fd);
+  return why;
+}
+
+bool in_file(uint64_t offset, uint64_t length, size_t size) { return offset <= size && length <= size - offset; }
+
+// Empty when the bytes are a complete shared object for this machine: every
+// byte the program headers, the section header table and the sections name
+// lies inside the file. Mapping a truncated file is what turned into SIGBUS.
+std::string check_elf(const std::string &bytes) {
+  const size_t size = bytes.size();
+  if (size == 0) return "empty file, not a shared object";
+  if (size < EI_NIDENT || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0) return "not an ELF file";
+  if (static_cast<unsigned char>(bytes[EI_CLASS]) != ELFCLASS64) return "not a 64-bit ELF file";
+  constexpr unsigned char kOwnData = std::endian::native == std::endian::little ? ELFDATA2LSB : ELFDATA2MSB;
+  if (static_cast<unsigned char>(bytes[EI_DATA]) != kOwnData) return "ELF file of the other byte order";
+  auto truncated = [&](const std::string &what, uint64_t end) {
+    return "truncated file: " + what + " ends at byte " + std::to_string(end) + ", the file has " +
+           std::to_string(size);
+  };
+  Elf64_Ehdr eh;
+  if (size < sizeof eh) return truncated("the ELF header", sizeof eh);
+  std::memcpy(&eh, bytes.data(), sizeof eh);
+  if (eh.e_type != ET_DYN) return "not a shared object (ELF type " + std::to_string(eh.e_type) + ")";
+#if defined(__x86_64__)
+  constexpr uint16_t kOwnMachine = EM_X86_64;
+#elif defined(__aarch64__)
+  constexpr uint16_t kOwnMachine = EM_AARCH64;
+#else
+  const uint16_t kOwnMachine = eh.e_machine;  // unknown build host: not checked
+#endif
+  if (eh.e_machine != kOwnMachine) return "built for another machine (ELF machine " + std::to_string(eh.e_machine) + ")";
+
+  if (eh.e_phnum == 0 || eh.e_phentsize != sizeof(Elf64_Phdr)) return "malformed ELF program header table";
+  uint64_t ph_bytes = uint64_t{eh.e_phnum} * eh.e_phentsize;
+  if (!in_file(eh.e_phoff, ph_bytes, size)) return truncated("the program header table", eh.e_phoff + ph_bytes);
+  for (uint16_t i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    std::memcpy(&ph, bytes.data() + eh.e_phoff + i * sizeof ph, sizeof ph);
+    if (!in_file(ph.p_offset, ph.p_filesz, size))
+      return truncated("segment " + std::to_string(i), ph.p_offset + ph.p_filesz);
+  }
+  if (eh.e_shnum != 0) {
+    if (eh.e_shentsize != sizeof(Elf64_Shdr)) return "malformed ELF section header table";
+    uint64_t sh_bytes = uint64_t{eh.e_shnum} * eh.e_shentsize;
+    if (!in_file(eh.e_shoff, sh_bytes, size)) return truncated("the section header table", eh.e_shoff + sh_bytes);
+    for (uint16_t i = 0; i < eh.e_shnum; ++i) {
+      Elf64_Shdr sh;
+      std::memcpy(&sh, bytes.data() + eh.e_shoff + i * sizeof sh, sizeof sh);
+      if (sh.sh_type != SHT_NOBITS && !in_file(sh.sh_offset, sh.sh_size, size))
+        return truncated("section " + std::to_string(i), sh.sh_offset + sh.sh_size);
+    }
+  }
+  return {};
+}
+
+// Copies the module into an anonymous memory file sealed against any change:
+// the mapping can never see a later write or truncation of the original, and
+// each load is a new inode and a new name to the dynamic linker, so a rebuilt
+// file really loads its new code. Returns the fd, or -1 with why.
+int sealed_snapshot(const std::string &path, const std::string &bytes, std::string &why) {
+  // The name only shows in /proc/<pid>/maps: keep the end of the path.
+  std::string name = "axle:" + (path.size() > 200 ? path.substr(path.size() - 200) : path);
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+  // MFD_EXEC says so explicitly on kernels with vm.memfd_noexec; older ones refuse the flag.
+  int fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL) fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) {
+    why = std::string("memfd_create: ") + std::strerror(errno);
+    return -1;
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      why = std::string("copying into memory: ") + (n < 0 ? std::strerror(errno) : "short write");
+      ::close(fd);
+      return -1;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    why = std::string("sealing the copy: ") + std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 }  // namespace
 
+// Boost.DLL maps the snapshot through its /proc/self/fd path. The memory file
+// stays open while the library is loaded: the dynamic linker knows the object
+// by that path, so the number must not be reused for another module meanwhile.
+// A NO_UNLOAD module is never unmapped, so its fd is kept for the process life.
 struct ModuleLibrary::Impl {
   boost::dll::shared_library library;
+  int snapshot_fd = -1;
+  bool pinned = false;
+  ~Impl() {
+    library.unload();
+    if (snapshot_fd >= 0 && !pinned) ::close(snapshot_fd);
+  }
 };
 
 ModuleLibrary::~ModuleLibrary() = default;
@@ -196,23 +341,29 @@ std::shared_ptr<ModuleLibrary> ModuleLibrary::load(const std::string &path, std:
     error = path + ": " + why;
     return nullptr;
   };
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return fail(std::string("cannot load: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return fail("cannot load: not a regular file");
-
   try {
+    std::string bytes;
+    std::string why = read_module_file(path, bytes);
+    if (why.empty()) why = check_elf(bytes);
+    if (!why.empty()) return fail("cannot load: " + why);
+
     auto module = std::make_shared<ModuleLibrary>();
     module->impl_ = std::make_unique<Impl>();
     module->path_ = path;
+    module->impl_->snapshot_fd = sealed_snapshot(path, bytes, why);
+    if (module->impl_->snapshot_fd < 0) return fail("cannot load: " + why);
+    bytes = std::string();  // the sealed copy is all that is needed now
+    const std::string snapshot = "/proc/self/fd/" + std::to_string(module->impl_->snapshot_fd);
+
     // rtld_local: modules must not satisfy each other's symbols; rtld_now:
     // an unresolved symbol is a load error now, not a crash mid-request.
     boost::dll::fs::error_code ec;
     dlerror();  // clear a stale message so the one below is ours
-    module->impl_->library.load(boost::dll::fs::path(path),
+    module->impl_->library.load(boost::dll::fs::path(snapshot),
                                 boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now, ec);
     if (ec) {
-      const char *why = dlerror();
-      return fail("cannot load: " + (why ? strip_path_prefix(why, path) : ec.message()));
+      const char *dl_why = dlerror();
+      return fail("cannot load: " + (dl_why ? strip_path_prefix(dl_why, snapshot) : ec.message()));
     }
     boost::dll::shared_library &library = module->impl_->library;
     if (!library.has(AXLE_ENTRY_SYMBOL)) {
@@ -221,15 +372,16 @@ std::shared_ptr<ModuleLibrary> ModuleLibrary::load(const std::string &path, std:
     auto entry = library.get<const axle_module_descriptor_t *()>(AXLE_ENTRY_SYMBOL);
     const axle_module_descriptor_t *descriptor = entry();
     if (!descriptor) return fail(AXLE_ENTRY_SYMBOL "() returned NULL");
-    std::string why = check_descriptor(*descriptor);
+    why = check_descriptor(*descriptor);
     if (!why.empty()) return fail(why);
     module->descriptor_ = descriptor;
 
     if (!module->unloadable()) {
       // Mark the mapping RTLD_NODELETE so dlclose never unmaps it, as the
       // module asked; the handle itself still balances its reference count.
-      void *pin = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD | RTLD_NODELETE);
+      void *pin = dlopen(snapshot.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD | RTLD_NODELETE);
       if (pin) dlclose(pin);
+      module->impl_->pinned = true;
     }
     return module;
   } catch (const std::exception &e) {

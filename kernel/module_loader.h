@@ -1,5 +1,5 @@
-// Loads module shared objects with Boost.DLL and checks their descriptor
-// before anything else of theirs runs.
+// Loads module shared objects with Boost.DLL, each from a private sealed copy
+// of its file, and checks their descriptor before anything else of theirs runs.
 #pragma once
 
 #include <axle/module.h>
@@ -20,10 +20,14 @@ class ModuleLibrary {
   std::string kind_name() const;  // "io", "alloc", ...
   bool unloadable() const { return !(descriptor_->flags & AXLE_MODULE_FLAG_NO_UNLOAD); }
 
-  // Loads and validates; on failure returns nullptr and an error naming the
-  // file and the reason (wrong ABI major with both versions, missing entry
-  // symbol, NULL descriptor, struct too small, missing create/destroy, wrong
-  // kind, NULL/short vtable or missing required vtable slot).
+  // Reads the file once, checks it is a complete ELF shared object for this
+  // machine (a truncated file is never mapped), loads that private copy (so
+  // the file may be overwritten or truncated afterwards, and a changed file
+  // always loads as new code) and validates it; on failure returns nullptr and
+  // an error naming the file and the reason (truncated or not ELF, wrong ABI
+  // major with both versions, missing entry symbol, NULL descriptor, struct
+  // too small, missing create/destroy, wrong kind, NULL/short vtable or
+  // missing required vtable slot).
   static std::shared_ptr<ModuleLibrary> load(const std::string &path, std::string &error);
 
  private:

@@ -99,7 +99,7 @@ Server::~Server() {
 }
 
 bool Server::check(const Config &config, std::string &error) {
-  return Generation::build(config, 0, error) != nullptr;
+  return Generation::build(config, 0, error) != nullptr;  // build() turns exceptions into error
 }
 
 bool Server::open_listeners(std::string &error) {
@@ -179,21 +179,36 @@ int Server::run() {
 
 std::string Server::reload() {
   std::lock_guard reload_lock(reload_mutex_);
-  auto refuse = [&](const std::string &why) {
-    spdlog::error("reload failed, generation {} keeps serving: {}", current_->id, why);
-    return why;
-  };
-  if (config_path_.empty()) return refuse("running on the embedded default config: there is no file to re-read");
+  std::string why;
+  // Nothing on the way to a new generation may end the process: any
+  // exception (bad_alloc, a thread the system refuses) refuses the reload.
+  try {
+    why = swap_generation();
+  } catch (const std::exception &e) {
+    why = std::string("unexpected error: ") + e.what();
+  }
+  if (!why.empty()) spdlog::error("reload failed, generation {} keeps serving: {}", current_->id, why);
+  return why;
+}
+
+std::string Server::swap_generation() {
+  if (config_path_.empty()) return "running on the embedded default config: there is no file to re-read";
   std::string error;
   auto config = load_config_file(config_path_, error);
-  if (!config) return refuse(error);
+  if (!config) return error;
   if (!listen_override_.empty()) config->listen = listen_override_;
   std::vector<std::string> old_addrs, new_addrs;
   for (const auto &a : config_.listen) old_addrs.push_back(a.text());
   for (const auto &a : config->listen) new_addrs.push_back(a.text());
-  if (old_addrs != new_addrs) return refuse(config_path_ + ": server.listen changed; that needs a restart");
+  if (old_addrs != new_addrs) return config_path_ + ": server.listen changed; that needs a restart";
+  {
+    // Room for the generation about to retire, taken while nothing runs yet:
+    // once the new workers serve, the swap below must not throw.
+    std::lock_guard state_lock(state_mutex_);
+    retired_.reserve(retired_.size() + 1);
+  }
   auto gen = Generation::build(*config, next_generation_id_, error);
-  if (!gen || !gen->start_workers(listeners_, open_connections_, error)) return refuse(config_path_ + ": " + error);
+  if (!gen || !gen->start_workers(listeners_, open_connections_, error)) return config_path_ + ": " + error;
   ++next_generation_id_;
   spdlog::info("generation {} serving: io={} allocator={} parser={} router={}; generation {} draining", gen->id,
                config->io, config->allocator, config->parser, config->router, current_->id);

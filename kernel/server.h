@@ -37,6 +37,8 @@ class Server {
 
  private:
   bool open_listeners(std::string &error);
+  // The body of reload(): "" once the new generation serves, else why not.
+  std::string swap_generation();
   void reap_retired(bool wait);
 
   Config config_;

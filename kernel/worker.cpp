@@ -29,7 +29,14 @@ Worker::~Worker() { join(); }
 bool Worker::start(const std::vector<Listener> &listeners, std::string &error) {
   std::promise<std::string> ready;
   auto result = ready.get_future();
-  thread_ = std::thread([this, &listeners, &ready] { thread_main(listeners, ready); });
+  try {
+    thread_ = std::thread([this, &listeners, &ready] { thread_main(listeners, ready); });
+  } catch (const std::system_error &e) {
+    // At the thread or memory limit: refused like any other start failure.
+    error = "cannot start the thread of worker " + std::to_string(index) + ": " + e.what();
+    finished_.store(true, std::memory_order_release);
+    return false;
+  }
   error = result.get();
   if (!error.empty()) {
     join();
@@ -42,6 +49,7 @@ void Worker::drain(uint32_t deadline_ms, bool close_idle) {
   drain_deadline_ms_.store(deadline_ms, std::memory_order_relaxed);
   drain_close_idle_.store(close_idle, std::memory_order_relaxed);
   drain_requested_.store(true, std::memory_order_release);
+  std::lock_guard lock(loop_mutex_);
   if (loop) gen.io_vt->wake(loop);
 }
 
@@ -102,42 +110,59 @@ void Worker::fini_modules() {
 
 void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready) {
   std::string error;
-  bool ok = init_modules(error);
-  if (ok) make_engine_context();
-  if (ok) {
-    events_ = {};
-    events_.struct_size = sizeof events_;
-    events_.host_ctx = this;
-    events_.on_accept = ev_accept;
-    events_.on_data = ev_data;
-    events_.on_eof = ev_eof;
-    events_.on_sent = ev_sent;
-    events_.on_closed = ev_closed;
-    events_.on_tick = ev_tick;
-    events_.on_wake = ev_wake;
-    axle_io_loop_options_t options{sizeof options, kTickMs, gen.config.limits.max_connections};
-    axle_error_t err;
-    void *new_loop = nullptr;
-    if (gen.io_vt->loop_create(gen.io.instance, io_ctx, &events_, &options, &new_loop, &err) != AXLE_OK) {
-      error = "io module '" + std::string(gen.io.desc().name) + "' could not create its loop: " + err.message;
-      ok = false;
-    } else {
-      loop = new_loop;
+  bool ok = false;
+  // Nothing may escape this thread (that would be std::terminate): a failure
+  // while starting is reported through `ready` like a refusing module.
+  try {
+    ok = init_modules(error);
+    if (ok) make_engine_context();
+    if (ok) {
+      events_ = {};
+      events_.struct_size = sizeof events_;
+      events_.host_ctx = this;
+      events_.on_accept = ev_accept;
+      events_.on_data = ev_data;
+      events_.on_eof = ev_eof;
+      events_.on_sent = ev_sent;
+      events_.on_closed = ev_closed;
+      events_.on_tick = ev_tick;
+      events_.on_wake = ev_wake;
+      axle_io_loop_options_t options{sizeof options, kTickMs, gen.config.limits.max_connections};
+      axle_error_t err;
+      void *new_loop = nullptr;
+      if (gen.io_vt->loop_create(gen.io.instance, io_ctx, &events_, &options, &new_loop, &err) != AXLE_OK) {
+        error = "io module '" + std::string(gen.io.desc().name) + "' could not create its loop: " + err.message;
+        ok = false;
+      } else {
+        std::lock_guard lock(loop_mutex_);
+        loop = new_loop;
+      }
     }
-  }
-  for (size_t i = 0; ok && i < listeners.size(); ++i) {
-    axle_error_t err;
-    if (gen.io_vt->listen_add(loop, listeners[i].fd, listeners[i].id, &err) != AXLE_OK) {
-      error = "io module could not listen on " + listeners[i].address + ": " + err.message;
-      ok = false;
-    } else {
-      listener_fds_.push_back(listeners[i].fd);
+    listener_fds_.reserve(listeners.size());
+    for (size_t i = 0; ok && i < listeners.size(); ++i) {
+      axle_error_t err;
+      if (gen.io_vt->listen_add(loop, listeners[i].fd, listeners[i].id, &err) != AXLE_OK) {
+        error = "io module could not listen on " + listeners[i].address + ": " + err.message;
+        ok = false;
+      } else {
+        listener_fds_.push_back(listeners[i].fd);
+      }
     }
+  } catch (const std::exception &e) {
+    error = "worker " + std::to_string(index) + " failed to start: " + e.what();
+    ok = false;
   }
   if (!ok) {
     for (int fd : listener_fds_) gen.io_vt->listen_remove(loop, fd);
-    if (loop) gen.io_vt->loop_destroy(loop);
-    loop = nullptr;
+    listener_fds_.clear();
+    if (loop) {
+      void *dead = loop;
+      {
+        std::lock_guard lock(loop_mutex_);
+        loop = nullptr;
+      }
+      gen.io_vt->loop_destroy(dead);
+    }
     free_engine_context();
     fini_modules();
     finished_.store(true, std::memory_order_release);
@@ -147,14 +172,37 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
   ready.set_value(std::string());  // `ready` and `listeners` are gone after this
 
   axle_error_t err;
-  if (gen.io_vt->run(loop, &err) != AXLE_OK)
-    spdlog::error("worker {}: io loop failed: {}", index, err.message);
-  // run() returned: every connection is closed (see maybe_finish_drain).
-  gen.io_vt->loop_destroy(loop);
-  loop = nullptr;
+  if (gen.io_vt->run(loop, &err) != AXLE_OK) {
+    spdlog::error("worker {}: io loop failed: {}; closing its {} connection(s)", index, err.message,
+                  connection_count());
+    abandon_connections();
+  }
+  // Every connection is closed now (see maybe_finish_drain) and run() has
+  // returned: the loop may go. A drain() from now on has nothing to wake.
+  void *dead = loop;
+  {
+    std::lock_guard lock(loop_mutex_);
+    loop = nullptr;
+  }
+  gen.io_vt->loop_destroy(dead);
   free_engine_context();
   fini_modules();
   finished_.store(true, std::memory_order_release);
+}
+
+// run() failed: the loop delivers no more events, so no on_closed will come.
+// Each connection is closed through the module (which closes its socket) and
+// forgotten here at once, so its memory, the process-wide connection count and
+// the generation's drain are not held by a loop that will never turn again.
+void Worker::abandon_connections() {
+  for (Connection *c = connections_head; c;) {
+    Connection *next = c->next;
+    c->close();
+    connection_closed(c);
+    c = next;
+  }
+  for (int fd : listener_fds_) gen.io_vt->listen_remove(loop, fd);
+  listener_fds_.clear();
 }
 
 // ---- io events ----

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -77,6 +78,7 @@ class Worker : public axle_worker_t {
   void make_engine_context();
   void free_engine_context();
   void maybe_finish_drain();
+  void abandon_connections();
   void on_tick();
   void on_wake();
 
@@ -103,6 +105,10 @@ class Worker : public axle_worker_t {
   std::vector<void *> thread_ctx_;  // per instance, in Generation::all_instances() order
   axle_io_events_t events_{};
   size_t initialized_ = 0;  // how many module thread_inits succeeded
+  // drain() runs on other threads: it reads `loop` and wakes it under this
+  // lock, and the loop thread publishes and retires `loop` under it, so a
+  // wake never reaches a destroyed loop.
+  std::mutex loop_mutex_;
   std::thread thread_;
 };
 

@@ -61,8 +61,10 @@ def run_wrk(port, seconds, connections=50):
 
 
 def mapped_modules(pid):
+    # Modules run from a sealed memfd copy of their file, shown as
+    # "/memfd:axle:<path> (deleted)".
     with open(f"/proc/{pid}/maps") as f:
-        return {line.split()[-1] for line in f if re.search(r"/axle-[a-z]+-[a-z0-9_-]+\.so$", line)}
+        return {m.group(1) for line in f if (m := re.search(r"(/\S*/axle-[a-z]+-[a-z0-9_-]+\.so)(?: \(deleted\))?$", line))}
 
 
 def rss_kib(pid):

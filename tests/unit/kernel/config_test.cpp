@@ -302,16 +302,44 @@ TEST_CASE("errors name file, line and key") {
   }
   SUBCASE("limits and timeouts are positive integers") {
     CHECK(error_of(kListen + "[limits]\nmax_headers = 0\n") ==
-          "t.toml:4: limits.max_headers: expected an integer >= 1, got 0");
+          "t.toml:4: limits.max_headers: expected an integer from 1 to 4096, got 0");
     CHECK(error_of(kListen + "[limits]\nmax_headers = -5\n") ==
-          "t.toml:4: limits.max_headers: expected an integer >= 1, got -5");
+          "t.toml:4: limits.max_headers: expected an integer from 1 to 4096, got -5");
     CHECK(error_of(kListen + "[limits]\nmax_headers = \"many\"\n") ==
-          "t.toml:4: limits.max_headers: expected an integer >= 1, got \"many\"");
-    CHECK(error_of(kListen + "[limits]\nmax_connections = 4294967296\n") ==
-          "t.toml:4: limits.max_connections: expected an integer >= 1, got 4294967296");
+          "t.toml:4: limits.max_headers: expected an integer from 1 to 4096, got \"many\"");
     CHECK(error_of(kListen + "[limits]\nmax_head_bytes = 100\nmax_target_bytes = 200\n") ==
           "t.toml:3: limits.max_target_bytes: must not exceed limits.max_head_bytes (100)");
-    CHECK(error_of(kListen + "[timeouts]\nidle_ms = 0\n") == "t.toml:4: timeouts.idle_ms: expected an integer >= 1, got 0");
+    CHECK(error_of(kListen + "[timeouts]\nidle_ms = 0\n") ==
+          "t.toml:4: timeouts.idle_ms: expected an integer from 1 to 86400000, got 0");
+  }
+  // Regression: max_headers = 4000000000 passed --check and a reload then
+  // aborted the live server with std::bad_alloc sizing per-worker scratch.
+  SUBCASE("limits and timeouts have upper bounds: the largest passes, one more is refused") {
+    struct Case {
+      const char *section, *key;
+      int64_t max;
+    };
+    const Case cases[] = {
+        {"limits", "max_head_bytes", 4 << 20},          {"limits", "max_target_bytes", 1 << 20},
+        {"limits", "max_headers", 4096},                {"limits", "max_body_bytes", int64_t{64} << 30},
+        {"limits", "max_connections", 1 << 20},         {"limits", "max_pipelined", 1024},
+        {"timeouts", "header_ms", 86'400'000},          {"timeouts", "body_ms", 86'400'000},
+        {"timeouts", "idle_ms", 86'400'000},            {"timeouts", "write_ms", 86'400'000},
+        {"timeouts", "drain_ms", 86'400'000},
+    };
+    for (const Case &c : cases) {
+      CAPTURE(c.key);
+      std::string head = kListen + "[" + c.section + "]\n";
+      // max_target_bytes may not exceed max_head_bytes: raise the head limit with it.
+      if (std::string(c.key) == "max_target_bytes") head += "max_head_bytes = 4194304\n";
+      int line = std::string(c.key) == "max_target_bytes" ? 5 : 4;
+      parse_ok(head + c.key + " = " + std::to_string(c.max) + "\n");
+      CHECK(error_of(head + c.key + " = " + std::to_string(c.max + 1) + "\n") ==
+            "t.toml:" + std::to_string(line) + ": " + c.section + "." + c.key + ": expected an integer from 1 to " +
+                std::to_string(c.max) + ", got " + std::to_string(c.max + 1));
+    }
+    CHECK(error_of(kListen + "[limits]\nmax_headers = 4000000000\n") ==
+          "t.toml:4: limits.max_headers: expected an integer from 1 to 4096, got 4000000000");
   }
   SUBCASE("sockets and log") {
     CHECK(error_of(kListen + "[sockets]\nreuse_port = \"yes\"\n") ==
