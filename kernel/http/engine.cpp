@@ -424,7 +424,9 @@ bool Engine::buffer_append(const char *data, size_t len) {
   size_t hard_cap = size_t(lim.max_head_bytes) + lim.max_body_bytes + kSlackInput;
   size_t need = in_len_ + len;
   if (need > hard_cap) {
-    reject(phase_ == Phase::Body ? 413 : 431, nullptr, 0);
+    // Paused, the excess is pipelined requests the client sent without
+    // reading its answers: the server is busy for it, not the head too large.
+    reject(phase_ == Phase::Body ? 413 : paused_ ? 503 : 431, nullptr, 0);
     return false;
   }
   if (need > in_cap_) {

@@ -65,7 +65,7 @@ constexpr int kPipeSize = 1 << 20;  // bytes moved per splice round trip
 constexpr size_t kIdlePipesKept = 16;
 // Bytes a paused connection may hold, copied out of the ring: what its recv
 // had already completed when the pause took effect (see README "Back-pressure").
-constexpr size_t kStashMax = 256 * 1024;
+constexpr size_t kStashMax = 1024 * 1024;
 
 // End of the last ABI 1.0 field of the structs the host fills: smaller is
 // refused, larger (a newer host) is fine and its extra fields are not read.
@@ -177,6 +177,7 @@ struct alignas(16) Conn {
   bool eof_pending = false; // EOF/error to deliver after the stash
   int eof_err = 0;
   bool starved = false;     // recv stopped on ENOBUFS, waits for buffers
+  bool throttled = false;   // was paused once: single-shot recvs from now on
   bool wr_shut = false;     // shutdown_write() called: no more sends
   bool shut_submitted = false;
 
@@ -472,29 +473,31 @@ struct alignas(16) Loop {
   }
 
   // Copies a completion that must wait (paused, or behind waiting bytes) into
-  // the connection's stash and gives the buffer back to the ring at once. Past
-  // kStashMax the connection fails (on_eof(ENOBUFS)) instead of growing.
+  // the connection's stash and gives the buffer back to the ring at once. A
+  // burst larger than kStashMax (a multishot recv had drained a deep socket
+  // queue before the pause) is handed to the host despite the pause, stash
+  // first: the host bounds its own input and refuses the excess with an
+  // HTTP error, while the ring stays free for every other connection.
   void stash_bytes(Conn *c, uint16_t bid, uint32_t len) {
-    int fail = 0;
-    if (c->stash.size() - c->stash_off + len > kStashMax) {
-      fail = ENOBUFS;
-    } else {
+    bool stashed = false;
+    if (c->stash.size() - c->stash_off + len <= kStashMax) {
       try {
         c->stash.erase(c->stash.begin(), c->stash.begin() + static_cast<ptrdiff_t>(c->stash_off));
         c->stash_off = 0;
         c->stash.insert(c->stash.end(), buffer(bid), buffer(bid) + len);
+        stashed = true;
       } catch (const std::bad_alloc &) {
-        fail = ENOMEM;
       }
     }
+    if (!stashed) {
+      std::vector<char> held;
+      held.swap(c->stash);
+      size_t off = c->stash_off;
+      c->stash_off = 0;
+      if (off < held.size()) ev.on_data(ev.host_ctx, c->ctx, held.data() + off, held.size() - off);
+      if (!c->closing) ev.on_data(ev.host_ctx, c->ctx, buffer(bid), len);
+    }
     return_buffer(bid);
-    if (!fail) return;
-    inst->log(AXLE_LOG_WARN, "recv: a paused connection had more bytes in flight than its stash holds; closing it");
-    std::vector<char>().swap(c->stash);
-    c->stash_off = 0;
-    c->recv_done = true;
-    c->eof_pending = false;
-    ev.on_eof(ev.host_ctx, c->ctx, fail);
   }
 
   // Delivers the stash, then a pending EOF. Dispatch only. Chunks of one
@@ -554,7 +557,11 @@ struct alignas(16) Loop {
   bool arm_recv(Conn *c) {
     io_uring_sqe *sqe = start_op(c, kRecv);
     if (!sqe) return false;
-    io_uring_prep_recv_multishot(sqe, c->fd, nullptr, 0, 0);
+    // A connection the host had to pause once gets one buffer per recv from
+    // then on: while paused it then has at most one completion in flight,
+    // so its stash grows by one buffer at most instead of by a whole burst.
+    if (c->throttled) io_uring_prep_recv(sqe, c->fd, nullptr, 0, 0);
+    else io_uring_prep_recv_multishot(sqe, c->fd, nullptr, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = kBufferGroup;
     c->ops |= bit(kRecv);
@@ -1154,6 +1161,7 @@ void recv_pause(void *loop_ptr, void *io_conn) {
   Conn *c = as_conn(io_conn);
   if (!c || c->paused || c->closing) return;
   c->paused = true;
+  c->throttled = true;
   static_cast<Loop *>(loop_ptr)->push_work(c);  // cancels the recv
 }
 
