@@ -154,7 +154,8 @@ void destroy(void *instance) { delete static_cast<Instance *>(instance); }
 axle_status_t describe(void *instance, const axle_metrics_generation_t *gen, axle_error_t *err) {
   auto *inst = static_cast<Instance *>(instance);
   try {
-    if (!gen || gen->struct_size < sizeof(axle_metrics_generation_t)) {
+    // Holds the 1.0 fields (worker_count is the last): enough, whatever this module's sizeof.
+    if (!gen || !AXLE_STRUCT_HAS(gen, axle_metrics_generation_t, worker_count)) {
       fail(inst->host, err, "prometheus: describe() got no or a truncated generation description");
       return AXLE_ERR_INVALID;
     }

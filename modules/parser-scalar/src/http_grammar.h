@@ -7,6 +7,7 @@
 #include <axle/parser.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -84,6 +85,17 @@ struct FieldSink {
   uint32_t max_fields;
   uint32_t count;
 };
+
+// The caller's structs are accepted when they hold the 1.0 fields (up to the
+// end of the last one), whatever size this module was compiled with: a host of
+// an older minor passes smaller ones, a newer host larger ones. Only 1.0 fields
+// are read or written, so nothing past the caller's struct_size is touched.
+// (Plain offsetof rather than AXLE_STRUCT_HAS: these sources also build
+// against the 1.0 headers, see tests/fixtures/abi-compat.)
+constexpr size_t kRequestHead_1_0 = offsetof(axle_request_head_t, error_reason) + sizeof(const char *);
+constexpr size_t kParseLimits_1_0 = offsetof(axle_parse_limits_t, max_headers) + sizeof(uint32_t);
+inline bool head_holds_1_0(const axle_request_head_t *out) { return out->struct_size >= kRequestHead_1_0; }
+inline bool limits_hold_1_0(const axle_parse_limits_t *limits) { return limits->struct_size >= kParseLimits_1_0; }
 
 void clear_view(axle_request_head_t *out) {
   out->method = out->target = out->path = out->query = axle_str_t{nullptr, 0};

@@ -15,6 +15,12 @@
 
 #include "http_grammar.h"
 
+// The ABI compatibility fixtures (tests/fixtures/abi-compat) compile these
+// sources against other minors' headers under another module name.
+#ifndef AXLE_MODULE_NAME
+#define AXLE_MODULE_NAME "scalar"
+#endif
+
 namespace {
 
 // Parses field lines and the final CRLF from *pos (RFC 9112 5). On kOk *pos
@@ -148,10 +154,10 @@ Step parse_head(const char *buf, const char *end, const axle_parse_limits_t *lim
 
 axle_parse_result_t parse_request(void *, const char *buf, size_t len, const axle_parse_limits_t *limits,
                                   axle_request_head_t *out, size_t *consumed) {
-  if (!out || out->struct_size < sizeof(axle_request_head_t) || !consumed) return AXLE_PARSE_ERROR;
+  if (!out || !head_holds_1_0(out) || !consumed) return AXLE_PARSE_ERROR;
   *consumed = 0;
   clear_view(out);
-  if (!limits || limits->struct_size < sizeof(axle_parse_limits_t) || (!buf && len) ||
+  if (!limits || !limits_hold_1_0(limits) || (!buf && len) ||
       (!out->headers && out->header_capacity)) {
     // A caller bug, not the client's: 500 so it is never mistaken for bad input.
     out->error_status = 500;
@@ -222,7 +228,7 @@ AXLE_MODULE_ENTRY {
       .abi_minor = AXLE_ABI_MINOR,
       .kind = AXLE_KIND_PARSER,
       .flags = 0,
-      .name = "scalar",
+      .name = AXLE_MODULE_NAME,
       .version = "1.0.0",
       .description = "Strict RFC 9112 request parser, one byte at a time (reference for parser-simd)",
       .config_keys = nullptr,

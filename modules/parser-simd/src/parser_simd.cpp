@@ -32,10 +32,10 @@ namespace {
 // Resets the outputs; false (with out's error set when possible) on a caller bug.
 bool check_request_args(const char *buf, size_t len, const axle_parse_limits_t *limits, axle_request_head_t *out,
                         size_t *consumed) {
-  if (!out || out->struct_size < sizeof(axle_request_head_t) || !consumed) return false;
+  if (!out || !head_holds_1_0(out) || !consumed) return false;
   *consumed = 0;
   clear_view(out);
-  if (!limits || limits->struct_size < sizeof(axle_parse_limits_t) || (!buf && len) ||
+  if (!limits || !limits_hold_1_0(limits) || (!buf && len) ||
       (!out->headers && out->header_capacity)) {
     // A caller bug, not the client's: 500 so it is never mistaken for bad input.
     out->error_status = 500;

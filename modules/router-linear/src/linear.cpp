@@ -13,6 +13,12 @@
 
 #include "route_set.h"
 
+// The ABI compatibility fixtures (tests/fixtures/abi-compat) compile these
+// sources against other minors' headers under another module name.
+#ifndef AXLE_MODULE_NAME
+#define AXLE_MODULE_NAME "linear"
+#endif
+
 namespace {
 
 using axle_router::kMaxCaptures;
@@ -137,7 +143,7 @@ axle_status_t build(void *instance, const axle_route_spec_t *routes, size_t coun
 void table_destroy(void *, void *table) { delete static_cast<Table *>(table); }
 
 axle_route_result_t match(const void *table_ptr, uint32_t method_bit, axle_str_t path, axle_route_match_t *out) {
-  if (!out || out->struct_size < sizeof(axle_route_match_t)) return AXLE_ROUTE_NOT_FOUND;
+  if (!out || !axle_router::match_holds_1_0(out)) return AXLE_ROUTE_NOT_FOUND;
   out->route_id = 0;
   out->allowed_methods = 0;
   out->param_count = 0;
@@ -188,7 +194,7 @@ AXLE_MODULE_ENTRY {
       .abi_minor = AXLE_ABI_MINOR,
       .kind = AXLE_KIND_ROUTER,
       .flags = 0,
-      .name = "linear",
+      .name = AXLE_MODULE_NAME,
       .version = "1.0.0",
       .description = "Tries every route in turn and keeps the most specific match (reference router)",
       .config_keys = nullptr,

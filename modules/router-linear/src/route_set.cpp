@@ -1,5 +1,6 @@
 #include "route_set.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <unordered_map>
@@ -156,16 +157,17 @@ ParseResult parse_routes(const axle_route_spec_t *routes, size_t count, std::vec
   if (!routes) return fail("route list is NULL but count is " + decimal(count));
 
   const uint32_t stride = routes[0].struct_size;
-  if (stride < sizeof(axle_route_spec_t))
-    return fail("route #1: struct_size " + decimal(stride) + " is smaller than axle_route_spec_t (" +
-                decimal(sizeof(axle_route_spec_t)) + ")");
+  if (stride < kRouteSpec_1_0)
+    return fail("route #1: struct_size " + decimal(stride) + " is smaller than a 1.0 axle_route_spec_t (" +
+                decimal(kRouteSpec_1_0) + ")");
 
   out.reserve(count);
   std::unordered_map<std::string, SameShape> by_shape;
   const auto *base = reinterpret_cast<const unsigned char *>(routes);
   for (size_t i = 0; i < count; ++i) {
-    axle_route_spec_t spec;
-    std::memcpy(&spec, base + i * stride, sizeof spec);
+    // Copy only what the entry holds; a field it lacks keeps its zero default.
+    axle_route_spec_t spec{};
+    std::memcpy(&spec, base + i * stride, std::min<size_t>(stride, sizeof spec));
     if (spec.struct_size != stride)
       return fail("route #" + decimal(i + 1) + ": struct_size " + decimal(spec.struct_size) +
                   " differs from route #1's " + decimal(stride));

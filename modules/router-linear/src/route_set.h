@@ -1,12 +1,12 @@
 // Parsing and validation of a router's route list: pattern syntax, limits,
-// duplicate routes. Both router modules carry an identical copy of this file
-// (modules may include nothing but plugin-api headers), so they accept and
-// refuse exactly the same route lists with the same messages; the router
-// unit tests check that they agree.
+// duplicate routes. Both router modules compile this file (router-radix from
+// here), so they accept and refuse exactly the same route lists with the same
+// messages; the router unit tests check that they agree.
 #pragma once
 
 #include <axle/router.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -48,8 +48,17 @@ struct ParseResult {
   std::vector<std::string> warnings;  // routes shadowed by an earlier one of the same shape
 };
 
+// The least a caller's struct may hold: every 1.0 field, up to the end of the
+// last one. A host of another minor may compile them smaller or larger than
+// this module's sizeof; only 1.0 fields are read or written. (Plain offsetof
+// rather than AXLE_STRUCT_HAS: these sources also build against the 1.0
+// headers, see tests/fixtures/abi-compat.)
+inline constexpr size_t kRouteSpec_1_0 = offsetof(axle_route_spec_t, route_id) + sizeof(uint32_t);
+inline constexpr size_t kRouteMatch_1_0 = offsetof(axle_route_match_t, param_count) + sizeof(uint32_t);
+inline bool match_holds_1_0(const axle_route_match_t *out) { return out->struct_size >= kRouteMatch_1_0; }
+
 // Parses routes[0..count) (array stride = routes[0].struct_size, so a host
-// built against a newer ABI minor with a larger struct still works) into out,
+// built against another ABI minor, with a smaller or larger struct, works) into out,
 // in config order. Fails on the first invalid route, or on two routes with the
 // same pattern and overlapping methods. May throw std::bad_alloc.
 ParseResult parse_routes(const axle_route_spec_t *routes, size_t count, std::vector<Route> &out);

@@ -326,7 +326,7 @@ axle_status_t build(void *instance, const axle_route_spec_t *routes, size_t coun
 void table_destroy(void *, void *table) { delete static_cast<Table *>(table); }
 
 axle_route_result_t match(const void *table_ptr, uint32_t method_bit, axle_str_t path, axle_route_match_t *out) {
-  if (!out || out->struct_size < sizeof(axle_route_match_t)) return AXLE_ROUTE_NOT_FOUND;
+  if (!out || !axle_router::match_holds_1_0(out)) return AXLE_ROUTE_NOT_FOUND;
   out->route_id = 0;
   out->allowed_methods = 0;
   out->param_count = 0;

@@ -43,6 +43,8 @@ class Host {
   // Monotonic clock in nanoseconds.
   uint64_t now_ns() const { return api_->now_ns(); }
 
+  // The C table. Call a slot appended after 1.0 only after
+  // AXLE_STRUCT_HAS(api(), axle_host_api_t, slot): an older host lacks it.
   const axle_host_api_t *api() const { return api_; }
 
  private:

@@ -49,6 +49,10 @@ class Request {
     return std::nullopt;
   }
 
+  // The C struct, for fields this class does not wrap. Like every accessor
+  // here, read a field appended after 1.0 only after
+  // AXLE_STRUCT_HAS(raw(), axle_request_t, field): an older host's struct is
+  // shorter (plugin-api/ABI.md, "Reading a struct from the other side").
   const axle_request_t *raw() const { return req_; }
 
  private:
