@@ -136,16 +136,19 @@ bool Generation::load(std::string &error) {
     std::vector<axle_str_t> labels;
     for (const RouteEntry &r : routes) labels.push_back({r.pattern.data(), r.pattern.size()});
     std::vector<axle_module_info_t> infos;
-    static const std::string abi = std::to_string(AXLE_ABI_MAJOR) + "." + std::to_string(AXLE_ABI_MINOR);
-    std::vector<std::string> kinds;
-    for (ModuleInstance *m : all_instances()) kinds.push_back(m->library->kind_name());
+    // The ABI each module was built for (not the host's), as --list-modules shows it.
+    std::vector<std::string> kinds, abis;
+    for (ModuleInstance *m : all_instances()) {
+      kinds.push_back(m->library->kind_name());
+      abis.push_back(std::to_string(m->desc().abi_major) + "." + std::to_string(m->desc().abi_minor));
+    }
     size_t i = 0;
     for (ModuleInstance *m : all_instances()) {
       const axle_module_descriptor_t &d = m->desc();
       infos.push_back({{kinds[i].data(), kinds[i].size()},
                        {d.name, std::strlen(d.name)},
                        {d.version, std::strlen(d.version)},
-                       {abi.data(), abi.size()}});
+                       {abis[i].data(), abis[i].size()}});
       ++i;
     }
     uint32_t workers = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
