@@ -12,25 +12,8 @@
 namespace axle::http {
 
 namespace {
-constexpr size_t kInitialInput = 4096;
 constexpr size_t kSlackInput = 64 * 1024;  // room for chunk framing and the next pipelined request
 }  // namespace
-
-// A head whose body is still arriving, kept as offsets from the head's first
-// byte: the input buffer may move while the body arrives, and the worker's
-// header scratch is reused by other connections meanwhile.
-struct Engine::StoredHead {
-  struct Slice {
-    uint32_t off, len;
-  };
-  HeadInfo info;
-  size_t bytes;  // allocation size
-  uint32_t head_len;
-  uint32_t header_count;
-  uint8_t version_major, version_minor;
-  Slice method, target, path, query;
-  Slice fields[];  // name, value per header
-};
 
 EngineContext::EngineContext(const Limits &limits, const Timeouts &timeouts, ParserRef parser, Memory &memory,
                              Budget &budget, Dispatcher &dispatcher, const HttpDate &date, uint64_t (*now_ms)(),
@@ -49,14 +32,14 @@ EngineContext::EngineContext(const Limits &limits, const Timeouts &timeouts, Par
   headers.resize(limits.max_headers);
 }
 
-Engine::Engine(EngineContext &ctx, void *conn) : ctx_(ctx), conn_(conn), out_(ctx.memory) {
+Engine::Engine(EngineContext &ctx, void *conn) : ctx_(ctx), conn_(conn), out_(ctx.memory), in_(ctx.memory) {
   set_deadline(ctx_.timeouts.header_ms, AXLE_TIMEOUT_HEADER);
 }
 
 Engine::~Engine() {
   out_.clear();
-  buffer_release();
-  if (stored_) ctx_.memory.free(stored_, stored_->bytes);
+  in_.release();
+  StoredHead::destroy(ctx_.memory, stored_);
   stored_ = nullptr;
   account();
 }
@@ -66,7 +49,7 @@ Engine::~Engine() {
 void Engine::receive(const char *data, size_t len) {
   // Lingering, or the last response is already decided: discard the rest.
   if (phase_ == Phase::Closing || final_ || closed_) return;
-  if (in_len_ == 0 && phase_ == Phase::Head && !paused_) {
+  if (in_.size() == 0 && phase_ == Phase::Head && !paused_) {
     // Fast path: parse straight from the io module's buffer, copy only a tail.
     size_t used = process(data, len);
     if (phase_ != Phase::Closing && !final_ && !closed_ && used < len && !buffer_append(data + used, len - used))
@@ -110,7 +93,7 @@ void Engine::output_done(int err) {
         shutdown_wanted_ = true;
         phase_ = Phase::Closing;
         paused_ = false;
-        buffer_release();
+        in_.release();
         set_deadline(kLingerMs, kTimeoutLinger);
       }
       account();
@@ -133,7 +116,7 @@ void Engine::tick(uint64_t now_ms) {
   if (kind != kTimeoutLinger && ctx_.observer) ctx_.observer->timeout(kind);
   // A client that started a request and stalled gets a 408 if nothing else
   // is being written; every other expiry closes quietly.
-  bool stalled_request = (kind == AXLE_TIMEOUT_HEADER && in_len_ > 0) || kind == AXLE_TIMEOUT_BODY;
+  bool stalled_request = (kind == AXLE_TIMEOUT_HEADER && in_.size() > 0) || kind == AXLE_TIMEOUT_BODY;
   if (stalled_request && !out_.in_flight() && !final_) {
     refusing_ = true;
     answer_error(408, nullptr, 0, AXLE_ROUTE_NONE, 0, false, true, ctx_.observer ? ctx_.now_ns() : 0);
@@ -164,7 +147,7 @@ bool Engine::take_shutdown_write() {
   return wanted;
 }
 
-bool Engine::idle() const { return phase_ == Phase::Head && in_len_ == 0 && out_.empty() && !final_ && !closed_; }
+bool Engine::idle() const { return phase_ == Phase::Head && in_.size() == 0 && out_.empty() && !final_ && !closed_; }
 
 // ---- parsing ----
 
@@ -208,7 +191,8 @@ size_t Engine::process(const char *buf, size_t len) {
       reject(503, &head, consumed);
       return len;
     }
-    if (!store_head(head, info, buf + pos, consumed)) {
+    stored_ = StoredHead::store(ctx_.memory, head, info, buf + pos, consumed);
+    if (!stored_) {
       closed_ = true;
       return len;
     }
@@ -225,28 +209,30 @@ size_t Engine::process(const char *buf, size_t len) {
 }
 
 void Engine::run_buffered() {
-  while (in_len_ > 0 && phase_ != Phase::Closing && !final_ && !paused_ && !closed_) {
+  while (in_.size() > 0 && phase_ != Phase::Closing && !final_ && !paused_ && !closed_) {
     if (phase_ == Phase::Body) {
       if (!continue_body()) break;
       continue;
     }
-    size_t used = process(in_, in_len_);
+    size_t used = process(in_.data(), in_.size());
     if (phase_ == Phase::Closing || closed_) break;
-    buffer_consume(used);
+    in_.consume(used);
     if (used == 0 && phase_ == Phase::Head) break;  // an incomplete head, or paused
   }
 }
 
 bool Engine::continue_body() {
-  const uint32_t head_len = stored_->head_len;
+  const HeadInfo info = stored_->info();
+  const uint32_t head_len = stored_->head_len();
   size_t raw_end;
   uint64_t body_len;
-  if (stored_->info.body == BodyKind::Length) {
-    if (in_len_ - head_len < stored_->info.content_length) return false;
-    body_len = stored_->info.content_length;
+  if (info.body == BodyKind::Length) {
+    if (in_.size() - head_len < info.content_length) return false;
+    body_len = info.content_length;
     raw_end = head_len + static_cast<size_t>(body_len);
   } else {
-    switch (chunked_.decode(in_, &in_len_, ctx_.parser, ctx_.limits.max_body_bytes, ctx_.limits.max_head_bytes)) {
+    switch (chunked_.decode(in_.data(), in_.size_ptr(), ctx_.parser, ctx_.limits.max_body_bytes,
+                            ctx_.limits.max_head_bytes)) {
       case ChunkedDecoder::Result::NeedMore:
         return false;
       case ChunkedDecoder::Result::Malformed:
@@ -262,57 +248,13 @@ bool Engine::continue_body() {
     raw_end = chunked_.raw_end();
   }
   axle_request_head_t head{};
-  HeadInfo info = restore_head(head);
-  phase_ = Phase::Head;
-  dispatch(head, info, {in_ + head_len, static_cast<size_t>(body_len)}, raw_end);
-  buffer_consume(raw_end);
-  return !closed_;
-}
-
-bool Engine::store_head(const axle_request_head_t &head, const HeadInfo &info, const char *base, size_t head_len) {
-  size_t bytes = sizeof(StoredHead) + 2 * head.header_count * sizeof(StoredHead::Slice);
-  auto *s = static_cast<StoredHead *>(ctx_.memory.alloc(bytes));
-  if (!s) return false;
-  auto slice = [base](axle_str_t v) {
-    return StoredHead::Slice{v.len ? static_cast<uint32_t>(v.ptr - base) : 0, static_cast<uint32_t>(v.len)};
-  };
-  s->info = info;
-  s->bytes = bytes;
-  s->head_len = static_cast<uint32_t>(head_len);
-  s->header_count = head.header_count;
-  s->version_major = head.version_major;
-  s->version_minor = head.version_minor;
-  s->method = slice(head.method);
-  s->target = slice(head.target);
-  s->path = slice(head.path);
-  s->query = slice(head.query);
-  for (uint32_t i = 0; i < head.header_count; ++i) {
-    s->fields[2 * i] = slice(head.headers[i].name);
-    s->fields[2 * i + 1] = slice(head.headers[i].value);
-  }
-  stored_ = s;
-  return true;
-}
-
-HeadInfo Engine::restore_head(axle_request_head_t &head) {
-  const char *base = in_;
-  auto str = [base](StoredHead::Slice s) { return axle_str_t{base + s.off, s.len}; };
-  head.struct_size = sizeof head;
-  head.method = str(stored_->method);
-  head.target = str(stored_->target);
-  head.path = str(stored_->path);
-  head.query = str(stored_->query);
-  head.version_major = stored_->version_major;
-  head.version_minor = stored_->version_minor;
-  head.headers = ctx_.headers.data();
-  head.header_capacity = static_cast<uint32_t>(ctx_.headers.size());
-  head.header_count = stored_->header_count;
-  for (uint32_t i = 0; i < stored_->header_count; ++i)
-    ctx_.headers[i] = {str(stored_->fields[2 * i]), str(stored_->fields[2 * i + 1])};
-  HeadInfo info = stored_->info;
-  ctx_.memory.free(stored_, stored_->bytes);
+  stored_->restore(in_.data(), ctx_.headers.data(), static_cast<uint32_t>(ctx_.headers.size()), head);
+  StoredHead::destroy(ctx_.memory, stored_);
   stored_ = nullptr;
-  return info;
+  phase_ = Phase::Head;
+  dispatch(head, info, {in_.data() + head_len, static_cast<size_t>(body_len)}, raw_end);
+  in_.consume(raw_end);
+  return !closed_;
 }
 
 // ---- answers ----
@@ -369,8 +311,8 @@ void Engine::reject(uint16_t status, const axle_request_head_t *head, size_t byt
 void Engine::stop_reading_requests() {
   phase_ = Phase::Closing;  // what still arrives is read and dropped
   paused_ = false;
-  buffer_release();
-  if (stored_) ctx_.memory.free(stored_, stored_->bytes);
+  in_.release();
+  StoredHead::destroy(ctx_.memory, stored_);
   stored_ = nullptr;
   account();
 }
@@ -409,67 +351,38 @@ void Engine::settle_deadline() {
   if (closed_ || linger_ || out_.in_flight() || !out_.empty()) return;  // the write deadline runs
   if (phase_ == Phase::Body) {
     if (timeout_kind_ != AXLE_TIMEOUT_BODY) set_deadline(ctx_.timeouts.body_ms, AXLE_TIMEOUT_BODY);
-  } else if (in_len_ > 0) {
+  } else if (in_.size() > 0) {
     if (timeout_kind_ != AXLE_TIMEOUT_HEADER) set_deadline(ctx_.timeouts.header_ms, AXLE_TIMEOUT_HEADER);
   } else if (timeout_kind_ != AXLE_TIMEOUT_IDLE) {
     set_deadline(ctx_.timeouts.idle_ms, AXLE_TIMEOUT_IDLE);
   }
 }
 
-// ---- input buffer (allocator memory; freed whenever it empties) ----
+// ---- input ----
 
 bool Engine::buffer_append(const char *data, size_t len) {
-  if (len == 0) return true;
   const Limits &lim = ctx_.limits;
-  size_t hard_cap = size_t(lim.max_head_bytes) + lim.max_body_bytes + kSlackInput;
-  size_t need = in_len_ + len;
-  if (need > hard_cap) {
-    // Paused, the excess is pipelined requests the client sent without
-    // reading its answers: the server is busy for it, not the head too large.
-    reject(phase_ == Phase::Body ? 413 : paused_ ? 503 : 431, nullptr, 0);
+  if (in_.must_grow(len) && in_.capacity() >= InputBuffer::kInitialBytes && ctx_.budget.exhausted()) {
+    reject(503, nullptr, 0);  // the process holds as much for its clients as it may
     return false;
   }
-  if (need > in_cap_) {
-    if (in_cap_ >= kInitialInput && ctx_.budget.exhausted()) {
-      reject(503, nullptr, 0);
+  switch (in_.append(data, len, size_t(lim.max_head_bytes) + lim.max_body_bytes + kSlackInput)) {
+    case InputBuffer::Append::Ok:
+      return true;
+    case InputBuffer::Append::OverCap:
+      // Paused, the excess is pipelined requests the client sent without
+      // reading its answers: the server is busy for it, not the head too large.
+      reject(phase_ == Phase::Body ? 413 : paused_ ? 503 : 431, nullptr, 0);
       return false;
-    }
-    size_t cap = in_cap_ ? in_cap_ : kInitialInput;
-    while (cap < need) cap *= 2;
-    cap = std::min(cap, hard_cap);
-    char *bigger = static_cast<char *>(ctx_.memory.alloc(cap));
-    if (!bigger) {
-      closed_ = true;
-      return false;
-    }
-    if (in_len_) std::memcpy(bigger, in_, in_len_);
-    if (in_) ctx_.memory.free(in_, in_cap_);
-    in_ = bigger;
-    in_cap_ = cap;
+    case InputBuffer::Append::NoMemory:
+      break;
   }
-  std::memcpy(in_ + in_len_, data, len);
-  in_len_ += len;
-  return true;
-}
-
-void Engine::buffer_consume(size_t n) {
-  if (n == 0) return;
-  if (n >= in_len_) {
-    buffer_release();
-    return;
-  }
-  std::memmove(in_, in_ + n, in_len_ - n);
-  in_len_ -= n;
-}
-
-void Engine::buffer_release() {
-  if (in_) ctx_.memory.free(in_, in_cap_);
-  in_ = nullptr;
-  in_len_ = in_cap_ = 0;
+  closed_ = true;
+  return false;
 }
 
 void Engine::account() {
-  uint64_t held = in_cap_ + out_.memory_bytes() + (stored_ ? stored_->bytes : 0);
+  uint64_t held = in_.capacity() + out_.memory_bytes() + (stored_ ? stored_->bytes() : 0);
   if (held == charged_) return;
   ctx_.budget.charge(static_cast<int64_t>(held) - static_cast<int64_t>(charged_));
   charged_ = held;

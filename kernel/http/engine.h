@@ -19,10 +19,12 @@
 #include "http/chunked.h"
 #include "http/dispatcher.h"
 #include "http/http_date.h"
+#include "http/input_buffer.h"
 #include "http/memory.h"
 #include "http/out_queue.h"
 #include "http/response.h"
 #include "http/semantics.h"
+#include "http/stored_head.h"
 
 #include "config.h"
 
@@ -82,7 +84,7 @@ class Engine {
   // Inspection (tests, metrics).
   uint64_t queued_output_bytes() const { return out_.pending_bytes(); }
   uint32_t queued_files() const { return out_.open_files(); }
-  size_t buffered_input() const { return in_len_; }
+  size_t buffered_input() const { return in_.size(); }
   uint8_t deadline_kind() const { return timeout_kind_; }
   uint64_t deadline_ms() const { return deadline_ms_; }
 
@@ -91,7 +93,6 @@ class Engine {
 
  private:
   enum class Phase : uint8_t { Head, Body, Closing };
-  struct StoredHead;  // a head whose body is still arriving, as offsets
 
   size_t process(const char *buf, size_t len);
   void run_buffered();
@@ -102,8 +103,6 @@ class Engine {
   // A request refused before reaching a handler: counted, answered, then the connection closes.
   void reject(uint16_t status, const axle_request_head_t *head, size_t bytes_in);
   void stop_reading_requests();
-  bool store_head(const axle_request_head_t &head, const HeadInfo &info, const char *base, size_t head_len);
-  HeadInfo restore_head(axle_request_head_t &head);
   void report(const axle_request_head_t *head, uint32_t route_id, uint16_t status, size_t bytes_in,
               int64_t bytes_out, uint64_t started_ns);
   bool output_full() const;
@@ -111,17 +110,14 @@ class Engine {
   void set_deadline(uint32_t ms, uint8_t kind);
   void settle_deadline();
 
-  bool buffer_append(const char *data, size_t len);
-  void buffer_consume(size_t n);
-  void buffer_release();
+  bool buffer_append(const char *data, size_t len);  // false: refused (and answered) or out of memory
   void account();  // keeps the budget in step with what this connection holds
 
   EngineContext &ctx_;
   void *conn_;
   OutQueue out_;
-  char *in_ = nullptr;  // unconsumed input; null while none
-  size_t in_len_ = 0, in_cap_ = 0;
-  StoredHead *stored_ = nullptr;
+  InputBuffer in_;
+  StoredHead *stored_ = nullptr;  // the head of a request whose body is arriving
   ChunkedDecoder chunked_;
   uint64_t charged_ = 0;  // bytes this connection counts against the budget
   uint64_t deadline_ms_ = 0;

@@ -21,6 +21,12 @@ def open_fds(pid) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def under_asan(pid) -> bool:
+    """The server runs under AddressSanitizer (its quarantine inflates RSS)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def rss_bytes(pid) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:

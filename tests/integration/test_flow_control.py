@@ -141,7 +141,9 @@ def test_pipelined_echo_posts_hold_bounded_memory(start_axle, tmp_path, flow_roo
                         answered=f"{answered}/{ECHO_CONNS}")
         assert server.alive(), f"server died under the attack ({stats})\n{server.log_tail()}"
         assert not pings.failures, f"/ping failed during the attack ({stats}): {pings.failures[:3]}"
-        assert peak.value <= rss_bound, f"resident memory over the bound ({stats})"
+        # (AddressSanitizer keeps freed memory in quarantine: no RSS bound there.)
+        if not fp.under_asan(pid):
+            assert peak.value <= rss_bound, f"resident memory over the bound ({stats})"
         # Not vacuous: each connection delivered at least one whole body and was answered.
         assert crowd.total_sent() >= ECHO_CONNS * ECHO_BODY, f"the attack did not get its bodies out ({stats})"
         assert answered == ECHO_CONNS, f"some attack connections got no response ({stats})"
