@@ -1,0 +1,317 @@
+#include "engine_driver.h"
+
+#include "host_api.h"
+#include "http/request_path.h"
+#include "module_config.h"
+
+#include <axle/router.h>
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+
+namespace axle::enginetest {
+
+uint64_t FakeClock::now = 1'000'000;
+
+// ---- memory ----
+
+void *CountingMemory::alloc(size_t size) {
+  void *p = std::malloc(size ? size : 1);
+  if (p) {
+    outstanding_ += static_cast<int64_t>(size);
+    ++allocations_;
+  }
+  return p;
+}
+
+void CountingMemory::free(void *p, size_t size) {
+  outstanding_ -= static_cast<int64_t>(size);
+  std::free(p);
+}
+
+// ---- parser ----
+
+namespace {
+
+// One parser module, loaded and instantiated once per process (tests create
+// thousands of harnesses): its vtable and one worker's thread context.
+struct OpenModule {
+  std::shared_ptr<ModuleLibrary> library;
+  void *instance = nullptr;
+  void *thread_ctx = nullptr;
+
+  explicit OpenModule(const char *module) {
+    std::string error;
+    library = ModuleLibrary::load(
+        std::string(AXLE_ENGINE_TEST_MODULE_DIR) + "/" + module_file_name("parser", module), error);
+    REQUIRE_MESSAGE(library, error);
+    const axle_module_descriptor_t &d = library->descriptor();
+    REQUIRE(d.kind == AXLE_KIND_PARSER);
+    static axle_config_t cfg;  // no keys: every module default
+    axle_error_t err;
+    REQUIRE_MESSAGE(d.create(host_api(), &cfg, &instance, &err) == AXLE_OK, err.message);
+    if (d.thread_init) REQUIRE_MESSAGE(d.thread_init(instance, nullptr, &thread_ctx, &err) == AXLE_OK, err.message);
+  }
+  ~OpenModule() {
+    const axle_module_descriptor_t &d = library->descriptor();
+    if (d.thread_fini) d.thread_fini(instance, thread_ctx);
+    d.destroy(instance);
+  }
+};
+
+const OpenModule &open_module(const char *module) {
+  static std::map<std::string, std::unique_ptr<OpenModule>> open;
+  std::unique_ptr<OpenModule> &m = open[module];
+  if (!m) m = std::make_unique<OpenModule>(module);
+  return *m;
+}
+
+}  // namespace
+
+CountingParser::CountingParser(const char *module) {
+  const OpenModule &m = open_module(module);
+  real_ = static_cast<const axle_parser_vtable_t *>(m.library->descriptor().vtable);
+  thread_ctx_ = m.thread_ctx;
+  shim_ = {sizeof shim_, parse_request, parse_chunk_size, parse_trailers};
+}
+
+axle_parse_result_t CountingParser::parse_request(void *self, const char *buf, size_t len,
+                                                  const axle_parse_limits_t *lim, axle_request_head_t *out,
+                                                  size_t *consumed) {
+  auto *p = static_cast<CountingParser *>(self);
+  axle_parse_result_t r = p->real_->parse_request(p->thread_ctx_, buf, len, lim, out, consumed);
+  if (r == AXLE_PARSE_COMPLETE) ++p->heads_parsed;
+  return r;
+}
+
+axle_parse_result_t CountingParser::parse_chunk_size(void *self, const char *buf, size_t len, uint64_t *size,
+                                                     size_t *consumed) {
+  auto *p = static_cast<CountingParser *>(self);
+  return p->real_->parse_chunk_size(p->thread_ctx_, buf, len, size, consumed);
+}
+
+axle_parse_result_t CountingParser::parse_trailers(void *self, const char *buf, size_t len, size_t max_bytes,
+                                                   size_t *consumed) {
+  auto *p = static_cast<CountingParser *>(self);
+  return p->real_->parse_trailers(p->thread_ctx_, buf, len, max_bytes, consumed);
+}
+
+// ---- dispatcher ----
+
+namespace {
+
+// The bodies /file and /large send, made once per process (tests create
+// thousands of dispatchers).
+struct Bodies {
+  int file_fd = -1;  // unlinked temp file; each response gets a dup
+  std::string file, large;
+  Bodies() {
+    char path[] = "/tmp/axle-engine-test-XXXXXX";
+    file_fd = ::mkstemp(path);
+    REQUIRE(file_fd >= 0);
+    ::unlink(path);
+    for (size_t i = 0; i < ScriptDispatcher::kFileBody; ++i) file += static_cast<char>('a' + i % 26);
+    REQUIRE(::pwrite(file_fd, file.data(), file.size(), 0) == static_cast<ssize_t>(file.size()));
+    for (size_t i = 0; i < ScriptDispatcher::kLargeBody; ++i) large += static_cast<char>('A' + i % 23);
+  }
+};
+
+const Bodies &bodies() {
+  static const Bodies b;
+  return b;
+}
+
+}  // namespace
+
+const std::string &ScriptDispatcher::file_contents() { return bodies().file; }
+const std::string &ScriptDispatcher::large_body() { return bodies().large; }
+
+http::DispatchResult ScriptDispatcher::dispatch(const axle_request_head_t &head, std::string_view body,
+                                                http::Response &resp) {
+  seen.push_back({std::string(head.method.ptr, head.method.len), std::string(head.target.ptr, head.target.len),
+                  std::string(body), head.header_count});
+  const std::string seq = std::to_string(seen.size());
+  http::DispatchResult r;
+  std::string path;
+  if (!http::normalize_request_path({head.path.ptr, head.path.len}, path)) {
+    r.error_status = 400;
+    return r;
+  }
+  if (path == "/404" || path == "/500") {
+    r.error_status = static_cast<uint16_t>(std::stoi(path.substr(1)));
+    return r;
+  }
+  if (path == "/405") {
+    r.error_status = 405;
+    r.allow = AXLE_METHOD_GET;
+    return r;
+  }
+  const axle_host_api_t *host = host_api();
+  axle_response_t *out = &resp;
+  REQUIRE(host->response_add_header(out, {"X-Seq", 5}, {seq.data(), seq.size()}) == AXLE_OK);
+  axle_status_t st;
+  if (path == "/large") {
+    st = host->response_body_copy(out, large_body().data(), kLargeBody);
+  } else if (path == "/file") {
+    st = host->response_body_file(out, ::dup(bodies().file_fd), 0, kFileBody);
+  } else if (path == "/echo") {
+    st = host->response_body_copy(out, body.data(), body.size());
+  } else {
+    const std::string text = "seq=" + seq;
+    st = host->response_body_copy(out, text.data(), text.size());
+  }
+  REQUIRE(st == AXLE_OK);
+  return r;
+}
+
+// ---- the client's parser ----
+
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+bool token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::string WireResponse::header(std::string_view name) const {
+  for (const auto &[n, v] : headers)
+    if (iequal(n, name)) return v;
+  return {};
+}
+
+size_t WireResponse::count(std::string_view name) const {
+  size_t n = 0;
+  for (const auto &h : headers) n += iequal(h.first, name);
+  return n;
+}
+
+bool WireResponse::closes() const { return iequal(header("Connection"), "close"); }
+
+WireParse parse_wire(std::string_view wire, const std::vector<bool> &head_only) {
+  WireParse out;
+  size_t pos = 0, finals = 0;
+  auto fail = [&](const std::string &why) {
+    out.error = "response " + std::to_string(out.responses.size()) + " at byte " + std::to_string(pos) + ": " + why;
+    return out;
+  };
+  while (pos < wire.size()) {
+    size_t end = wire.find("\r\n\r\n", pos);
+    if (end == std::string_view::npos) return fail("no end of head");
+    std::string_view head = wire.substr(pos, end + 2 - pos);
+    WireResponse r;
+    size_t eol = head.find("\r\n");
+    std::string_view line = head.substr(0, eol);
+    if (line.size() < 13 || line.substr(0, 9) != "HTTP/1.1 " || !std::isdigit(static_cast<unsigned char>(line[9])) ||
+        !std::isdigit(static_cast<unsigned char>(line[10])) || !std::isdigit(static_cast<unsigned char>(line[11])) ||
+        line[12] != ' ' || line.size() == 13)
+      return fail("bad status line");
+    r.status = std::stoi(std::string(line.substr(9, 3)));
+    r.reason = std::string(line.substr(13));
+    for (size_t at = eol + 2; at < head.size();) {
+      size_t next = head.find("\r\n", at);
+      std::string_view field = head.substr(at, next - at);
+      size_t colon = field.find(':');
+      if (colon == 0 || colon == std::string_view::npos) return fail("bad field line");
+      for (char c : field.substr(0, colon))
+        if (!token_char(c)) return fail("bad field name");
+      std::string_view value = field.substr(colon + 1);
+      if (value.empty() || value[0] != ' ') return fail("no space after colon");
+      for (char c : value)
+        if (c == '\r' || c == '\n' || c == '\0') return fail("control byte in field value");
+      r.headers.emplace_back(field.substr(0, colon), value.substr(1));
+      at = next + 2;
+    }
+    pos = end + 4;
+    if (r.status < 200) {  // interim: no fields required, no body
+      out.responses.push_back(std::move(r));
+      continue;
+    }
+    if (r.count("Server") != 1 || r.count("Date") != 1) return fail("Server or Date missing or repeated");
+    if (r.count("Content-Length") != 1 || r.count("Transfer-Encoding") != 0)
+      return fail("not exactly one Content-Length");
+    std::string cl = r.header("Content-Length");
+    if (cl.empty() || cl.size() > 12 || cl.find_first_not_of("0123456789") != std::string::npos)
+      return fail("bad Content-Length");
+    size_t length = std::stoul(cl);
+    bool no_body = finals < head_only.size() && head_only[finals];
+    ++finals;
+    if (!no_body) {
+      if (wire.size() - pos < length) return fail("body shorter than Content-Length");
+      r.body = std::string(wire.substr(pos, length));
+      pos += length;
+    }
+    out.responses.push_back(std::move(r));
+  }
+  return out;
+}
+
+// ---- harness ----
+
+Harness::Harness(const char *parser_module, const Limits &lim, const Timeouts &to, http::SharedBudget *shared)
+    : parser(parser_module),
+      budget(shared),
+      limits(lim),
+      timeouts(to),
+      ctx(limits, timeouts, parser.ref(), memory, budget, dispatcher, date, FakeClock::now_ms, FakeClock::now_ns) {
+  engine_ = std::make_unique<http::Engine>(ctx, nullptr);
+}
+
+Harness::~Harness() {
+  engine_.reset();
+  ctx.response.reset();
+  CHECK_MESSAGE(memory.outstanding() == 0, "engine memory leaked: ", memory.outstanding(), " bytes");
+  CHECK_MESSAGE(budget.held() == 0, "budget still charged: ", budget.held(), " bytes");
+}
+
+void Harness::new_engine() {
+  engine_.reset();
+  CHECK(budget.held() == 0);
+  engine_ = std::make_unique<http::Engine>(ctx, nullptr);
+}
+
+void Harness::send(std::string_view bytes, const std::vector<size_t> &split) {
+  size_t pos = 0;
+  for (size_t n : split) {
+    n = std::min(n, bytes.size() - pos);
+    engine_->receive(bytes.data() + pos, n);
+    pos += n;
+  }
+  if (pos < bytes.size() || split.empty()) engine_->receive(bytes.data() + pos, bytes.size() - pos);
+}
+
+size_t Harness::pump() {
+  size_t done = 0;
+  for (;;) {
+    http::OutputRun run = engine_->take_output();
+    if (run.empty()) break;
+    if (run.file_fd >= 0) {
+      std::string buf(run.file_length, '\0');
+      REQUIRE(::pread(run.file_fd, buf.data(), buf.size(), static_cast<off_t>(run.file_offset)) ==
+              static_cast<ssize_t>(buf.size()));
+      wire += buf;
+    } else {
+      for (uint32_t i = 0; i < run.iov_count; ++i)
+        wire.append(static_cast<const char *>(run.iov[i].base), run.iov[i].len);
+    }
+    engine_->output_done(0);
+    ++done;
+    if (engine_->take_shutdown_write()) shutdown_seen = true;
+  }
+  runs += done;
+  return done;
+}
+
+bool Harness::take_and_stall() { return !engine_->take_output().empty(); }
+
+}  // namespace axle::enginetest

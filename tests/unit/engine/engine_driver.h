@@ -1,0 +1,169 @@
+// A test driver for the sans-I/O HTTP engine: everything an Engine needs
+// (a counting Memory, a fake clock, a real parser module behind a counting
+// shim, a scripted Dispatcher) and a client that drains the engine's output
+// and parses it back strictly. No socket anywhere.
+#pragma once
+
+#include "http/engine.h"
+
+#include "module_loader.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace axle::enginetest {
+
+// The parser modules every behaviour test runs against.
+inline constexpr const char *kParsers[] = {"scalar", "simd"};
+
+// malloc with a count of the bytes still allocated (a leak shows as non-zero).
+class CountingMemory final : public http::Memory {
+ public:
+  void *alloc(size_t size) override;
+  void free(void *p, size_t size) override;
+  int64_t outstanding() const { return outstanding_; }
+  uint64_t allocations() const { return allocations_; }
+
+ private:
+  int64_t outstanding_ = 0;
+  uint64_t allocations_ = 0;
+};
+
+// The engine's clocks: milliseconds move only when a test advances them.
+struct FakeClock {
+  static uint64_t now;  // ms
+  static uint64_t now_ms() { return now; }
+  static uint64_t now_ns() { return now * 1'000'000; }
+};
+
+// A parser module (loaded and instantiated once per process) seen through a
+// shim that counts complete head parses.
+class CountingParser {
+ public:
+  explicit CountingParser(const char *module);  // "scalar" or "simd"
+  CountingParser(const CountingParser &) = delete;
+  CountingParser &operator=(const CountingParser &) = delete;
+
+  http::ParserRef ref() { return {&shim_, this}; }
+  uint64_t heads_parsed = 0;  // parse_request calls that returned COMPLETE
+
+ private:
+  static axle_parse_result_t parse_request(void *self, const char *buf, size_t len, const axle_parse_limits_t *lim,
+                                           axle_request_head_t *out, size_t *consumed);
+  static axle_parse_result_t parse_chunk_size(void *self, const char *buf, size_t len, uint64_t *size,
+                                              size_t *consumed);
+  static axle_parse_result_t parse_trailers(void *self, const char *buf, size_t len, size_t max_bytes,
+                                            size_t *consumed);
+
+  const axle_parser_vtable_t *real_ = nullptr;
+  void *thread_ctx_ = nullptr;
+  axle_parser_vtable_t shim_{};
+};
+
+struct SeenRequest {
+  std::string method, target, body;
+  uint32_t header_count = 0;
+};
+
+// Answers by path, through the kernel's real host API:
+//   /large      kLargeBody bytes, copied (an owned block, sent by reference)
+//   /file       kFileBody bytes of a temp file (a file range)
+//   /echo       the request body
+//   /404 /500   the engine's error answer; /405 with Allow: GET
+//   anything else: "seq=<n>" (the request's number, from 1)
+// Every answer carries "X-Seq: <n>". A path that does not decode is 400, as
+// in the server's route dispatcher.
+class ScriptDispatcher final : public http::Dispatcher {
+ public:
+  static constexpr size_t kLargeBody = 200 * 1024;
+  static constexpr size_t kFileBody = 10'000;
+
+  http::DispatchResult dispatch(const axle_request_head_t &head, std::string_view body,
+                                http::Response &resp) override;
+
+  static const std::string &file_contents();  // what /file sends
+  static const std::string &large_body();     // what /large sends
+
+  std::vector<SeenRequest> seen;
+};
+
+// One response read back from the engine's bytes.
+struct WireResponse {
+  int status = 0;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string header(std::string_view name) const;  // first value, case-insensitive name; "" if absent
+  size_t count(std::string_view name) const;
+  bool closes() const;  // "Connection: close"
+};
+
+struct WireParse {
+  std::vector<WireResponse> responses;
+  std::string error;  // empty when every byte formed well-formed responses
+};
+
+// Parses a byte stream as consecutive HTTP/1.1 responses, strictly: status
+// line "HTTP/1.1 NNN reason", token field names, Server and Date present, one
+// Content-Length on every final response and exactly that many body bytes,
+// except for answers to HEAD (head_only[i] for the i-th final response).
+// 1xx responses carry no body. A trailing partial response is an error.
+WireParse parse_wire(std::string_view wire, const std::vector<bool> &head_only = {});
+
+// Everything one engine needs, for one parser module. Destroying it checks
+// that the engine returned all its memory and budget.
+class Harness {
+ public:
+  explicit Harness(const char *parser, const Limits &limits = {}, const Timeouts &timeouts = {},
+                   http::SharedBudget *shared = nullptr);
+  ~Harness();
+
+  // Feeds bytes; split: the sizes of consecutive receive() calls (the last
+  // one takes the rest). Empty: one call.
+  void send(std::string_view bytes, const std::vector<size_t> &split = {});
+  // The client reads: takes and completes every output run until none is
+  // left. Returns the number of runs written.
+  size_t pump();
+  // Takes one run and never completes it (a client that stopped reading).
+  bool take_and_stall();
+  WireParse responses(const std::vector<bool> &head_only = {}) const { return parse_wire(wire, head_only); }
+
+  http::Engine &engine() { return *engine_; }
+  void new_engine();  // replaces the engine (the old one must be clean)
+
+  CountingMemory memory;
+  CountingParser parser;
+  http::Budget budget;
+  ScriptDispatcher dispatcher;
+  http::HttpDate date;
+  Limits limits;
+  Timeouts timeouts;
+  http::EngineContext ctx;
+  std::string wire;      // every byte the engine sent, in order
+  size_t runs = 0;       // output runs completed
+  bool shutdown_seen = false;
+
+ private:
+  std::unique_ptr<http::Engine> engine_;
+};
+
+// Runs fn(parser module name) once per parser module.
+template <class Fn>
+void each_parser(Fn &&fn) {
+  for (const char *p : kParsers) {
+    INFO("parser-" << p);
+    fn(p);
+  }
+}
+
+// "GET <target> HTTP/1.1" with Host and the extra field lines (each ending CRLF).
+inline std::string get(std::string_view target, std::string_view extra = {}) {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
+}  // namespace axle::enginetest
