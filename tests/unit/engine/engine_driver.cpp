@@ -290,28 +290,54 @@ void Harness::send(std::string_view bytes, const std::vector<size_t> &split) {
   if (pos < bytes.size() || split.empty()) engine_->receive(bytes.data() + pos, bytes.size() - pos);
 }
 
+namespace {
+
+// The bytes of one output run, file ranges read with pread.
+std::string run_bytes(const http::OutputRun &run) {
+  std::string out;
+  if (run.file_fd >= 0) {
+    out.resize(run.file_length);
+    REQUIRE(::pread(run.file_fd, out.data(), out.size(), static_cast<off_t>(run.file_offset)) ==
+            static_cast<ssize_t>(out.size()));
+  } else {
+    for (uint32_t i = 0; i < run.iov_count; ++i) out.append(static_cast<const char *>(run.iov[i].base), run.iov[i].len);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Harness::step() {
+  http::OutputRun run = engine_->take_output();
+  if (run.empty()) return false;
+  wire += run_bytes(run);
+  complete();
+  return true;
+}
+
+void Harness::complete() {
+  engine_->output_done(0);
+  ++runs;
+  if (engine_->take_shutdown_write()) shutdown_seen = true;
+}
+
 size_t Harness::pump() {
   size_t done = 0;
-  for (;;) {
-    http::OutputRun run = engine_->take_output();
-    if (run.empty()) break;
-    if (run.file_fd >= 0) {
-      std::string buf(run.file_length, '\0');
-      REQUIRE(::pread(run.file_fd, buf.data(), buf.size(), static_cast<off_t>(run.file_offset)) ==
-              static_cast<ssize_t>(buf.size()));
-      wire += buf;
-    } else {
-      for (uint32_t i = 0; i < run.iov_count; ++i)
-        wire.append(static_cast<const char *>(run.iov[i].base), run.iov[i].len);
-    }
-    engine_->output_done(0);
-    ++done;
-    if (engine_->take_shutdown_write()) shutdown_seen = true;
-  }
-  runs += done;
+  while (step()) ++done;
   return done;
 }
 
-bool Harness::take_and_stall() { return !engine_->take_output().empty(); }
+bool Harness::take_and_stall() {
+  http::OutputRun run = engine_->take_output();
+  if (run.empty()) return false;
+  stalled_ = run_bytes(run);
+  return true;
+}
+
+void Harness::finish_stalled() {
+  wire += stalled_;
+  stalled_.clear();
+  complete();
+}
 
 }  // namespace axle::enginetest

@@ -129,8 +129,12 @@ class Harness {
   // The client reads: takes and completes every output run until none is
   // left. Returns the number of runs written.
   size_t pump();
-  // Takes one run and never completes it (a client that stopped reading).
+  // Takes and completes one output run; false if there was none.
+  bool step();
+  // Takes one run and does not complete it (a client that stopped reading);
+  // false if there was none. finish_stalled: the client read it after all.
   bool take_and_stall();
+  void finish_stalled();
   WireParse responses(const std::vector<bool> &head_only = {}) const { return parse_wire(wire, head_only); }
 
   http::Engine &engine() { return *engine_; }
@@ -149,14 +153,17 @@ class Harness {
   bool shutdown_seen = false;
 
  private:
+  void complete();  // output_done(0) for the run in flight
+
   std::unique_ptr<http::Engine> engine_;
+  std::string stalled_;  // bytes of the run taken by take_and_stall
 };
 
 // Runs fn(parser module name) once per parser module.
 template <class Fn>
 void each_parser(Fn &&fn) {
   for (const char *p : kParsers) {
-    INFO("parser-" << p);
+    INFO("parser-" << std::string(p));
     fn(p);
   }
 }
