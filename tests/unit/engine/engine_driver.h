@@ -5,6 +5,7 @@
 #pragma once
 
 #include "http/engine.h"
+#include "wire_reader.h"
 
 #include "module_loader.h"
 
@@ -91,29 +92,6 @@ class ScriptDispatcher final : public http::Dispatcher {
 
   std::vector<SeenRequest> seen;
 };
-
-// One response read back from the engine's bytes.
-struct WireResponse {
-  int status = 0;
-  std::string reason;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::string header(std::string_view name) const;  // first value, case-insensitive name; "" if absent
-  size_t count(std::string_view name) const;
-  bool closes() const;  // "Connection: close"
-};
-
-struct WireParse {
-  std::vector<WireResponse> responses;
-  std::string error;  // empty when every byte formed well-formed responses
-};
-
-// Parses a byte stream as consecutive HTTP/1.1 responses, strictly: status
-// line "HTTP/1.1 NNN reason", token field names, Server and Date present, one
-// Content-Length on every final response and exactly that many body bytes,
-// except for answers to HEAD (head_only[i] for the i-th final response).
-// 1xx responses carry no body. A trailing partial response is an error.
-WireParse parse_wire(std::string_view wire, const std::vector<bool> &head_only = {});
 
 // Everything one engine needs, for one parser module. Destroying it checks
 // that the engine returned all its memory and budget.
