@@ -37,13 +37,18 @@ bool WireResponse::closes() const { return iequal(header("Connection"), "close")
 WireParse parse_wire(std::string_view wire, const std::vector<bool> &head_only) {
   WireParse out;
   size_t pos = 0, finals = 0;
+  auto cut = [&](const std::string &why) {
+    out.truncated = true;
+    out.error = "response " + std::to_string(out.responses.size()) + " at byte " + std::to_string(pos) + ": " + why;
+    return out;
+  };
   auto fail = [&](const std::string &why) {
     out.error = "response " + std::to_string(out.responses.size()) + " at byte " + std::to_string(pos) + ": " + why;
     return out;
   };
   while (pos < wire.size()) {
     size_t end = wire.find("\r\n\r\n", pos);
-    if (end == std::string_view::npos) return fail("no end of head");
+    if (end == std::string_view::npos) return cut("no end of head");
     std::string_view head = wire.substr(pos, end + 2 - pos);
     WireResponse r;
     size_t eol = head.find("\r\n");
@@ -89,7 +94,7 @@ WireParse parse_wire(std::string_view wire, const std::vector<bool> &head_only) 
     bool no_body = finals < head_only.size() && head_only[finals];
     ++finals;
     if (!no_body) {
-      if (wire.size() - pos < length) return fail("body shorter than Content-Length");
+      if (wire.size() - pos < length) return cut("body shorter than Content-Length");
       r.body = std::string(wire.substr(pos, length));
       pos += length;
     }

@@ -23,6 +23,7 @@ struct WireResponse {
 struct WireParse {
   std::vector<WireResponse> responses;
   std::string error;  // empty when every byte formed well-formed responses
+  bool truncated = false;  // the only fault: the bytes stop inside a response
 };
 
 // Parses a byte stream as consecutive HTTP/1.1 responses, strictly: status
