@@ -158,6 +158,13 @@ http::DispatchResult ScriptDispatcher::dispatch(const axle_request_head_t &head,
     st = host->response_body_file(out, ::dup(bodies().file_fd), 0, kFileBody);
   } else if (path == "/echo") {
     st = host->response_body_copy(out, body.data(), body.size());
+  } else if (path == "/lent") {
+    ++lends;
+    st = host->response_body_lend(out, kLentBody.data(), kLentBody.size(), count_release, this);
+  } else if (path == "/prebuilt") {
+    ++lends;
+    st = host->response_prebuilt(out, kPrebuilt.data(), kPrebuilt.size(), kPrebuilt.find("\r\n\r\n") + 4, 200,
+                                 count_release, this);
   } else {
     const std::string text = "seq=" + seq;
     st = host->response_body_copy(out, text.data(), text.size());
@@ -165,6 +172,8 @@ http::DispatchResult ScriptDispatcher::dispatch(const axle_request_head_t &head,
   REQUIRE(st == AXLE_OK);
   return r;
 }
+
+void ScriptDispatcher::count_release(void *self) { ++static_cast<ScriptDispatcher *>(self)->releases; }
 
 // ---- harness ----
 
@@ -182,6 +191,8 @@ Harness::~Harness() {
   ctx.response.reset();
   CHECK_MESSAGE(memory.outstanding() == 0, "engine memory leaked: ", memory.outstanding(), " bytes");
   CHECK_MESSAGE(budget.held() == 0, "budget still charged: ", budget.held(), " bytes");
+  CHECK_MESSAGE(dispatcher.releases == dispatcher.lends, "lent bodies released ", dispatcher.releases, " times for ",
+                dispatcher.lends, " lends");
 }
 
 void Harness::new_engine() {

@@ -75,6 +75,8 @@ struct SeenRequest {
 //   /large      kLargeBody bytes, copied (an owned block, sent by reference)
 //   /file       kFileBody bytes of a temp file (a file range)
 //   /echo       the request body
+//   /lent       kLentBody, lent (released through count_release)
+//   /prebuilt   kPrebuilt, a whole wire image lent as is (no X-Seq)
 //   /404 /500   the engine's error answer; /405 with Allow: GET
 //   anything else: "seq=<n>" (the request's number, from 1)
 // Every answer carries "X-Seq: <n>". A path that does not decode is 400, as
@@ -83,6 +85,10 @@ class ScriptDispatcher final : public http::Dispatcher {
  public:
   static constexpr size_t kLargeBody = 200 * 1024;
   static constexpr size_t kFileBody = 10'000;
+  static constexpr std::string_view kLentBody = "lent bytes";
+  static constexpr std::string_view kPrebuilt =
+      "HTTP/1.1 200 OK\r\nServer: axle\r\nDate: Thu, 26 Nov 2026 18:40:10 GMT\r\nContent-Length: 9\r\n"
+      "X-Prebuilt: 1\r\n\r\nprebuilt!";
 
   http::DispatchResult dispatch(const axle_request_head_t &head, std::string_view body,
                                 http::Response &resp) override;
@@ -91,6 +97,10 @@ class ScriptDispatcher final : public http::Dispatcher {
   static const std::string &large_body();     // what /large sends
 
   std::vector<SeenRequest> seen;
+  uint32_t lends = 0, releases = 0;  // every lend must be released exactly once
+
+ private:
+  static void count_release(void *self);
 };
 
 // Everything one engine needs, for one parser module. Destroying it checks

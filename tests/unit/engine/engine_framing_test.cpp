@@ -294,4 +294,53 @@ TEST_CASE("engine.framing: drain closes an idle engine only when asked; a draini
   });
 }
 
+
+TEST_CASE("engine.framing: lent and prebuilt bodies: sent as lent, trimmed for HEAD, closed when last, released once") {
+  const std::string head = "HEAD /prebuilt HTTP/1.1\r\nHost: t\r\n\r\n";
+  each_parser([&](const char *parser) {
+    {
+      Harness h(parser);
+      h.send(get("/lent") + get("/prebuilt") + head + "HEAD /lent HTTP/1.1\r\nHost: t\r\n\r\n" +
+             get("/prebuilt", "Connection: close\r\n") + get("/lent"));
+      h.pump();
+      WireParse w = h.responses({false, false, true, true, false});
+      REQUIRE_MESSAGE(w.error.empty(), w.error);
+      REQUIRE(w.responses.size() == 5);
+      CHECK(w.responses[0].body == ScriptDispatcher::kLentBody);
+      CHECK(w.responses[1].body == "prebuilt!");
+      CHECK_FALSE(w.responses[1].closes());
+      CHECK(w.responses[2].header("X-Prebuilt") == "1");
+      CHECK(w.responses[2].header("Content-Length") == "9");
+      CHECK(w.responses[3].header("Content-Length") == std::to_string(ScriptDispatcher::kLentBody.size()));
+      CHECK(w.responses[4].body == "prebuilt!");
+      CHECK(w.responses[4].closes());
+      CHECK(h.dispatcher.seen.size() == 5);
+      CHECK(h.dispatcher.releases == 5);
+    }
+    {  // queued lent bodies that are never sent are released when the engine goes
+      Harness h(parser);
+      h.send(get("/lent") + get("/prebuilt"));
+      CHECK(h.dispatcher.releases == 0);
+    }
+  });
+}
+
+TEST_CASE("engine.framing: EOF while paused on a full output queue: everything buffered is still answered") {
+  each_parser([&](const char *parser) {
+    Limits lim;
+    lim.max_pipelined = 2;
+    Harness h(parser, lim);
+    h.send(get("/a") + get("/b") + get("/c") + get("/d") + get("/e"));
+    CHECK_FALSE(h.engine().reading());
+    h.engine().peer_closed(0);
+    CHECK_FALSE(h.engine().wants_close());
+    h.pump();
+    WireParse w = h.responses();
+    REQUIRE_MESSAGE(w.error.empty(), w.error);
+    REQUIRE(w.responses.size() == 5);
+    for (size_t i = 0; i < 5; ++i) CHECK(w.responses[i].header("X-Seq") == std::to_string(i + 1));
+    CHECK(h.engine().wants_close());
+  });
+}
+
 }  // TEST_SUITE
