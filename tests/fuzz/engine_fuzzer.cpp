@@ -18,7 +18,8 @@
 // in X-Seq); nothing follows a response that said Connection: close; output
 // and open files stay under their bounds; when the client read everything
 // and no deadline fired, every dispatched request was answered; all engine
-// memory comes back. Any violation aborts.
+// memory comes back and every lent body is released once. Any violation
+// aborts.
 
 #include "http/engine.h"
 #include "wire_reader.h"
@@ -86,8 +87,9 @@ struct Expected {
 };
 
 // Answers by the path's second byte: 'l' large body, 'f' file, 'e' echo,
-// '4' 404, '5' 405, 'x' 400 (an undecodable path: the engine closes), else a
-// small body. Fills the Response directly (the host API is not compiled in).
+// 'n' a lent body, 'p' a prebuilt wire image, '4' 404, '5' 405, 'x' 400 (an
+// undecodable path: the engine closes), else a small body. Fills the Response
+// directly (the host API is not compiled in).
 class FuzzDispatcher final : public Dispatcher {
  public:
   DispatchResult dispatch(const axle_request_head_t &head, std::string_view body, Response &resp) override {
@@ -101,7 +103,33 @@ class FuzzDispatcher final : public Dispatcher {
       return r;
     }
     expected.push_back({0, is_head});
-    resp.header_lines = "X-Seq: " + std::to_string(expected.size()) + "\r\n";
+    const std::string seq = std::to_string(expected.size());
+    if (kind == 'p') {  // the image carries its own fields: a fresh one per request, freed on release
+      auto *image = new std::string("HTTP/1.1 200 OK\r\nServer: axle\r\nDate: Thu, 26 Nov 2026 18:40:10 GMT\r\n"
+                                    "Content-Length: 3\r\nX-Seq: " + seq + "\r\n\r\npre");
+      ++lends;
+      resp.body = Response::Body::Prebuilt;
+      resp.status = 200;
+      resp.data = image->data();
+      resp.len = image->size();
+      resp.prebuilt_head_len = image->size() - 3;
+      resp.release = [](void *arg) {
+        ++released;
+        delete static_cast<std::string *>(arg);
+      };
+      resp.release_arg = image;
+      return r;
+    }
+    resp.header_lines = "X-Seq: " + seq + "\r\n";
+    if (kind == 'n') {
+      static constexpr char kLent[] = "lent";
+      ++lends;
+      resp.body = Response::Body::Lent;
+      resp.data = kLent;
+      resp.len = sizeof kLent - 1;
+      resp.release = [](void *) { ++released; };
+      return r;
+    }
     if (kind == 'f') {
       resp.body = Response::Body::File;
       resp.file_fd = ::dup(file_fd());
@@ -121,6 +149,8 @@ class FuzzDispatcher final : public Dispatcher {
     return r;
   }
   std::vector<Expected> expected;
+  uint64_t lends = 0;
+  static inline uint64_t released = 0;  // release hooks that ran (a plain function pointer cannot capture)
 };
 
 // A tiny deterministic generator for the schedule.
@@ -207,6 +237,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static_cast<const axle_parser_vtable_t *>(axle_fuzz_scalar_entry()->vtable);
     Budget budget(nullptr);
     FuzzDispatcher dispatcher;
+    FuzzDispatcher::released = 0;
     HttpDate date;
     g_now_ms = 1'000'000;
     EngineContext ctx(limits, timeouts, ParserRef{parser_vt, nullptr}, memory, budget, dispatcher, date, now_ms,
@@ -286,6 +317,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fail("open after EOF with everything read");
     }
     ctx.response.reset();
+    if (FuzzDispatcher::released != dispatcher.lends) fail("a lent body was not released exactly once");
     if (budget.held() != 0) fail("budget still charged after the engine is gone");
   }
   if (memory.outstanding != 0) fail("engine memory leaked:", std::to_string(memory.outstanding));
