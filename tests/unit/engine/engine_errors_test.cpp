@@ -52,6 +52,14 @@ std::vector<ErrorCase> error_cases() {
       {"400 no Host", "GET / HTTP/1.1\r\n\r\n", 400},
       {"400 two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
       {"400 malformed request line", "GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+      {"400 signed Content-Length", post + "Content-Length: +5\r\n\r\nhello", 400},
+      {"400 hex Content-Length", post + "Content-Length: 0x5\r\n\r\nhello", 400},
+      {"400 Content-Length beyond 18 digits", post + "Content-Length: 0000000000000000005\r\n\r\nhello", 400},
+      {"400 chunked twice", post + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400},
+      {"400 two TE fields", post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       400},
+      {"400 trailers over the head limit", chunked + "0\r\nX-T: " + std::string(600, 't') + "\r\n\r\n", 400},
+      {"400 bad Host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
   };
 }
 
@@ -127,6 +135,19 @@ TEST_CASE("engine.errors: a refused request after good ones: the good ones are a
     CHECK(w.responses[2].status == 505);
     CHECK(w.responses[2].closes());
     CHECK(h.dispatcher.seen.size() == 2);
+  });
+}
+
+TEST_CASE("engine.errors: empty lines before a request (RFC 9112 2.2) are skipped, not refused") {
+  each_parser([&](const char *parser) {
+    Harness h(parser);
+    h.send("\r\n" + get("/a") + "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi\r\n" + get("/b"));
+    h.pump();
+    WireParse w = h.responses();
+    REQUIRE_MESSAGE(w.error.empty(), w.error);
+    REQUIRE(w.responses.size() == 3);
+    CHECK(w.responses[1].body == "hi");
+    CHECK(w.responses[2].body == "seq=3");
   });
 }
 
