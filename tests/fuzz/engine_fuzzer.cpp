@@ -6,6 +6,8 @@
 //           bit 1: time passes (the fake clock jumps; deadlines fire)
 //           bit 2: the worker is draining (every response closes)
 //           bit 3: the client half-closes (EOF) after its last byte
+//           bit 4: the process budget is one grain (spent as soon as this
+//                  connection buffers anything; 503s follow)
 //   byte 1  limits: output bytes bound (bits 0-1), pipelined (bits 2-4),
 //           open files (bits 5-7)
 //   byte 2  limits: body bytes (bits 0-1), head bytes (bits 2-3),
@@ -208,7 +210,8 @@ struct Client {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 4) return 0;
-  const bool client_reads = data[0] & 1, time_passes = data[0] & 2, draining = data[0] & 4, eof = data[0] & 8;
+  const bool client_reads = data[0] & 1, time_passes = data[0] & 2, draining = data[0] & 4, eof = data[0] & 8,
+             tight_budget = data[0] & 16;
   static constexpr uint64_t kOutBytes[] = {512, 4096, 64 * 1024, 1024 * 1024};
   static constexpr uint64_t kBody[] = {0, 16, 1000, 100'000};
   static constexpr uint32_t kHead[] = {64, 256, 4096, 16 * 1024};
@@ -231,11 +234,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const size_t payload_len = size - 4;
 
   CountingMemory memory;
+  SharedBudget shared(Budget::kGrain);
   bool deadline_fired = false;
   {
     static const axle_parser_vtable_t *parser_vt =
         static_cast<const axle_parser_vtable_t *>(axle_fuzz_scalar_entry()->vtable);
-    Budget budget(nullptr);
+    Budget budget(tight_budget ? &shared : nullptr);
     FuzzDispatcher dispatcher;
     FuzzDispatcher::released = 0;
     HttpDate date;
@@ -320,6 +324,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (FuzzDispatcher::released != dispatcher.lends) fail("a lent body was not released exactly once");
     if (budget.held() != 0) fail("budget still charged after the engine is gone");
   }
+  if (shared.used() != 0) fail("the process budget was not given back");
   if (memory.outstanding != 0) fail("engine memory leaked:", std::to_string(memory.outstanding));
   return 0;
 }
