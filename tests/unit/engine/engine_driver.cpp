@@ -1,0 +1,264 @@
+#include "engine_driver.h"
+
+#include "host_api.h"
+#include "http/request_path.h"
+#include "module_config.h"
+
+#include <axle/router.h>
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+
+namespace axle::enginetest {
+
+uint64_t FakeClock::now = 1'000'000;
+
+// ---- memory ----
+
+void *CountingMemory::alloc(size_t size) {
+  void *p = std::malloc(size ? size : 1);
+  if (p) {
+    outstanding_ += static_cast<int64_t>(size);
+    ++allocations_;
+  }
+  return p;
+}
+
+void CountingMemory::free(void *p, size_t size) {
+  outstanding_ -= static_cast<int64_t>(size);
+  std::free(p);
+}
+
+// ---- parser ----
+
+namespace {
+
+// One parser module, loaded and instantiated once per process (tests create
+// thousands of harnesses): its vtable and one worker's thread context.
+struct OpenModule {
+  std::shared_ptr<ModuleLibrary> library;
+  void *instance = nullptr;
+  void *thread_ctx = nullptr;
+
+  explicit OpenModule(const char *module) {
+    std::string error;
+    library = ModuleLibrary::load(
+        std::string(AXLE_ENGINE_TEST_MODULE_DIR) + "/" + module_file_name("parser", module), error);
+    REQUIRE_MESSAGE(library, error);
+    const axle_module_descriptor_t &d = library->descriptor();
+    REQUIRE(d.kind == AXLE_KIND_PARSER);
+    static axle_config_t cfg;  // no keys: every module default
+    axle_error_t err;
+    REQUIRE_MESSAGE(d.create(host_api(), &cfg, &instance, &err) == AXLE_OK, err.message);
+    if (d.thread_init) REQUIRE_MESSAGE(d.thread_init(instance, nullptr, &thread_ctx, &err) == AXLE_OK, err.message);
+  }
+  ~OpenModule() {
+    const axle_module_descriptor_t &d = library->descriptor();
+    if (d.thread_fini) d.thread_fini(instance, thread_ctx);
+    d.destroy(instance);
+  }
+};
+
+const OpenModule &open_module(const char *module) {
+  static std::map<std::string, std::unique_ptr<OpenModule>> open;
+  std::unique_ptr<OpenModule> &m = open[module];
+  if (!m) m = std::make_unique<OpenModule>(module);
+  return *m;
+}
+
+}  // namespace
+
+CountingParser::CountingParser(const char *module) {
+  const OpenModule &m = open_module(module);
+  real_ = static_cast<const axle_parser_vtable_t *>(m.library->descriptor().vtable);
+  thread_ctx_ = m.thread_ctx;
+  shim_ = {sizeof shim_, parse_request, parse_chunk_size, parse_trailers};
+}
+
+axle_parse_result_t CountingParser::parse_request(void *self, const char *buf, size_t len,
+                                                  const axle_parse_limits_t *lim, axle_request_head_t *out,
+                                                  size_t *consumed) {
+  auto *p = static_cast<CountingParser *>(self);
+  axle_parse_result_t r = p->real_->parse_request(p->thread_ctx_, buf, len, lim, out, consumed);
+  if (r == AXLE_PARSE_COMPLETE) ++p->heads_parsed;
+  return r;
+}
+
+axle_parse_result_t CountingParser::parse_chunk_size(void *self, const char *buf, size_t len, uint64_t *size,
+                                                     size_t *consumed) {
+  auto *p = static_cast<CountingParser *>(self);
+  return p->real_->parse_chunk_size(p->thread_ctx_, buf, len, size, consumed);
+}
+
+axle_parse_result_t CountingParser::parse_trailers(void *self, const char *buf, size_t len, size_t max_bytes,
+                                                   size_t *consumed) {
+  auto *p = static_cast<CountingParser *>(self);
+  return p->real_->parse_trailers(p->thread_ctx_, buf, len, max_bytes, consumed);
+}
+
+// ---- dispatcher ----
+
+namespace {
+
+// The bodies /file and /large send, made once per process (tests create
+// thousands of dispatchers).
+struct Bodies {
+  int file_fd = -1;  // unlinked temp file; each response gets a dup
+  std::string file, large;
+  Bodies() {
+    char path[] = "/tmp/axle-engine-test-XXXXXX";
+    file_fd = ::mkstemp(path);
+    REQUIRE(file_fd >= 0);
+    ::unlink(path);
+    for (size_t i = 0; i < ScriptDispatcher::kFileBody; ++i) file += static_cast<char>('a' + i % 26);
+    REQUIRE(::pwrite(file_fd, file.data(), file.size(), 0) == static_cast<ssize_t>(file.size()));
+    for (size_t i = 0; i < ScriptDispatcher::kLargeBody; ++i) large += static_cast<char>('A' + i % 23);
+  }
+};
+
+const Bodies &bodies() {
+  static const Bodies b;
+  return b;
+}
+
+}  // namespace
+
+const std::string &ScriptDispatcher::file_contents() { return bodies().file; }
+const std::string &ScriptDispatcher::large_body() { return bodies().large; }
+
+http::DispatchResult ScriptDispatcher::dispatch(const axle_request_head_t &head, std::string_view body,
+                                                http::Response &resp) {
+  seen.push_back({std::string(head.method.ptr, head.method.len), std::string(head.target.ptr, head.target.len),
+                  std::string(body), head.header_count});
+  const std::string seq = std::to_string(seen.size());
+  http::DispatchResult r;
+  std::string path;
+  if (!http::normalize_request_path({head.path.ptr, head.path.len}, path)) {
+    r.error_status = 400;
+    return r;
+  }
+  if (path == "/404" || path == "/500") {
+    r.error_status = static_cast<uint16_t>(std::stoi(path.substr(1)));
+    return r;
+  }
+  if (path == "/405") {
+    r.error_status = 405;
+    r.allow = AXLE_METHOD_GET;
+    return r;
+  }
+  const axle_host_api_t *host = host_api();
+  axle_response_t *out = &resp;
+  REQUIRE(host->response_add_header(out, {"X-Seq", 5}, {seq.data(), seq.size()}) == AXLE_OK);
+  axle_status_t st;
+  if (path == "/large") {
+    st = host->response_body_copy(out, large_body().data(), kLargeBody);
+  } else if (path == "/file") {
+    st = host->response_body_file(out, ::dup(bodies().file_fd), 0, kFileBody);
+  } else if (path == "/echo") {
+    st = host->response_body_copy(out, body.data(), body.size());
+  } else if (path == "/lent") {
+    ++lends;
+    st = host->response_body_lend(out, kLentBody.data(), kLentBody.size(), count_release, this);
+  } else if (path == "/prebuilt") {
+    ++lends;
+    st = host->response_prebuilt(out, kPrebuilt.data(), kPrebuilt.size(), kPrebuilt.find("\r\n\r\n") + 4, 200,
+                                 count_release, this);
+  } else {
+    const std::string text = "seq=" + seq;
+    st = host->response_body_copy(out, text.data(), text.size());
+  }
+  REQUIRE(st == AXLE_OK);
+  return r;
+}
+
+void ScriptDispatcher::count_release(void *self) { ++static_cast<ScriptDispatcher *>(self)->releases; }
+
+// ---- harness ----
+
+Harness::Harness(const char *parser_module, const Limits &lim, const Timeouts &to, http::SharedBudget *shared)
+    : parser(parser_module),
+      budget(shared),
+      limits(lim),
+      timeouts(to),
+      ctx(limits, timeouts, parser.ref(), memory, budget, dispatcher, date, FakeClock::now_ms, FakeClock::now_ns) {
+  engine_ = std::make_unique<http::Engine>(ctx, nullptr);
+}
+
+Harness::~Harness() {
+  engine_.reset();
+  ctx.response.reset();
+  CHECK_MESSAGE(memory.outstanding() == 0, "engine memory leaked: ", memory.outstanding(), " bytes");
+  CHECK_MESSAGE(budget.held() == 0, "budget still charged: ", budget.held(), " bytes");
+  CHECK_MESSAGE(dispatcher.releases == dispatcher.lends, "lent bodies released ", dispatcher.releases, " times for ",
+                dispatcher.lends, " lends");
+}
+
+void Harness::new_engine() {
+  engine_.reset();
+  CHECK(budget.held() == 0);
+  engine_ = std::make_unique<http::Engine>(ctx, nullptr);
+}
+
+void Harness::send(std::string_view bytes, const std::vector<size_t> &split) {
+  size_t pos = 0;
+  for (size_t n : split) {
+    n = std::min(n, bytes.size() - pos);
+    engine_->receive(bytes.data() + pos, n);
+    pos += n;
+  }
+  if (pos < bytes.size() || split.empty()) engine_->receive(bytes.data() + pos, bytes.size() - pos);
+}
+
+namespace {
+
+// The bytes of one output run, file ranges read with pread.
+std::string run_bytes(const http::OutputRun &run) {
+  std::string out;
+  if (run.file_fd >= 0) {
+    out.resize(run.file_length);
+    REQUIRE(::pread(run.file_fd, out.data(), out.size(), static_cast<off_t>(run.file_offset)) ==
+            static_cast<ssize_t>(out.size()));
+  } else {
+    for (uint32_t i = 0; i < run.iov_count; ++i) out.append(static_cast<const char *>(run.iov[i].base), run.iov[i].len);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Harness::step() {
+  http::OutputRun run = engine_->take_output();
+  if (run.empty()) return false;
+  wire += run_bytes(run);
+  complete();
+  return true;
+}
+
+void Harness::complete() {
+  engine_->output_done(0);
+  ++runs;
+  if (engine_->take_shutdown_write()) shutdown_seen = true;
+}
+
+size_t Harness::pump() {
+  size_t done = 0;
+  while (step()) ++done;
+  return done;
+}
+
+bool Harness::take_and_stall() {
+  http::OutputRun run = engine_->take_output();
+  if (run.empty()) return false;
+  stalled_ = run_bytes(run);
+  return true;
+}
+
+void Harness::finish_stalled() {
+  wire += stalled_;
+  stalled_.clear();
+  complete();
+}
+
+}  // namespace axle::enginetest
