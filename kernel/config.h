@@ -66,7 +66,7 @@ struct Timeouts {
   uint32_t header_ms = 10'000;  // first byte of a request to end of its head
   uint32_t body_ms = 30'000;    // head to end of body
   uint32_t idle_ms = 60'000;    // keep-alive wait for the next request
-  uint32_t write_ms = 30'000;   // a response may take this long to drain
+  uint32_t write_ms = 30'000;   // one write (a run of queued output) may take this long
   uint32_t drain_ms = 10'000;   // shutdown / old generation grace period
 };
 

@@ -22,9 +22,11 @@ void Budget::charge(int64_t delta) {
   held_ = static_cast<uint64_t>(static_cast<int64_t>(held_) + delta);
   if (!shared_) return;
   while (held_ > granted_ && shared_->take(kGrain)) granted_ += kGrain;
-  // Keep one grain of slack so a connection that opens and closes a buffer
-  // does not bounce on the shared counter.
-  while (granted_ >= held_ + 2 * kGrain) {
+  // Keep one grain of slack while holding anything, so a connection that
+  // opens and closes a buffer does not bounce on the shared counter; an idle
+  // worker keeps nothing, so the others can have it.
+  const uint64_t keep = held_ == 0 ? 0 : held_ + kGrain;
+  while (granted_ >= keep + kGrain) {
     shared_->give(kGrain);
     granted_ -= kGrain;
   }

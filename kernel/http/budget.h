@@ -38,7 +38,13 @@ class Budget {
   Budget &operator=(const Budget &) = delete;
 
   void charge(int64_t delta);
-  bool exhausted() const { return shared_ && (held_ > granted_ || shared_->used() + kGrain > shared_->limit()); }
+  // No room for new work: this worker holds more than it was granted, or it
+  // has less than a grain of its own left and the shared counter has none.
+  bool exhausted() const {
+    if (!shared_) return false;
+    if (held_ > granted_) return true;
+    return granted_ - held_ < kGrain && shared_->used() + kGrain > shared_->limit();
+  }
   uint64_t held() const { return held_; }
 
  private:

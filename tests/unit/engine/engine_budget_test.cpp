@@ -1,12 +1,11 @@
-// Engine bugs found by these tests and not fixed yet. Each case states what
-// it expects; ctest runs this suite as engine.known_bugs with WILL_FAIL, so a
-// fix turns that test red until the case moves to its own suite.
+// The process-wide budget across workers (regression: idle workers kept
+// their last grain, so the budget stayed spent while nothing was held).
 #include "engine_driver.h"
 
 using namespace axle;
 using namespace axle::enginetest;
 
-TEST_SUITE("engine_known_bugs") {
+TEST_SUITE("engine") {
 
 // Budget::charge keeps one grain of slack per worker for as long as the
 // worker lives, even when it holds nothing, and exhausted() looks only at the
@@ -14,7 +13,7 @@ TEST_SUITE("engine_known_bugs") {
 // 4 grains) and 4 workers that have each buffered one body once, the shared
 // counter stays at 4 grains forever: every later body that must be buffered
 // is refused with 503 although the whole process holds nothing.
-TEST_CASE("engine.known_bugs: idle workers keep the process budget spent") {
+TEST_CASE("idle workers give their budget back, so a later body is buffered, not refused") {
   each_parser([&](const char *parser) {
     http::SharedBudget shared(4 * http::Budget::kGrain);  // max_buffered_bytes = 1 MiB
     const std::string head = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n";
