@@ -8,12 +8,26 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace axle::http {
 
 namespace {
 constexpr size_t kSlackInput = 64 * 1024;  // room for chunk framing and the next pipelined request
 }  // namespace
+
+// What a connection holds only while it has work: input, output and a
+// request whose body is arriving. An idle connection gives it back at the
+// next tick, so thousands of idle keep-alive connections cost only their core.
+struct Engine::Work {
+  explicit Work(Memory &memory) : out(memory), in(memory) {}
+  OutQueue out;
+  InputBuffer in;
+  StoredHead *stored = nullptr;
+  ChunkedDecoder chunked;
+  uint64_t charged = 0;            // bytes counted against the budget
+  uint32_t queued_responses = 0;   // since the output last drained
+};
 
 EngineContext::EngineContext(const Limits &limits, const Timeouts &timeouts, ParserRef parser, Memory &memory,
                              Budget &budget, Dispatcher &dispatcher, const HttpDate &date, uint64_t (*now_ms)(),
@@ -32,16 +46,29 @@ EngineContext::EngineContext(const Limits &limits, const Timeouts &timeouts, Par
   headers.resize(limits.max_headers);
 }
 
-Engine::Engine(EngineContext &ctx, void *conn) : ctx_(ctx), conn_(conn), out_(ctx.memory), in_(ctx.memory) {
+Engine::Engine(EngineContext &ctx, void *conn) : ctx_(ctx), conn_(conn) {
   set_deadline(ctx_.timeouts.header_ms, AXLE_TIMEOUT_HEADER);
 }
 
-Engine::~Engine() {
-  out_.clear();
-  in_.release();
-  StoredHead::destroy(ctx_.memory, stored_);
-  stored_ = nullptr;
+Engine::~Engine() { free_work(); }
+
+Engine::Work *Engine::ensure_work() {
+  if (work_) return work_;
+  void *mem = ctx_.memory.alloc(sizeof(Work));
+  if (mem) work_ = new (mem) Work(ctx_.memory);
+  return work_;
+}
+
+void Engine::free_work() {
+  if (!work_) return;
+  work_->out.clear();
+  work_->in.release();
+  StoredHead::destroy(ctx_.memory, work_->stored);
+  work_->stored = nullptr;
   account();
+  work_->~Work();
+  ctx_.memory.free(work_, sizeof(Work));
+  work_ = nullptr;
 }
 
 // ---- events ----
@@ -49,7 +76,7 @@ Engine::~Engine() {
 void Engine::receive(const char *data, size_t len) {
   // Lingering, or the last response is already decided: discard the rest.
   if (phase_ == Phase::Closing || final_ || closed_) return;
-  if (in_.size() == 0 && phase_ == Phase::Head && !paused_) {
+  if (input_size() == 0 && phase_ == Phase::Head && !paused_) {
     // Fast path: parse straight from the io module's buffer, copy only a tail.
     size_t used = process(data, len);
     if (phase_ != Phase::Closing && !final_ && !closed_ && used < len && !buffer_append(data + used, len - used))
@@ -66,7 +93,7 @@ void Engine::receive(const char *data, size_t len) {
 void Engine::peer_closed(int err) {
   peer_eof_ = true;
   if (err != 0 || phase_ == Phase::Closing) {
-    if (err != 0 || out_.empty()) closed_ = true;
+    if (err != 0 || output_empty()) closed_ = true;
     account();
     return;
   }
@@ -74,14 +101,14 @@ void Engine::peer_closed(int err) {
 }
 
 void Engine::output_done(int err) {
-  out_.complete_in_flight();
+  work_->out.complete_in_flight();
   if (err != 0) {
     closed_ = true;
     account();
     return;
   }
-  if (out_.empty()) {
-    queued_responses_ = 0;
+  if (work_->out.empty()) {
+    work_->queued_responses = 0;
     if (final_) {
       if (peer_eof_) {
         closed_ = true;
@@ -93,7 +120,7 @@ void Engine::output_done(int err) {
         shutdown_wanted_ = true;
         phase_ = Phase::Closing;
         paused_ = false;
-        in_.release();
+        work_->in.release();
         set_deadline(kLingerMs, kTimeoutLinger);
       }
       account();
@@ -110,14 +137,15 @@ void Engine::output_done(int err) {
 }
 
 void Engine::tick(uint64_t now_ms) {
+  if (work_ && idle()) free_work();  // idle since the last tick at least: keep only the core
   if (!timeout_kind_ || closed_ || now_ms < deadline_ms_) return;
   uint8_t kind = timeout_kind_;
   timeout_kind_ = 0;
   if (kind != kTimeoutLinger && ctx_.observer) ctx_.observer->timeout(kind);
   // A client that started a request and stalled gets a 408 if nothing else
   // is being written; every other expiry closes quietly.
-  bool stalled_request = (kind == AXLE_TIMEOUT_HEADER && in_.size() > 0) || kind == AXLE_TIMEOUT_BODY;
-  if (stalled_request && !out_.in_flight() && !final_) {
+  bool stalled_request = (kind == AXLE_TIMEOUT_HEADER && input_size() > 0) || kind == AXLE_TIMEOUT_BODY;
+  if (stalled_request && !output_in_flight() && !final_) {
     refusing_ = true;
     answer_error(408, nullptr, 0, AXLE_ROUTE_NONE, 0, false, true, ctx_.observer ? ctx_.now_ns() : 0);
     refusing_ = false;
@@ -135,8 +163,8 @@ void Engine::drain(bool close_idle) {
 // ---- actions ----
 
 OutputRun Engine::take_output() {
-  if (closed_) return {};
-  OutputRun run = out_.next_run(ctx_.iov, EngineContext::kMaxIov);
+  if (closed_ || !work_) return {};
+  OutputRun run = work_->out.next_run(ctx_.iov, EngineContext::kMaxIov);
   if (!run.empty()) set_deadline(ctx_.timeouts.write_ms, AXLE_TIMEOUT_WRITE);
   return run;
 }
@@ -147,7 +175,9 @@ bool Engine::take_shutdown_write() {
   return wanted;
 }
 
-bool Engine::idle() const { return phase_ == Phase::Head && in_.size() == 0 && out_.empty() && !final_ && !closed_; }
+bool Engine::idle() const {
+  return phase_ == Phase::Head && input_size() == 0 && output_empty() && !final_ && !closed_;
+}
 
 // ---- parsing ----
 
@@ -191,14 +221,15 @@ size_t Engine::process(const char *buf, size_t len) {
       reject(503, &head, consumed);
       return len;
     }
-    stored_ = StoredHead::store(ctx_.memory, head, info, buf + pos, consumed);
-    if (!stored_) {
+    Work *w = ensure_work();
+    if (w) w->stored = StoredHead::store(ctx_.memory, head, info, buf + pos, consumed);
+    if (!w || !w->stored) {
       closed_ = true;
       return len;
     }
     phase_ = Phase::Body;
-    if (info.body == BodyKind::Chunked) chunked_.start(consumed);
-    if (info.expect_continue && available == 0 && !queue_continue(out_)) {
+    if (info.body == BodyKind::Chunked) w->chunked.start(consumed);
+    if (info.expect_continue && available == 0 && !queue_continue(w->out)) {
       closed_ = true;
       return len;
     }
@@ -209,30 +240,31 @@ size_t Engine::process(const char *buf, size_t len) {
 }
 
 void Engine::run_buffered() {
-  while (in_.size() > 0 && phase_ != Phase::Closing && !final_ && !paused_ && !closed_) {
+  while (input_size() > 0 && phase_ != Phase::Closing && !final_ && !paused_ && !closed_) {
     if (phase_ == Phase::Body) {
       if (!continue_body()) break;
       continue;
     }
-    size_t used = process(in_.data(), in_.size());
+    size_t used = process(work_->in.data(), work_->in.size());
     if (phase_ == Phase::Closing || closed_) break;
-    in_.consume(used);
+    work_->in.consume(used);
     if (used == 0 && phase_ == Phase::Head) break;  // an incomplete head, or paused
   }
 }
 
 bool Engine::continue_body() {
-  const HeadInfo info = stored_->info();
-  const uint32_t head_len = stored_->head_len();
+  Work &w = *work_;  // a body is arriving, so there is work
+  const HeadInfo info = w.stored->info();
+  const uint32_t head_len = w.stored->head_len();
   size_t raw_end;
   uint64_t body_len;
   if (info.body == BodyKind::Length) {
-    if (in_.size() - head_len < info.content_length) return false;
+    if (w.in.size() - head_len < info.content_length) return false;
     body_len = info.content_length;
     raw_end = head_len + static_cast<size_t>(body_len);
   } else {
-    switch (chunked_.decode(in_.data(), in_.size_ptr(), ctx_.parser, ctx_.limits.max_body_bytes,
-                            ctx_.limits.max_head_bytes)) {
+    switch (w.chunked.decode(w.in.data(), w.in.size_ptr(), ctx_.parser, ctx_.limits.max_body_bytes,
+                             ctx_.limits.max_head_bytes)) {
       case ChunkedDecoder::Result::NeedMore:
         return false;
       case ChunkedDecoder::Result::Malformed:
@@ -244,16 +276,16 @@ bool Engine::continue_body() {
       case ChunkedDecoder::Result::Done:
         break;
     }
-    body_len = chunked_.body_length();
-    raw_end = chunked_.raw_end();
+    body_len = w.chunked.body_length();
+    raw_end = w.chunked.raw_end();
   }
   axle_request_head_t head{};
-  stored_->restore(in_.data(), ctx_.headers.data(), static_cast<uint32_t>(ctx_.headers.size()), head);
-  StoredHead::destroy(ctx_.memory, stored_);
-  stored_ = nullptr;
+  w.stored->restore(w.in.data(), ctx_.headers.data(), static_cast<uint32_t>(ctx_.headers.size()), head);
+  StoredHead::destroy(ctx_.memory, w.stored);
+  w.stored = nullptr;
   phase_ = Phase::Head;
-  dispatch(head, info, {in_.data() + head_len, static_cast<size_t>(body_len)}, raw_end);
-  in_.consume(raw_end);
+  dispatch(head, info, {w.in.data() + head_len, static_cast<size_t>(body_len)}, raw_end);
+  w.in.consume(raw_end);
   return !closed_;
 }
 
@@ -263,6 +295,11 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
                       size_t bytes_in) {
   uint64_t started_ns = ctx_.observer ? ctx_.now_ns() : 0;
   const bool close = !info.keep_alive || ctx_.draining;
+  Work *w = ensure_work();
+  if (!w) {
+    closed_ = true;  // out of memory: nothing sensible can be sent
+    return;
+  }
   Response &resp = ctx_.response;
   DispatchResult r = ctx_.dispatcher.dispatch(head, body, resp);
   if (r.error_status == 400) {  // a path that does not decode: refused like a malformed head
@@ -277,8 +314,8 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
   }
   uint16_t status = resp.status ? resp.status : 200;
   ResponseFrame frame{ctx_.date.view(), head.version_minor, close, info.head_method};
-  int64_t queued = serialize_response(out_, resp, frame);
-  ++queued_responses_;
+  int64_t queued = serialize_response(w->out, resp, frame);
+  ++w->queued_responses;
   if (close) final_ = true;
   if (queued < 0) {
     closed_ = true;  // out of memory: nothing sensible can be sent
@@ -290,8 +327,9 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
 void Engine::answer_error(uint16_t status, const axle_request_head_t *head, size_t bytes_in, uint32_t route_id,
                           uint32_t allow, bool head_only, bool close, uint64_t started_ns) {
   ErrorFrame frame{ctx_.date.view(), close, head_only, allow, status == 503 ? 1u : 0u};
-  int64_t queued = queue_error_response(out_, status, frame);
-  ++queued_responses_;
+  Work *w = ensure_work();
+  int64_t queued = w ? queue_error_response(w->out, status, frame) : -1;
+  if (w) ++w->queued_responses;
   if (close) final_ = true;
   if (queued < 0) {
     closed_ = true;
@@ -311,9 +349,11 @@ void Engine::reject(uint16_t status, const axle_request_head_t *head, size_t byt
 void Engine::stop_reading_requests() {
   phase_ = Phase::Closing;  // what still arrives is read and dropped
   paused_ = false;
-  in_.release();
-  StoredHead::destroy(ctx_.memory, stored_);
-  stored_ = nullptr;
+  if (work_) {
+    work_->in.release();
+    StoredHead::destroy(ctx_.memory, work_->stored);
+    work_->stored = nullptr;
+  }
   account();
 }
 
@@ -327,19 +367,21 @@ void Engine::report(const axle_request_head_t *head, uint32_t route_id, uint16_t
 // ---- flow control and deadlines ----
 
 bool Engine::output_full() const {
+  if (!work_) return false;
   const Limits &lim = ctx_.limits;
-  if (out_.memory_bytes() >= lim.max_conn_output_bytes || out_.open_files() >= lim.max_conn_output_files ||
-      queued_responses_ >= lim.max_pipelined)
+  const OutQueue &out = work_->out;
+  if (out.memory_bytes() >= lim.max_conn_output_bytes || out.open_files() >= lim.max_conn_output_files ||
+      work_->queued_responses >= lim.max_pipelined)
     return true;
   // With the process budget spent, a connection that still holds output
   // waits for its client to read it before it takes more work; one that holds
   // none is still answered (its answer is bounded), so a fresh client is served.
-  return out_.memory_bytes() > 0 && ctx_.budget.exhausted();
+  return out.memory_bytes() > 0 && ctx_.budget.exhausted();
 }
 
 void Engine::finish_if_done() {
   // The peer sent all it will: once everything answerable is answered, close.
-  if (peer_eof_ && !closed_ && out_.empty() && !paused_) closed_ = true;
+  if (peer_eof_ && !closed_ && output_empty() && !paused_) closed_ = true;
 }
 
 void Engine::set_deadline(uint32_t ms, uint8_t kind) {
@@ -348,10 +390,10 @@ void Engine::set_deadline(uint32_t ms, uint8_t kind) {
 }
 
 void Engine::settle_deadline() {
-  if (closed_ || linger_ || out_.in_flight() || !out_.empty()) return;  // the write deadline runs
+  if (closed_ || linger_ || !output_empty()) return;  // the write deadline runs
   if (phase_ == Phase::Body) {
     if (timeout_kind_ != AXLE_TIMEOUT_BODY) set_deadline(ctx_.timeouts.body_ms, AXLE_TIMEOUT_BODY);
-  } else if (in_.size() > 0) {
+  } else if (input_size() > 0) {
     if (timeout_kind_ != AXLE_TIMEOUT_HEADER) set_deadline(ctx_.timeouts.header_ms, AXLE_TIMEOUT_HEADER);
   } else if (timeout_kind_ != AXLE_TIMEOUT_IDLE) {
     set_deadline(ctx_.timeouts.idle_ms, AXLE_TIMEOUT_IDLE);
@@ -362,11 +404,17 @@ void Engine::settle_deadline() {
 
 bool Engine::buffer_append(const char *data, size_t len) {
   const Limits &lim = ctx_.limits;
-  if (in_.must_grow(len) && in_.capacity() >= InputBuffer::kInitialBytes && ctx_.budget.exhausted()) {
+  Work *w = ensure_work();
+  if (!w) {
+    closed_ = true;
+    return false;
+  }
+  InputBuffer &in = w->in;
+  if (in.must_grow(len) && in.capacity() >= InputBuffer::kInitialBytes && ctx_.budget.exhausted()) {
     reject(503, nullptr, 0);  // the process holds as much for its clients as it may
     return false;
   }
-  switch (in_.append(data, len, size_t(lim.max_head_bytes) + lim.max_body_bytes + kSlackInput)) {
+  switch (in.append(data, len, size_t(lim.max_head_bytes) + lim.max_body_bytes + kSlackInput)) {
     case InputBuffer::Append::Ok:
       return true;
     case InputBuffer::Append::OverCap:
@@ -382,10 +430,18 @@ bool Engine::buffer_append(const char *data, size_t len) {
 }
 
 void Engine::account() {
-  uint64_t held = in_.capacity() + out_.memory_bytes() + (stored_ ? stored_->bytes() : 0);
-  if (held == charged_) return;
-  ctx_.budget.charge(static_cast<int64_t>(held) - static_cast<int64_t>(charged_));
-  charged_ = held;
+  if (!work_) return;
+  Work &w = *work_;
+  uint64_t held = w.in.capacity() + w.out.memory_bytes() + (w.stored ? w.stored->bytes() : 0);
+  if (held == w.charged) return;
+  ctx_.budget.charge(static_cast<int64_t>(held) - static_cast<int64_t>(w.charged));
+  w.charged = held;
 }
+
+bool Engine::output_empty() const { return !work_ || work_->out.empty(); }
+bool Engine::output_in_flight() const { return work_ && work_->out.in_flight(); }
+size_t Engine::input_size() const { return work_ ? work_->in.size() : 0; }
+uint64_t Engine::queued_output_bytes() const { return work_ ? work_->out.pending_bytes() : 0; }
+uint32_t Engine::queued_files() const { return work_ ? work_->out.open_files() : 0; }
 
 }  // namespace axle::http

@@ -82,9 +82,9 @@ class Engine {
   bool idle() const;           // nothing buffered, queued or in progress
 
   // Inspection (tests, metrics).
-  uint64_t queued_output_bytes() const { return out_.pending_bytes(); }
-  uint32_t queued_files() const { return out_.open_files(); }
-  size_t buffered_input() const { return in_.size(); }
+  uint64_t queued_output_bytes() const;
+  uint32_t queued_files() const;
+  size_t buffered_input() const { return input_size(); }
   uint8_t deadline_kind() const { return timeout_kind_; }
   uint64_t deadline_ms() const { return deadline_ms_; }
 
@@ -93,6 +93,13 @@ class Engine {
 
  private:
   enum class Phase : uint8_t { Head, Body, Closing };
+  struct Work;  // input, output and a request in progress; absent while idle
+
+  Work *ensure_work();  // nullptr when out of memory
+  void free_work();
+  bool output_empty() const;
+  bool output_in_flight() const;
+  size_t input_size() const;
 
   size_t process(const char *buf, size_t len);
   void run_buffered();
@@ -115,13 +122,8 @@ class Engine {
 
   EngineContext &ctx_;
   void *conn_;
-  OutQueue out_;
-  InputBuffer in_;
-  StoredHead *stored_ = nullptr;  // the head of a request whose body is arriving
-  ChunkedDecoder chunked_;
-  uint64_t charged_ = 0;  // bytes this connection counts against the budget
+  Work *work_ = nullptr;
   uint64_t deadline_ms_ = 0;
-  uint32_t queued_responses_ = 0;
   Phase phase_ = Phase::Head;
   uint8_t timeout_kind_ = 0;  // axle_timeout_kind_t of the running deadline, 0 = none
   bool final_ = false;        // the last response is queued: parse nothing more
