@@ -17,8 +17,8 @@ constexpr size_t kSlackInput = 64 * 1024;  // room for chunk framing and the nex
 }  // namespace
 
 // What a connection holds only while it has work: input, output and a
-// request whose body is arriving. An idle connection gives it back at the
-// next tick, so thousands of idle keep-alive connections cost only their core.
+// request whose body is arriving. A connection gives it back as soon as it is
+// idle, so thousands of idle keep-alive connections cost only their core.
 struct Engine::Work {
   explicit Work(Memory &memory) : out(memory), in(memory) {}
   OutQueue out;
@@ -134,10 +134,13 @@ void Engine::output_done(int err) {
   finish_if_done();
   settle_deadline();
   account();
+  // Answered everything and holds nothing: give the work block back now, so
+  // it is reused by the next request instead of idling with the connection.
+  if (idle()) free_work();
 }
 
 void Engine::tick(uint64_t now_ms) {
-  if (work_ && idle()) free_work();  // idle since the last tick at least: keep only the core
+  if (work_ && idle()) free_work();  // e.g. a connection that ended idle without output
   if (!timeout_kind_ || closed_ || now_ms < deadline_ms_) return;
   uint8_t kind = timeout_kind_;
   timeout_kind_ = 0;
