@@ -124,18 +124,9 @@ axle_status_t response_add_header(axle_response_t *r, axle_str_t name, axle_str_
   return AXLE_OK;
 }
 
-// Forgets any body set earlier in the same handle() call.
-void drop_body(http::Response &resp) {
-  uint16_t status = resp.status;
-  std::string lines = std::move(resp.header_lines);
-  resp.reset();
-  resp.status = status;
-  resp.header_lines = std::move(lines);
-}
-
 axle_status_t response_body_copy(axle_response_t *r, const void *data, size_t len) {
   http::Response &resp = as_response(r);
-  drop_body(resp);
+  resp.drop_body();  // a body set earlier in the same handle() call
   if (len == 0) return AXLE_OK;
   if (!data) return AXLE_ERR_INVALID;
   void *block = resp.memory.alloc(len);
@@ -152,7 +143,7 @@ axle_status_t response_body_copy(axle_response_t *r, const void *data, size_t le
 axle_status_t response_body_lend(axle_response_t *r, const void *data, size_t len, axle_release_fn release,
                                  void *arg) {
   http::Response &resp = as_response(r);
-  drop_body(resp);
+  resp.drop_body();  // a body set earlier in the same handle() call
   if (!data && len) {
     if (release) release(arg);
     return AXLE_ERR_INVALID;
@@ -167,7 +158,7 @@ axle_status_t response_body_lend(axle_response_t *r, const void *data, size_t le
 
 axle_status_t response_body_file(axle_response_t *r, int fd, uint64_t offset, uint64_t length) {
   http::Response &resp = as_response(r);
-  drop_body(resp);
+  resp.drop_body();  // a body set earlier in the same handle() call
   if (fd < 0) return AXLE_ERR_INVALID;
   resp.body = http::Response::Body::File;
   resp.file_fd = fd;
@@ -179,7 +170,7 @@ axle_status_t response_body_file(axle_response_t *r, int fd, uint64_t offset, ui
 axle_status_t response_prebuilt(axle_response_t *r, const void *wire, size_t len, size_t head_len, uint16_t status,
                                 axle_release_fn release, void *arg) {
   http::Response &resp = as_response(r);
-  drop_body(resp);
+  resp.drop_body();  // a body set earlier in the same handle() call
   const char *bytes = static_cast<const char *>(wire);
   // The image must end its head with CRLF CRLF exactly at head_len.
   if (!bytes || head_len < 4 || head_len > len || std::memcmp(bytes + head_len - 4, "\r\n\r\n", 4) != 0) {

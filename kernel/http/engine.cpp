@@ -19,14 +19,15 @@ constexpr size_t kSlackInput = 64 * 1024;  // room for chunk framing and the nex
 // What a connection holds only while it has work: input, output and a
 // request whose body is arriving. A connection gives it back as soon as it is
 // idle, so thousands of idle keep-alive connections cost only their core.
-struct Engine::Work {
-  explicit Work(Memory &memory) : out(memory), in(memory) {}
+struct EngineWork {
+  explicit EngineWork(Memory &memory) : out(memory), in(memory) {}
   OutQueue out;
   InputBuffer in;
   StoredHead *stored = nullptr;
   ChunkedDecoder chunked;
   uint64_t charged = 0;            // bytes counted against the budget
   uint32_t queued_responses = 0;   // since the output last drained
+  EngineWork *next_spare = nullptr;  // in EngineContext::spare_work
 };
 
 EngineContext::EngineContext(const Limits &limits, const Timeouts &timeouts, ParserRef parser, Memory &memory,
@@ -52,23 +53,48 @@ Engine::Engine(EngineContext &ctx, void *conn) : ctx_(ctx), conn_(conn) {
 
 Engine::~Engine() { free_work(); }
 
+EngineContext::~EngineContext() { release_spare_work(); }
+
+void EngineContext::release_spare_work() {
+  spare_count = 0;
+  while (spare_work) {
+    EngineWork *w = spare_work;
+    spare_work = w->next_spare;
+    w->~EngineWork();
+    memory.free(w, sizeof(EngineWork));
+  }
+}
+
 Engine::Work *Engine::ensure_work() {
   if (work_) return work_;
-  void *mem = ctx_.memory.alloc(sizeof(Work));
-  if (mem) work_ = new (mem) Work(ctx_.memory);
+  if (Work *spare = ctx_.spare_work) {  // a block another connection of this worker gave back
+    ctx_.spare_work = spare->next_spare;
+    --ctx_.spare_count;
+    work_ = spare;
+  } else if (void *mem = ctx_.memory.alloc(sizeof(Work))) {
+    work_ = new (mem) Work(ctx_.memory);
+  }
   return work_;
 }
 
 void Engine::free_work() {
   if (!work_) return;
-  work_->out.clear();
-  work_->in.release();
-  StoredHead::destroy(ctx_.memory, work_->stored);
-  work_->stored = nullptr;
+  Work &w = *work_;
+  if (!w.out.empty()) w.out.clear();
+  if (w.in.capacity()) w.in.release();
+  if (w.stored) StoredHead::destroy(ctx_.memory, w.stored);
+  w.stored = nullptr;
+  w.queued_responses = 0;
   account();
-  work_->~Work();
-  ctx_.memory.free(work_, sizeof(Work));
   work_ = nullptr;
+  if (ctx_.spare_count < EngineContext::kSpareWork) {
+    w.next_spare = ctx_.spare_work;  // kept whole, with its output ring
+    ctx_.spare_work = &w;
+    ++ctx_.spare_count;
+  } else {
+    w.~EngineWork();
+    ctx_.memory.free(&w, sizeof(Work));
+  }
 }
 
 // ---- events ----

@@ -36,10 +36,15 @@
 
 namespace axle::http {
 
+struct EngineWork;  // a connection's input, output and request in progress (engine.cpp)
+
 // What every engine of one worker shares (one thread; no locks).
 struct EngineContext {
   EngineContext(const Limits &limits, const Timeouts &timeouts, ParserRef parser, Memory &memory, Budget &budget,
                 Dispatcher &dispatcher, const HttpDate &date, uint64_t (*now_ms)(), uint64_t (*now_ns)());
+  ~EngineContext();
+  EngineContext(const EngineContext &) = delete;
+  EngineContext &operator=(const EngineContext &) = delete;
 
   const Limits &limits;
   const Timeouts &timeouts;
@@ -58,6 +63,14 @@ struct EngineContext {
   static constexpr uint32_t kMaxIov = 64;  // segments per vectored write
   axle_iov_t iov[kMaxIov];
   std::vector<axle_header_t> headers;  // parse scratch, max_headers entries
+
+  // Work blocks idle connections gave back, reused whole (with their output
+  // ring) before asking the allocator: a keep-alive request would otherwise
+  // allocate and free a block and a ring.
+  static constexpr uint32_t kSpareWork = 32;
+  EngineWork *spare_work = nullptr;
+  uint32_t spare_count = 0;
+  void release_spare_work();  // gives every spare block back to the allocator
 };
 
 class Engine {
@@ -93,7 +106,7 @@ class Engine {
 
  private:
   enum class Phase : uint8_t { Head, Body, Closing };
-  struct Work;  // input, output and a request in progress; absent while idle
+  using Work = EngineWork;  // absent while the connection is idle
 
   Work *ensure_work();  // nullptr when out of memory
   void free_work();

@@ -157,11 +157,8 @@ void OutQueue::complete_in_flight() {
     --count_;
   }
   in_flight_ = 0;
-  if (count_ == 0 && ring_) {  // idle connections hold no queue memory
-    memory_.free(ring_, capacity_ * sizeof(Segment));
-    ring_ = nullptr;
-    capacity_ = head_ = 0;
-  }
+  // The ring stays for the next response: it lives as long as the queue,
+  // which an idle connection does not keep (see Engine::Work).
 }
 
 void OutQueue::clear() {

@@ -5,11 +5,16 @@
 namespace axle::http {
 
 void Response::reset() {
+  drop_body();
+  status = 0;
+  header_lines.clear();
+}
+
+void Response::drop_body() {
+  if (body == Body::None) return;  // nothing set: nothing to release
   if (owned_block) memory.free(owned_block, owned_size);
   if (release) release(release_arg);
   if (file_fd >= 0) ::close(file_fd);
-  status = 0;
-  header_lines.clear();
   body = Body::None;
   data = nullptr;
   len = 0;

@@ -17,6 +17,8 @@ class Response : public axle_response_t {
   explicit Response(Memory &memory) : memory(memory) {}
   // Clears everything for the next request, releasing what was not taken.
   void reset();
+  // Forgets the body only (status and header lines stay), releasing it.
+  void drop_body();
 
   Memory &memory;
   uint16_t status = 0;

@@ -189,6 +189,7 @@ Harness::Harness(const char *parser_module, const Limits &lim, const Timeouts &t
 Harness::~Harness() {
   engine_.reset();
   ctx.response.reset();
+  ctx.release_spare_work();  // blocks kept for the next connection are not a leak
   CHECK_MESSAGE(memory.outstanding() == 0, "engine memory leaked: ", memory.outstanding(), " bytes");
   CHECK_MESSAGE(budget.held() == 0, "budget still charged: ", budget.held(), " bytes");
   CHECK_MESSAGE(dispatcher.releases == dispatcher.lends, "lent bodies released ", dispatcher.releases, " times for ",
