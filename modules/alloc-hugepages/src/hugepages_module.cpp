@@ -48,6 +48,9 @@ class HugeSlabSource final : public axle::pool::SlabSource {
   }
 
   void unmap_slab(void *slab) noexcept override { ::munmap(slab, kSlabBytes); }
+  // Kept: a slab is one 2 MiB page, resident as a whole; discarding part of a
+  // transparent huge page would split it and lose what this module is for.
+  void discard(void *, size_t) noexcept override {}
 
  private:
   // Logs each backing the first time this instance gets it.

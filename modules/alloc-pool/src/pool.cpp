@@ -225,6 +225,12 @@ void slab_now_empty(Heap *heap, Slab *slab) {
 void release_span(Heap *heap, Span *span) {
   if (span->listed) unlist(heap, span);
   Slab *slab = span->slab;
+  // The runs' pages go back to the OS (run 0 keeps the page of the slab header).
+  char *base = reinterpret_cast<char *>(slab);
+  size_t page = page_bytes();
+  size_t begin = span->first_run == 0 ? (kSlabHeaderBytes + page - 1) & ~(page - 1) : span->first_run * kRunBytes;
+  size_t end = (size_t{span->first_run} + span->runs) * kRunBytes;
+  if (end > begin) heap->instance->source->discard(base + begin, end - begin);
   slab->free_runs |= run_mask(span->runs) << span->first_run;
   if (--slab->live_spans == 0) slab_now_empty(heap, slab);
 }

@@ -32,6 +32,11 @@ class SlabSource {
   // or nullptr when the system refuses.
   virtual void *map_slab() noexcept = 0;
   virtual void unmap_slab(void *slab) noexcept = 0;
+  // Page-aligned [start, start + bytes) inside a slab holds no live block: the
+  // source may give its pages back to the OS, keeping the range mapped (it then
+  // reads as zeros). Called on the slow path when a span's runs return to their
+  // slab, so an idle worker does not keep the pages of a past peak resident.
+  virtual void discard(void *start, size_t bytes) noexcept = 0;
 };
 
 // Anonymous private mapping of `bytes` aligned to `align` (a power of two,

@@ -14,6 +14,7 @@ class MmapSlabSource final : public axle::pool::SlabSource {
  public:
   void *map_slab() noexcept override { return axle::pool::map_aligned(kSlabBytes, kSlabBytes); }
   void unmap_slab(void *slab) noexcept override { ::munmap(slab, kSlabBytes); }
+  void discard(void *start, size_t bytes) noexcept override { ::madvise(start, bytes, MADV_DONTNEED); }
 };
 
 axle_status_t pool_create(const axle_host_api_t *host, const axle_config_t *cfg, void **instance_out,

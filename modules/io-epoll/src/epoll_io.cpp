@@ -29,6 +29,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -119,39 +120,55 @@ struct Link {
 
 enum class SendKind : uint8_t { kNone, kIov, kFile };
 
-// One accepted connection. Owned by its loop; recycled through a free list once
-// on_closed has been delivered (or the host refused it).
-struct Conn : Source, Link {
-  Conn() : Source(SourceKind::kConn) {}
-
-  int fd = -1;
-  void *ctx = nullptr;  // the host's conn_ctx
-
-  bool closing = false;   // close() called: only on_closed may follow
-  bool paused = false;    // recv_pause()
-  bool eof = false;       // on_eof delivered
-  bool readable = false;  // edge seen and not yet drained
-  bool writable = true;   // a fresh socket has send buffer space
-  bool peer_hup = false;  // EPOLLRDHUP/HUP seen: read on to find the EOF
-  bool wr_shut = false;   // shutdown_write() called: no more sends
-  bool shut_after_send = false;  // ...while a send was pending: shut down when it ends
-
-  // Pending send: iov[iov_next..] or the file range.
-  SendKind send_kind = SendKind::kNone;
-  std::vector<struct iovec> iov;
-  size_t iov_next = 0;
+// A send from send()/sendfile() until its on_sent is delivered: iov[iov_next..]
+// or the file range while writing (kind != kNone), then only the result. It
+// lives apart from the Conn so that an idle connection holds no send state.
+struct PendingSend {
+  SendKind kind = SendKind::kNone;
+  bool shut_after_send = false;  // shutdown_write() while writing: shut down when it ends
+  int err = 0;                   // the result, once kind is back to kNone
   int file_fd = -1;
   off_t file_offset = 0;
   uint64_t file_left = 0;
-
-  // Queued completion, delivered from run(): on_sent or on_closed.
-  bool sent_ready = false;
-  int sent_err = 0;
-  bool in_completions = false;
-  Conn *next_completion = nullptr;
-
-  Conn *next_free = nullptr;
+  uint32_t iov_next = 0;
+  uint32_t iov_count = 0;
+  uint32_t iov_capacity = 0;
+  struct iovec iov[];  // iov_capacity entries follow (GNU flexible array member)
 };
+
+// Blocks of up to this many iovecs are kept on a per-loop free list (an HTTP
+// response is head + body, a pipelined batch a few more); larger ones are
+// allocated to size and freed when the send ends.
+constexpr uint32_t kCachedIovs = 8;
+constexpr size_t kMaxCachedSends = 64;
+
+// One accepted connection: the core an idle connection costs (48 bytes).
+// Owned by its loop; recycled through a free list once on_closed has been
+// delivered (or the host refused it).
+// Standard layout, `src` first: an epoll event's Source* converts back to its Conn.
+struct Conn {
+  Source src{SourceKind::kConn};
+  bool closing : 1 = false;         // close() called: only on_closed may follow
+  bool paused : 1 = false;          // recv_pause()
+  bool eof : 1 = false;             // on_eof delivered
+  bool readable : 1 = false;        // edge seen and not yet drained
+  bool writable : 1 = true;         // a fresh socket has send buffer space
+  bool peer_hup : 1 = false;        // EPOLLRDHUP/HUP seen: read on to find the EOF
+  bool wr_shut : 1 = false;         // shutdown_write() called: no more sends
+  bool in_completions : 1 = false;  // queued for on_sent or on_closed
+  int fd = -1;
+  void *ctx = nullptr;  // the host's conn_ctx
+  Link link;            // on the loop's ready list
+  // Next in the completion queue; next in the free list once released.
+  Conn *next = nullptr;
+  PendingSend *send = nullptr;  // from send()/sendfile() until on_sent is delivered
+
+  bool sending() const { return send && send->kind != SendKind::kNone; }
+  static Conn *of(Source *s) { return reinterpret_cast<Conn *>(s); }
+  static Conn *of(Link *l) { return reinterpret_cast<Conn *>(reinterpret_cast<char *>(l) - offsetof(Conn, link)); }
+};
+static_assert(std::is_standard_layout_v<Conn>);
+static_assert(sizeof(Conn) <= 48, "an idle connection's core must stay small (README: bytes per connection)");
 
 struct Listener : Source {
   Listener(int f, uint32_t i) : Source(SourceKind::kListener), fd(f), id(i) {}
@@ -181,6 +198,8 @@ struct Loop {
 
   std::deque<Conn> conns;  // stable addresses; never shrinks
   Conn *free_conns = nullptr;
+  PendingSend *free_sends = nullptr;  // unused kCachedIovs-sized blocks, at most kMaxCachedSends
+  size_t free_send_count = 0;
   Link ready;  // connections with read/write work left over from a bounded turn
   Conn *completions_head = nullptr;
   Conn *completions_tail = nullptr;
@@ -189,8 +208,15 @@ struct Loop {
   bool stop_requested = false;
 
   ~Loop() {
-    for (Conn &c : conns)
+    for (Conn &c : conns) {
       if (c.fd >= 0) ::close(c.fd);
+      ::operator delete(c.send);
+    }
+    while (free_sends) {
+      PendingSend *p = free_sends;
+      free_sends = next_free_send(p);
+      ::operator delete(p);
+    }
     for (int fd : {epfd, wakefd, tickfd})
       if (fd >= 0) ::close(fd);
   }
@@ -200,7 +226,8 @@ struct Loop {
   Conn *acquire_conn(int fd) {
     Conn *c = free_conns;
     if (c) {
-      free_conns = c->next_free;
+      free_conns = c->next;
+      c->next = nullptr;
     } else {
       c = &conns.emplace_back();
     }
@@ -209,94 +236,114 @@ struct Loop {
   }
 
   void release_conn(Conn *c) {
-    c->unlink();
+    c->link.unlink();
+    put_send(c);
+    c->closing = c->paused = c->eof = c->readable = c->peer_hup = c->wr_shut = c->in_completions = false;
+    c->writable = true;
     c->fd = -1;
     c->ctx = nullptr;
-    c->closing = c->paused = c->eof = c->readable = c->peer_hup = false;
-    c->wr_shut = c->shut_after_send = false;
-    c->writable = true;
-    c->send_kind = SendKind::kNone;
-    c->iov.clear();
-    if (c->iov.capacity() > 64) std::vector<struct iovec>().swap(c->iov);  // don't pin a rare huge array
-    c->iov_next = 0;
-    c->file_fd = -1;
-    c->file_offset = 0;
-    c->file_left = 0;
-    c->sent_ready = false;
-    c->sent_err = 0;
-    c->in_completions = false;
-    c->next_completion = nullptr;
-    c->next_free = free_conns;
+    c->next = free_conns;
     free_conns = c;
   }
 
   void make_ready(Conn *c) {
-    if (!c->linked()) ready.push_back(c);
+    if (!c->link.linked()) ready.push_back(&c->link);
   }
 
   void queue_completion(Conn *c) {
     if (c->in_completions) return;
     c->in_completions = true;
-    c->next_completion = nullptr;
+    c->next = nullptr;
     if (completions_tail)
-      completions_tail->next_completion = c;
+      completions_tail->next = c;
     else
       completions_head = c;
     completions_tail = c;
   }
 
+  // ---- send blocks ----
+
+  // A cached block's first word links the free list (the block is not in use).
+  static PendingSend *&next_free_send(PendingSend *p) { return *reinterpret_cast<PendingSend **>(p); }
+
+  // A block for `iovs` iovecs, or nullptr when memory is short.
+  PendingSend *get_send(uint32_t iovs) {
+    uint32_t cap = std::max(iovs, kCachedIovs);
+    void *mem;
+    if (cap == kCachedIovs && free_sends) {
+      mem = free_sends;
+      free_sends = next_free_send(free_sends);
+      --free_send_count;
+    } else {
+      mem = ::operator new(sizeof(PendingSend) + cap * sizeof(struct iovec), std::nothrow);
+      if (!mem) return nullptr;
+    }
+    return new (mem) PendingSend{.iov_capacity = cap};
+  }
+
+  // Gives the connection's send block back (kept for reuse if small, up to a bound).
+  void put_send(Conn *c) {
+    PendingSend *p = c->send;
+    if (!p) return;
+    c->send = nullptr;
+    if (p->iov_capacity == kCachedIovs && free_send_count < kMaxCachedSends) {
+      next_free_send(p) = free_sends;
+      free_sends = p;
+      ++free_send_count;
+    } else {
+      ::operator delete(p);
+    }
+  }
+
   // ---- sending (never calls the host: completions are only queued) ----
 
   void finish_send(Conn *c, int err) {
-    if (c->shut_after_send) {
+    PendingSend *p = c->send;
+    if (p->shut_after_send) {
       // The last submitted byte is in the socket buffer: the FIN goes out after it.
-      c->shut_after_send = false;
+      p->shut_after_send = false;
       ::shutdown(c->fd, SHUT_WR);
     }
-    c->send_kind = SendKind::kNone;
-    c->iov.clear();
-    c->iov_next = 0;
-    c->file_fd = -1;
-    c->file_left = 0;
-    c->sent_ready = true;
-    c->sent_err = err;
+    p->kind = SendKind::kNone;
+    p->err = err;
     queue_completion(c);
   }
 
   // Advances the pending iovecs past `written` bytes; true when all are written.
-  static bool consume_iov(Conn *c, size_t written) {
+  static bool consume_iov(PendingSend *p, size_t written) {
     while (written > 0) {
-      struct iovec &v = c->iov[c->iov_next];
+      struct iovec &v = p->iov[p->iov_next];
       if (written >= v.iov_len) {
         written -= v.iov_len;
-        ++c->iov_next;
+        ++p->iov_next;
       } else {
         v.iov_base = static_cast<char *>(v.iov_base) + written;
         v.iov_len -= written;
         written = 0;
       }
     }
-    return c->iov_next == c->iov.size();
+    return p->iov_next == p->iov_count;
   }
 
   void do_write(Conn *c) {
+    PendingSend *p = c->send;
     for (int round = 0; round < kWritesPerTurn; ++round) {
       ssize_t n;
-      if (c->send_kind == SendKind::kIov) {
+      if (p->kind == SendKind::kIov) {
         msghdr msg{};
-        msg.msg_iov = &c->iov[c->iov_next];
-        msg.msg_iovlen = std::min<size_t>(c->iov.size() - c->iov_next, IOV_MAX);
+        msg.msg_iov = &p->iov[p->iov_next];
+        msg.msg_iovlen = std::min<size_t>(p->iov_count - p->iov_next, IOV_MAX);
         // sendmsg rather than writev: MSG_NOSIGNAL turns a dead peer into EPIPE, not SIGPIPE.
         n = ::sendmsg(c->fd, &msg, MSG_NOSIGNAL);
         if (n >= 0) {
-          if (consume_iov(c, static_cast<size_t>(n))) return finish_send(c, 0);
+          if (consume_iov(p, static_cast<size_t>(n))) return finish_send(c, 0);
           continue;
         }
-      } else if (c->send_kind == SendKind::kFile) {
-        n = ::sendfile(c->fd, c->file_fd, &c->file_offset, std::min(c->file_left, kMaxSendfileChunk));
+      } else if (p->kind == SendKind::kFile) {
+        n = ::sendfile(c->fd, p->file_fd, &p->file_offset, std::min(p->file_left, kMaxSendfileChunk));
         if (n > 0) {
-          c->file_left -= static_cast<uint64_t>(n);
-          if (c->file_left == 0) return finish_send(c, 0);
+          p->file_left -= static_cast<uint64_t>(n);
+          if (p->file_left == 0) return finish_send(c, 0);
           continue;
         }
         // The file ended before the range did (truncated under us): the response
@@ -352,12 +399,9 @@ struct Loop {
   void close(Conn *c) {
     if (c->closing) return;
     c->closing = true;
-    c->unlink();
+    c->link.unlink();
     // The pending send is dropped, not completed: the host's memory is free once on_closed arrives.
-    c->send_kind = SendKind::kNone;
-    c->iov.clear();
-    c->file_fd = -1;
-    c->sent_ready = false;
+    put_send(c);
     if (c->fd >= 0) {
       // Explicit: a duplicated descriptor would otherwise keep the registration alive.
       ::epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, nullptr);
@@ -375,7 +419,7 @@ struct Loop {
     if (events_mask & (EPOLLRDHUP | EPOLLHUP)) c->peer_hup = true;
     if (events_mask & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c->writable = true;
 
-    if (c->send_kind != SendKind::kNone && c->writable) do_write(c);
+    if (c->sending() && c->writable) do_write(c);
     if (!c->readable || c->eof) return;
     if (!c->paused) return do_read(c);
     // Paused: the bytes wait, but a reset connection is reported now so the
@@ -428,7 +472,7 @@ struct Loop {
   void register_conn(Conn *c) {
     epoll_event e{};
     e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    e.data.ptr = static_cast<Source *>(c);
+    e.data.ptr = &c->src;
     if (::epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &e) != 0) deliver_eof(c, errno);
   }
 
@@ -452,7 +496,7 @@ struct Loop {
         ::close(fd);
         return back_off(l, ENOMEM);
       }
-      void *ctx = ev.on_accept(ev.host_ctx, static_cast<Conn *>(c), fd, l->id);
+      void *ctx = ev.on_accept(ev.host_ctx, c, fd, l->id);
       c->ctx = ctx;
       if (!ctx)
         close(c);  // refused; a send made inside on_accept may be queued, so no direct recycle
@@ -465,7 +509,7 @@ struct Loop {
     auto *src = static_cast<Source *>(e.data.ptr);
     switch (src->kind) {
       case SourceKind::kConn:
-        return on_conn_event(static_cast<Conn *>(src), e.events);
+        return on_conn_event(Conn::of(src), e.events);
       case SourceKind::kListener:
         return on_listener_event(static_cast<Listener *>(src));
       case SourceKind::kWake: {
@@ -486,9 +530,9 @@ struct Loop {
     Link batch;
     batch.take_all(ready);
     while (batch.linked()) {
-      auto *c = static_cast<Conn *>(batch.next);
-      c->unlink();
-      if (c->send_kind != SendKind::kNone && c->writable) do_write(c);
+      Conn *c = Conn::of(batch.next);
+      c->link.unlink();
+      if (c->sending() && c->writable) do_write(c);
       if (!c->closing && c->readable && !c->eof && !c->paused) do_read(c);
     }
   }
@@ -497,16 +541,17 @@ struct Loop {
     Conn *c = completions_head;
     completions_head = completions_tail = nullptr;  // new ones wait for the next turn
     while (c) {
-      Conn *next = c->next_completion;
-      c->next_completion = nullptr;
+      Conn *next = c->next;
+      c->next = nullptr;
       c->in_completions = false;
       if (c->closing) {
         void *ctx = c->ctx;
         release_conn(c);
         if (ctx) ev.on_closed(ev.host_ctx, ctx);  // no ctx: refused inside on_accept
-      } else if (c->sent_ready) {
-        c->sent_ready = false;
-        ev.on_sent(ev.host_ctx, c->ctx, c->sent_err);
+      } else if (c->send && !c->sending()) {
+        int err = c->send->err;
+        put_send(c);  // before the callback, which may send again
+        ev.on_sent(ev.host_ctx, c->ctx, err);
       }
       c = next;
     }
@@ -692,20 +737,14 @@ void wake(void *loop) {
 axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_t count) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->wr_shut || c->send_kind != SendKind::kNone || c->sent_ready || (count > 0 && !iov))
-    return AXLE_ERR_INVALID;
-  try {
-    c->iov.clear();
-    c->iov.reserve(count);
-    for (uint32_t i = 0; i < count; ++i)
-      if (iov[i].len > 0) c->iov.push_back({const_cast<void *>(iov[i].base), iov[i].len});
-  } catch (const std::bad_alloc &) {
-    c->iov.clear();
-    return AXLE_ERR_NOMEM;
-  }
-  c->iov_next = 0;
-  c->send_kind = SendKind::kIov;
-  if (c->iov.empty())
+  if (!c || c->closing || c->wr_shut || c->send || (count > 0 && !iov)) return AXLE_ERR_INVALID;
+  PendingSend *p = loop->get_send(count);
+  if (!p) return AXLE_ERR_NOMEM;
+  c->send = p;
+  for (uint32_t i = 0; i < count; ++i)
+    if (iov[i].len > 0) p->iov[p->iov_count++] = {const_cast<void *>(iov[i].base), iov[i].len};
+  p->kind = SendKind::kIov;
+  if (p->iov_count == 0)
     loop->finish_send(c, 0);
   else if (c->writable)
     loop->do_write(c);  // most responses fit the socket buffer: done without a loop turn
@@ -715,13 +754,16 @@ axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_
 axle_status_t sendfile(void *loop_ptr, void *io_conn, int file_fd, uint64_t offset, uint64_t length) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->wr_shut || c->send_kind != SendKind::kNone || c->sent_ready || file_fd < 0 ||
-      offset > static_cast<uint64_t>(INT64_MAX) || length > static_cast<uint64_t>(INT64_MAX) - offset)
+  if (!c || c->closing || c->wr_shut || c->send || file_fd < 0 || offset > static_cast<uint64_t>(INT64_MAX) ||
+      length > static_cast<uint64_t>(INT64_MAX) - offset)
     return AXLE_ERR_INVALID;
-  c->send_kind = SendKind::kFile;
-  c->file_fd = file_fd;
-  c->file_offset = static_cast<off_t>(offset);
-  c->file_left = length;
+  PendingSend *p = loop->get_send(0);
+  if (!p) return AXLE_ERR_NOMEM;
+  c->send = p;
+  p->kind = SendKind::kFile;
+  p->file_fd = file_fd;
+  p->file_offset = static_cast<off_t>(offset);
+  p->file_left = length;
   if (length == 0)
     loop->finish_send(c, 0);
   else if (c->writable)
@@ -751,8 +793,8 @@ axle_status_t shutdown_write(void *, void *io_conn) {
   if (c->wr_shut) return AXLE_OK;
   c->wr_shut = true;
   // A send still partly queued here: the FIN must follow its last byte.
-  if (c->send_kind != SendKind::kNone) {
-    c->shut_after_send = true;
+  if (c->sending()) {
+    c->send->shut_after_send = true;
     return AXLE_OK;
   }
   if (::shutdown(c->fd, SHUT_WR) != 0 && errno != ENOTCONN) return AXLE_ERR_IO;

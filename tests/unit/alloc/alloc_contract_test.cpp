@@ -17,6 +17,8 @@
 #include <set>
 #include <cstdio>
 #include <fstream>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -395,5 +397,40 @@ TEST_CASE("alloc: an impossible size fails with NULL, and the pool keeps working
     Block b = a.alloc(instance.thread_ctx(), 64);
     a.free(instance.thread_ctx(), b);
     CHECK(a.stats(instance.thread_ctx()).bytes_in_use == 0);
+  });
+}
+
+TEST_CASE("alloc: pool gives back the pages of a freed peak while other blocks stay live") {
+  for_each_module([](const std::string &name, const LoadedModule &module) {
+    if (name != "pool") return;  // hugepages keeps whole 2 MiB pages by design; malloc decides for itself
+    Instance instance(module);
+    Allocator a(module);
+    void *ctx = instance.thread_ctx();
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    // A connection-sized block keeps its slab live, like idle connections do.
+    Block keep = a.alloc(ctx, 88);
+    std::vector<Block> peak;
+    for (int i = 0; i < 64; ++i) peak.push_back(a.alloc(ctx, 16384));
+    for (size_t i = 0; i < peak.size(); ++i) fill(peak[i], i);
+    // Resident pages among the peak's blocks (an unmapped page counts as not resident).
+    auto resident = [&] {
+      std::set<uintptr_t> pages;
+      for (const Block &b : peak) {
+        auto start = reinterpret_cast<uintptr_t>(b.ptr) & ~(page - 1);
+        for (uintptr_t p = start; p < reinterpret_cast<uintptr_t>(b.ptr) + b.size; p += page) {
+          unsigned char in_core = 0;
+          if (::mincore(reinterpret_cast<void *>(p), page, &in_core) == 0 && (in_core & 1)) pages.insert(p);
+        }
+      }
+      return pages.size();
+    };
+    const size_t touched = resident();
+    REQUIRE(touched >= peak.size() * 16384 / page);
+    for (const Block &b : peak) a.free(ctx, b);
+    // Only the span the class keeps allocating from may stay resident (one 64 KiB
+    // run here), plus the slab header's page that a block may share.
+    CHECK(resident() <= 65536 / page + 2);
+    a.free(ctx, keep);
+    CHECK(a.stats(ctx).bytes_in_use == 0);
   });
 }
