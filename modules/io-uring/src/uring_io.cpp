@@ -41,6 +41,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #ifndef IORING_TIMEOUT_MULTISHOT
@@ -115,16 +116,13 @@ struct Instance {
   }
 };
 
-struct Conn;
-
 // Node of an intrusive circular list; a node links to itself when unlinked.
 struct Link {
-  explicit Link(Conn *o) : owner(o) {}
+  Link() = default;
   Link(const Link &) = delete;
   Link &operator=(const Link &) = delete;
   Link *prev = this;
   Link *next = this;
-  Conn *owner;
   bool linked() const { return next != this; }
   void unlink() {
     prev->next = next;
@@ -161,49 +159,77 @@ struct Pipe {
 
 enum class SendKind : uint8_t { kNone, kIov, kFile };
 
-struct alignas(16) Conn {
-  Conn() = default;
-  Conn(const Conn &) = delete;
-
-  int fd = -1;
-  void *ctx = nullptr;
-  uint32_t ops = 0;  // bit(tag) for each outstanding operation
-
-  bool closing = false;          // close() called: only on_closed may follow
-  bool close_submitted = false;  // cancels + close op queued (or fd closed directly)
-  bool paused = false;
-  bool recv_cancel_sent = false;
-  bool recv_done = false;   // EOF or error seen: never re-arm recv
-  bool eof_pending = false; // EOF/error to deliver after the stash
-  int eof_err = 0;
-  bool starved = false;     // recv stopped on ENOBUFS, waits for buffers
-  bool throttled = false;   // was paused once: single-shot recvs from now on
-  bool wr_shut = false;     // shutdown_write() called: no more sends
-  bool shut_submitted = false;
-
-  // Bytes received while paused (or queued behind such bytes), copied out of
-  // the ring so a paused connection holds no ring buffer; stash[stash_off..]
-  // is still to deliver. At most kStashMax; empty (no memory) otherwise.
-  std::vector<char> stash;
-  size_t stash_off = 0;
-
-  SendKind send_kind = SendKind::kNone;
-  std::vector<struct iovec> iov;
-  size_t iov_next = 0;
-  msghdr msg{};  // must stay put while the sendmsg is in flight
+// A send from send()/sendfile() until on_sent is delivered: iov[iov_next..] or
+// the file range (through `pipe`). Lives apart from the Conn so that an idle
+// connection holds no send state; kept until the connection is released if
+// close() cut the send short, as the kernel may still read msg and iov.
+struct SendState {
+  SendKind kind = SendKind::kNone;
+  bool wait_writable = false;
+  uint32_t in_pipe = 0;  // spliced in, not yet out
   int file_fd = -1;
   uint64_t file_offset = 0;
   uint64_t file_left = 0;
   Pipe pipe;
-  uint32_t in_pipe = 0;     // spliced in, not yet out
-  bool wait_writable = false;
-
-  Link work{this};     // on the loop's work list
-  Link starving{this}; // on the loop's ENOBUFS list
-  Conn *next_free = nullptr;
-
-  bool has_stash() const { return stash_off < stash.size(); }
+  msghdr msg{};  // must stay put while the sendmsg is in flight
+  uint32_t iov_next = 0;
+  uint32_t iov_count = 0;
+  uint32_t iov_capacity = 0;
+  struct iovec iov[];  // iov_capacity entries follow (GNU flexible array member)
 };
+
+// Blocks of up to this many iovecs are kept on a per-loop free list (an HTTP
+// response is head + body, a pipelined batch a few more); larger ones are
+// allocated to size and freed when the send ends.
+constexpr uint32_t kCachedIovs = 8;
+constexpr size_t kMaxCachedSends = 64;
+
+// Bytes received while paused (or queued behind such bytes), copied out of the
+// ring so a paused connection holds no ring buffer; bytes[off..] is still to
+// deliver. At most kStashMax; exists only while there is something to deliver.
+struct Stash {
+  std::vector<char> bytes;
+  size_t off = 0;
+};
+
+// One accepted connection: the core an idle connection costs (64 bytes).
+// Standard layout: a list node converts back to its Conn by offsetof.
+struct alignas(16) Conn {
+  Conn() = default;
+  Conn(const Conn &) = delete;
+
+  Link work;      // on the loop's work list
+  Link starving;  // on the loop's ENOBUFS list
+  union {
+    void *ctx = nullptr;  // the host's conn_ctx
+    Conn *next_free;      // while on the loop's free list
+  };
+  SendState *send = nullptr;  // from send()/sendfile() until on_sent is delivered
+  Stash *stash = nullptr;     // only while paused bytes wait
+  int fd = -1;
+  uint32_t ops : 12 = 0;  // bit(tag) for each outstanding operation
+  uint32_t closing : 1 = 0;           // close() called: only on_closed may follow
+  uint32_t close_submitted : 1 = 0;   // cancels + close op queued (or fd closed directly)
+  uint32_t paused : 1 = 0;
+  uint32_t recv_cancel_sent : 1 = 0;
+  uint32_t recv_done : 1 = 0;         // EOF or error seen: never re-arm recv
+  uint32_t eof_pending : 1 = 0;       // EOF/error to deliver after the stash
+  uint32_t starved : 1 = 0;           // recv stopped on ENOBUFS, waits for buffers
+  uint32_t throttled : 1 = 0;         // was paused once: single-shot recvs from now on
+  uint32_t wr_shut : 1 = 0;           // shutdown_write() called: no more sends
+  uint32_t shut_submitted : 1 = 0;
+  uint32_t eof_err : 8 = 0;           // errno for the pending EOF (Linux errnos are < 256)
+
+  bool sending() const { return send && send->kind != SendKind::kNone; }
+  bool has_stash() const { return stash && stash->off < stash->bytes.size(); }
+  static Conn *of_work(Link *l) { return reinterpret_cast<Conn *>(reinterpret_cast<char *>(l) - offsetof(Conn, work)); }
+  static Conn *of_starving(Link *l) {
+    return reinterpret_cast<Conn *>(reinterpret_cast<char *>(l) - offsetof(Conn, starving));
+  }
+};
+static_assert(std::is_standard_layout_v<Conn>);
+static_assert(kShutdown < 12, "Conn::ops has one bit per tag");
+static_assert(sizeof(Conn) <= 64, "an idle connection's core must stay small (README: bytes per connection)");
 
 struct alignas(16) Listener {
   Listener(int f, uint32_t i) : fd(f), id(i) {}
@@ -247,8 +273,10 @@ struct alignas(16) Loop {
 
   std::deque<Conn> conns;  // stable addresses; never shrinks
   Conn *free_conns = nullptr;
-  Link work{nullptr};
-  Link starved{nullptr};
+  SendState *free_sends = nullptr;  // unused kCachedIovs-sized blocks, at most kMaxCachedSends
+  size_t free_send_count = 0;
+  Link work;
+  Link starved;
   std::vector<Pipe> idle_pipes;
 
   uint64_t inflight = 0;  // operations whose last completion has not been seen
@@ -259,7 +287,14 @@ struct alignas(16) Loop {
     if (ring_ready) drain_and_exit();
     for (Conn &c : conns) {
       if (c.fd >= 0) ::close(c.fd);
-      c.pipe.close_both();
+      if (c.send) c.send->pipe.close_both();
+      ::operator delete(c.send);
+      delete c.stash;
+    }
+    while (free_sends) {
+      SendState *p = free_sends;
+      free_sends = next_free_send(p);
+      ::operator delete(p);
     }
     for (Pipe &p : idle_pipes) p.close_both();
     if (wakefd >= 0) ::close(wakefd);
@@ -398,46 +433,76 @@ struct alignas(16) Loop {
     else
       c = &conns.emplace_back();
     c->fd = fd;
+    c->ctx = nullptr;
     return c;
   }
 
-  void release_pipe(Conn *c) {
-    if (!c->pipe) return;
+  // ---- send blocks ----
+
+  // A cached block's first word links the free list (the block is not in use).
+  static SendState *&next_free_send(SendState *p) { return *reinterpret_cast<SendState **>(p); }
+
+  // A block for `iovs` iovecs, or nullptr when memory is short.
+  SendState *get_send(uint32_t iovs) {
+    uint32_t cap = std::max(iovs, kCachedIovs);
+    void *mem;
+    if (cap == kCachedIovs && free_sends) {
+      mem = free_sends;
+      free_sends = next_free_send(free_sends);
+      --free_send_count;
+    } else {
+      mem = ::operator new(sizeof(SendState) + cap * sizeof(struct iovec), std::nothrow);
+      if (!mem) return nullptr;
+    }
+    auto *s = new (mem) SendState;
+    s->iov_capacity = cap;
+    return s;
+  }
+
+  // Gives the connection's send block back (kept for reuse if small, up to a
+  // bound), its pipe to the idle pipes.
+  void put_send(Conn *c) {
+    SendState *p = c->send;
+    if (!p) return;
+    c->send = nullptr;
+    release_pipe(p);
+    if (p->iov_capacity == kCachedIovs && free_send_count < kMaxCachedSends) {
+      next_free_send(p) = free_sends;
+      free_sends = p;
+      ++free_send_count;
+    } else {
+      ::operator delete(p);
+    }
+  }
+
+  void release_pipe(SendState *p) {
+    if (!p->pipe) return;
     // A pipe still holding bytes (an interrupted send) cannot be reused.
-    if (c->in_pipe == 0 && idle_pipes.size() < kIdlePipesKept) {
+    if (p->in_pipe == 0 && idle_pipes.size() < kIdlePipesKept) {
       try {
-        idle_pipes.push_back(c->pipe);
-        c->pipe = Pipe{};
+        idle_pipes.push_back(p->pipe);
+        p->pipe = Pipe{};
         return;
       } catch (const std::bad_alloc &) {
       }
     }
-    c->pipe.close_both();
+    p->pipe.close_both();
   }
 
   void release_conn(Conn *c) {
     c->work.unlink();
     c->starving.unlink();
     // Still holding a pipe means a file send was cut short: its content is unknown.
-    c->pipe.close_both();
+    if (c->send) c->send->pipe.close_both();
+    put_send(c);
+    delete c->stash;
+    c->stash = nullptr;
     c->fd = -1;
-    c->ctx = nullptr;
     c->ops = 0;
-    c->closing = c->close_submitted = c->paused = c->recv_cancel_sent = false;
-    c->recv_done = c->eof_pending = c->starved = false;
-    c->wr_shut = c->shut_submitted = false;
+    c->closing = c->close_submitted = c->paused = c->recv_cancel_sent = 0;
+    c->recv_done = c->eof_pending = c->starved = c->throttled = 0;
+    c->wr_shut = c->shut_submitted = 0;
     c->eof_err = 0;
-    std::vector<char>().swap(c->stash);
-    c->stash_off = 0;
-    c->send_kind = SendKind::kNone;
-    c->iov.clear();
-    if (c->iov.capacity() > 64) std::vector<struct iovec>().swap(c->iov);
-    c->iov_next = 0;
-    c->msg = msghdr{};
-    c->file_fd = -1;
-    c->file_offset = c->file_left = 0;
-    c->in_pipe = 0;
-    c->wait_writable = false;
     c->next_free = free_conns;
     free_conns = c;
   }
@@ -445,8 +510,9 @@ struct alignas(16) Loop {
   // Forgets the stash. Its memory is freed later (release_conn, or once
   // delivered): close() may run inside on_data while the host reads from it.
   static void drop_stash(Conn *c) {
-    c->stash.clear();
-    c->stash_off = 0;
+    if (!c->stash) return;
+    c->stash->bytes.clear();
+    c->stash->off = 0;
   }
 
   void close(Conn *c) {
@@ -456,7 +522,7 @@ struct alignas(16) Loop {
     drop_stash(c);
     // The pending send is cancelled, never completed: the host's memory is
     // free again once on_closed arrives.
-    c->send_kind = SendKind::kNone;
+    if (c->send) c->send->kind = SendKind::kNone;
     push_work(c);
   }
 
@@ -466,7 +532,7 @@ struct alignas(16) Loop {
     c->recv_done = true;
     if (c->paused || c->has_stash()) {
       c->eof_pending = true;
-      c->eof_err = err;
+      c->eof_err = static_cast<uint32_t>(std::clamp(err, 0, 255));
       return;
     }
     ev.on_eof(ev.host_ctx, c->ctx, err);
@@ -480,21 +546,24 @@ struct alignas(16) Loop {
   // HTTP error, while the ring stays free for every other connection.
   void stash_bytes(Conn *c, uint16_t bid, uint32_t len) {
     bool stashed = false;
-    if (c->stash.size() - c->stash_off + len <= kStashMax) {
-      try {
-        c->stash.erase(c->stash.begin(), c->stash.begin() + static_cast<ptrdiff_t>(c->stash_off));
-        c->stash_off = 0;
-        c->stash.insert(c->stash.end(), buffer(bid), buffer(bid) + len);
-        stashed = true;
-      } catch (const std::bad_alloc &) {
+    size_t held = c->stash ? c->stash->bytes.size() - c->stash->off : 0;
+    if (held + len <= kStashMax) {
+      if (!c->stash) c->stash = new (std::nothrow) Stash;
+      if (Stash *st = c->stash) {
+        try {
+          st->bytes.erase(st->bytes.begin(), st->bytes.begin() + static_cast<ptrdiff_t>(st->off));
+          st->off = 0;
+          st->bytes.insert(st->bytes.end(), buffer(bid), buffer(bid) + len);
+          stashed = true;
+        } catch (const std::bad_alloc &) {
+        }
       }
     }
     if (!stashed) {
-      std::vector<char> held;
-      held.swap(c->stash);
-      size_t off = c->stash_off;
-      c->stash_off = 0;
-      if (off < held.size()) ev.on_data(ev.host_ctx, c->ctx, held.data() + off, held.size() - off);
+      std::unique_ptr<Stash> st(c->stash);
+      c->stash = nullptr;
+      if (st && st->off < st->bytes.size())
+        ev.on_data(ev.host_ctx, c->ctx, st->bytes.data() + st->off, st->bytes.size() - st->off);
       if (!c->closing) ev.on_data(ev.host_ctx, c->ctx, buffer(bid), len);
     }
     return_buffer(bid);
@@ -504,18 +573,19 @@ struct alignas(16) Loop {
   // buffer, so a pause from inside on_data takes effect at the next chunk.
   void drain_stash(Conn *c) {
     while (c->has_stash() && !c->paused && !c->closing) {
-      size_t n = std::min<size_t>(c->stash.size() - c->stash_off, buffer_size);
-      const char *p = c->stash.data() + c->stash_off;
-      c->stash_off += n;
+      Stash *st = c->stash;
+      size_t n = std::min<size_t>(st->bytes.size() - st->off, buffer_size);
+      const char *p = st->bytes.data() + st->off;
+      st->off += n;
       ev.on_data(ev.host_ctx, c->ctx, p, n);
     }
     if (!c->has_stash() && !c->closing) {
-      std::vector<char>().swap(c->stash);  // delivered: hold no memory
-      c->stash_off = 0;
+      delete c->stash;  // delivered: hold no memory
+      c->stash = nullptr;
     }
     if (!c->has_stash() && c->eof_pending && !c->paused && !c->closing) {
       c->eof_pending = false;
-      ev.on_eof(ev.host_ctx, c->ctx, c->eof_err);
+      ev.on_eof(ev.host_ctx, c->ctx, static_cast<int>(c->eof_err));
     }
   }
 
@@ -588,22 +658,15 @@ struct alignas(16) Loop {
   // ---- sending ----
 
   void complete_send(Conn *c, int err) {  // dispatch only
-    c->send_kind = SendKind::kNone;
-    c->iov.clear();
-    c->iov_next = 0;
-    c->file_fd = -1;
-    c->file_left = 0;
-    c->wait_writable = false;
-    release_pipe(c);
-    c->in_pipe = 0;
+    put_send(c);
     if (c->wr_shut) push_work(c);  // the half-close waited for this send
     ev.on_sent(ev.host_ctx, c->ctx, err);
   }
 
-  bool acquire_pipe(Conn *c) {
-    if (c->pipe) return true;
+  bool acquire_pipe(SendState *s) {
+    if (s->pipe) return true;
     if (!idle_pipes.empty()) {
-      c->pipe = idle_pipes.back();
+      s->pipe = idle_pipes.back();
       idle_pipes.pop_back();
       return true;
     }
@@ -611,107 +674,109 @@ struct alignas(16) Loop {
     // Blocking on purpose: io_uring would hand EAGAIN on an O_NONBLOCK pipe
     // back to us instead of waiting in its worker.
     if (::pipe2(fds, O_CLOEXEC) != 0) return false;
-    c->pipe.read_fd = fds[0];
-    c->pipe.write_fd = fds[1];
+    s->pipe.read_fd = fds[0];
+    s->pipe.write_fd = fds[1];
     ::fcntl(fds[1], F_SETPIPE_SZ, kPipeSize);  // best effort; the default is 64 KiB
     int size = ::fcntl(fds[1], F_GETPIPE_SZ);
-    c->pipe.capacity = size > 0 ? static_cast<uint32_t>(size) : 65536;
+    s->pipe.capacity = size > 0 ? static_cast<uint32_t>(size) : 65536;
     return true;
   }
 
   // Issues the next step of the pending send, or completes it. False: no SQE, retry next turn.
   bool advance_send(Conn *c) {
-    if (c->send_kind == SendKind::kNone || (c->ops & kSendOps)) return true;
-    if (c->wait_writable) {
+    if (!c->sending() || (c->ops & kSendOps)) return true;
+    SendState *s = c->send;
+    if (s->wait_writable) {
       io_uring_sqe *sqe = start_op(c, kPollOut);
       if (!sqe) return false;
       io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
       c->ops |= bit(kPollOut);
       return true;
     }
-    if (c->send_kind == SendKind::kIov) {
-      if (c->iov_next == c->iov.size()) {
+    if (s->kind == SendKind::kIov) {
+      if (s->iov_next == s->iov_count) {
         complete_send(c, 0);
         return true;
       }
       io_uring_sqe *sqe = start_op(c, kSend);
       if (!sqe) return false;
-      c->msg = msghdr{};
-      c->msg.msg_iov = &c->iov[c->iov_next];
-      c->msg.msg_iovlen = std::min<size_t>(c->iov.size() - c->iov_next, IOV_MAX);
-      io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL | MSG_WAITALL);
+      s->msg = msghdr{};
+      s->msg.msg_iov = &s->iov[s->iov_next];
+      s->msg.msg_iovlen = std::min<size_t>(s->iov_count - s->iov_next, IOV_MAX);
+      io_uring_prep_sendmsg(sqe, c->fd, &s->msg, MSG_NOSIGNAL | MSG_WAITALL);
       c->ops |= bit(kSend);
       return true;
     }
-    if (c->in_pipe > 0) {
+    if (s->in_pipe > 0) {
       io_uring_sqe *sqe = start_op(c, kSpliceOut);
       if (!sqe) return false;
-      io_uring_prep_splice(sqe, c->pipe.read_fd, -1, c->fd, -1, c->in_pipe, SPLICE_F_MOVE);
+      io_uring_prep_splice(sqe, s->pipe.read_fd, -1, c->fd, -1, s->in_pipe, SPLICE_F_MOVE);
       c->ops |= bit(kSpliceOut);
       return true;
     }
-    if (c->file_left == 0) {
+    if (s->file_left == 0) {
       complete_send(c, 0);
       return true;
     }
-    if (!acquire_pipe(c)) {
+    if (!acquire_pipe(s)) {
       complete_send(c, errno);
       return true;
     }
     io_uring_sqe *sqe = start_op(c, kSpliceIn);
     if (!sqe) return false;
-    auto chunk = static_cast<unsigned>(std::min<uint64_t>(c->file_left, c->pipe.capacity));
-    io_uring_prep_splice(sqe, c->file_fd, static_cast<int64_t>(c->file_offset), c->pipe.write_fd, -1, chunk,
+    auto chunk = static_cast<unsigned>(std::min<uint64_t>(s->file_left, s->pipe.capacity));
+    io_uring_prep_splice(sqe, s->file_fd, static_cast<int64_t>(s->file_offset), s->pipe.write_fd, -1, chunk,
                          SPLICE_F_MOVE);
     c->ops |= bit(kSpliceIn);
     return true;
   }
 
-  static bool consume_iov(Conn *c, size_t written) {
-    while (written > 0 && c->iov_next < c->iov.size()) {
-      struct iovec &v = c->iov[c->iov_next];
+  static bool consume_iov(SendState *s, size_t written) {
+    while (written > 0 && s->iov_next < s->iov_count) {
+      struct iovec &v = s->iov[s->iov_next];
       if (written >= v.iov_len) {
         written -= v.iov_len;
-        ++c->iov_next;
+        ++s->iov_next;
       } else {
         v.iov_base = static_cast<char *>(v.iov_base) + written;
         v.iov_len -= written;
         written = 0;
       }
     }
-    return c->iov_next == c->iov.size();
+    return s->iov_next == s->iov_count;
   }
 
   void on_send_step(Conn *c, Tag tag, int res) {
     c->ops &= ~bit(tag);
-    if (c->closing || c->send_kind == SendKind::kNone) return push_work(c);
+    if (c->closing || !c->sending()) return push_work(c);
+    SendState *s = c->send;
     if (res == -EINTR || (res == -EAGAIN && tag == kSpliceIn)) return push_work(c);  // retry as is
     // A non-blocking socket with a full send buffer: poll for room, then retry.
     if (res == -EAGAIN && (tag == kSend || tag == kSpliceOut)) {
-      c->wait_writable = true;
+      s->wait_writable = true;
       return push_work(c);
     }
     switch (tag) {
       case kSend:
         if (res < 0) return complete_send(c, -res);
         if (res == 0) return complete_send(c, EIO);  // no progress on a non-empty send
-        if (consume_iov(c, static_cast<size_t>(res))) return complete_send(c, 0);
+        if (consume_iov(s, static_cast<size_t>(res))) return complete_send(c, 0);
         break;  // short send: the rest goes out next turn
       case kSpliceIn:
         if (res < 0) return complete_send(c, -res);
         // The file ended before the range did (truncated under us): fail rather than hang.
         if (res == 0) return complete_send(c, EIO);
-        c->in_pipe = static_cast<uint32_t>(res);
-        c->file_offset += static_cast<uint64_t>(res);
-        c->file_left -= static_cast<uint64_t>(res);
+        s->in_pipe = static_cast<uint32_t>(res);
+        s->file_offset += static_cast<uint64_t>(res);
+        s->file_left -= static_cast<uint64_t>(res);
         break;
       case kSpliceOut:
         if (res < 0) return complete_send(c, -res);
         if (res == 0) return complete_send(c, EPIPE);
-        c->in_pipe -= static_cast<uint32_t>(res);
+        s->in_pipe -= static_cast<uint32_t>(res);
         break;
       case kPollOut:
-        c->wait_writable = false;
+        s->wait_writable = false;
         if (res < 0) return complete_send(c, -res);
         break;
       default:
@@ -723,7 +788,7 @@ struct alignas(16) Loop {
   // The half-close goes out once no send step is pending, so the FIN follows
   // every byte submitted before shutdown_write(). False: no SQE, retry next turn.
   bool reconcile_shutdown(Conn *c) {
-    if (!c->wr_shut || c->shut_submitted || c->send_kind != SendKind::kNone || (c->ops & kSendOps)) return true;
+    if (!c->wr_shut || c->shut_submitted || c->sending() || (c->ops & kSendOps)) return true;
     io_uring_sqe *sqe = start_op(c, kShutdown);
     if (!sqe) return false;
     io_uring_prep_shutdown(sqe, c->fd, SHUT_WR);
@@ -776,26 +841,26 @@ struct alignas(16) Loop {
   }
 
   void process_work() {
-    Link deferred{nullptr};
+    Link deferred;
     for (int round = 0; round < kWorkRoundsPerTurn; ++round) {
       // Buffers came back: connections stopped by ENOBUFS may receive again.
       while (free_buffers > 0 && starved.linked()) {
-        Conn *c = starved.next->owner;
+        Conn *c = Conn::of_starving(starved.next);
         c->starving.unlink();
         c->starved = false;
         push_work(c);
       }
       if (!work.linked()) break;
-      Link batch{nullptr};
+      Link batch;
       batch.take_all(work);
       while (batch.linked()) {
-        Conn *c = batch.next->owner;
+        Conn *c = Conn::of_work(batch.next);
         c->work.unlink();
         if (!process(c) && !c->work.linked()) deferred.push_back(&c->work);
       }
     }
     while (deferred.linked()) {
-      Conn *c = deferred.next->owner;
+      Conn *c = Conn::of_work(deferred.next);
       c->work.unlink();
       push_work(c);
     }
@@ -1123,20 +1188,16 @@ void wake(void *loop) {
 axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_t count) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->wr_shut || c->send_kind != SendKind::kNone || (c->ops & kSendOps) ||
-      (count > 0 && !iov))
+  if (!c || c->closing || c->wr_shut || c->send || (c->ops & kSendOps) || (count > 0 && !iov))
     return AXLE_ERR_INVALID;
-  try {
-    c->iov.clear();
-    c->iov.reserve(count);
-    for (uint32_t i = 0; i < count; ++i)
-      if (iov[i].len > 0) c->iov.push_back({const_cast<void *>(iov[i].base), iov[i].len});
-  } catch (const std::bad_alloc &) {
-    c->iov.clear();
-    return AXLE_ERR_NOMEM;
-  }
-  c->iov_next = 0;
-  c->send_kind = SendKind::kIov;
+  uint32_t used = 0;
+  for (uint32_t i = 0; i < count; ++i) used += iov[i].len > 0;
+  SendState *s = loop->get_send(used);
+  if (!s) return AXLE_ERR_NOMEM;
+  for (uint32_t i = 0; i < count; ++i)
+    if (iov[i].len > 0) s->iov[s->iov_count++] = {const_cast<void *>(iov[i].base), iov[i].len};
+  s->kind = SendKind::kIov;
+  c->send = s;
   loop->push_work(c);
   return AXLE_OK;
 }
@@ -1144,15 +1205,16 @@ axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_
 axle_status_t sendfile(void *loop_ptr, void *io_conn, int file_fd, uint64_t offset, uint64_t length) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->wr_shut || c->send_kind != SendKind::kNone || (c->ops & kSendOps) || file_fd < 0 ||
+  if (!c || c->closing || c->wr_shut || c->send || (c->ops & kSendOps) || file_fd < 0 ||
       offset > static_cast<uint64_t>(INT64_MAX) || length > static_cast<uint64_t>(INT64_MAX) - offset)
     return AXLE_ERR_INVALID;
-  c->send_kind = SendKind::kFile;
-  c->file_fd = file_fd;
-  c->file_offset = offset;
-  c->file_left = length;
-  c->in_pipe = 0;
-  c->wait_writable = false;
+  SendState *s = loop->get_send(0);
+  if (!s) return AXLE_ERR_NOMEM;
+  s->kind = SendKind::kFile;
+  s->file_fd = file_fd;
+  s->file_offset = offset;
+  s->file_left = length;
+  c->send = s;
   loop->push_work(c);
   return AXLE_OK;
 }

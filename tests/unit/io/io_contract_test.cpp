@@ -143,6 +143,61 @@ TEST_CASE("io: vectored send with a large iovec arrives intact") {
   }
 }
 
+// Send state may be per-send (uring, epoll: a block from send() to on_sent,
+// small ones reused): every size, sends and sendfiles in turn, a send cut
+// short by close() and the next connection's first send must all stay intact.
+TEST_CASE("io: sends of every iovec count and sendfiles in turn reuse their state intact") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    uint16_t port = h.listen();
+    Client client(port);
+    HostConn &c = h.accept_one();
+    std::string contents = pattern(200 * 1024, 7);
+    TempFile file(contents);
+    std::string expected;
+    int sends = 0;
+    for (uint32_t count : {1u, 8u, 9u, 2u, 40u, 7u, 1u, 100u, 3u}) {
+      std::vector<std::string> parts;
+      for (uint32_t i = 0; i < count; ++i)
+        parts.push_back(i % 3 == 1 ? "" : pattern(1 + (count * 131 + i * 17) % 900, i));
+      std::vector<axle_iov_t> iov;
+      for (auto &p : parts) {
+        iov.push_back({p.data(), p.size()});
+        expected += p;
+      }
+      REQUIRE(h.io().send(h.loop(), c.io, iov.data(), count) == AXLE_OK);
+      CHECK(h.run_until([&] { return c.sents == sends + 1; }));
+      ++sends;
+      uint64_t offset = count * 1000, length = 5000 + count * 37;
+      expected += contents.substr(offset, length);
+      REQUIRE(h.io().sendfile(h.loop(), c.io, file.fd, offset, length) == AXLE_OK);
+      CHECK(h.run_until([&] { return c.sents == sends + 1; }));
+      ++sends;
+    }
+    CHECK(c.sent_errs == std::vector<int>(sends, 0));
+    CHECK(read_exactly(client.fd, expected.size()) == expected);
+
+    // A large send cut short by close(): no on_sent, then a new connection
+    // (recycled state) sends normally.
+    std::string big = pattern(8 * 1024 * 1024, 9);
+    std::vector<axle_iov_t> many(20, axle_iov_t{big.data(), big.size() / 20});
+    REQUIRE(h.io().send(h.loop(), c.io, many.data(), 20) == AXLE_OK);
+    h.io().close(h.loop(), c.io);
+    CHECK(h.run_until([&] { return c.closed == 1; }));
+    CHECK(c.sents == sends);
+    Client second(port);
+    HostConn &d = h.accept_one();
+    std::string hello = "hello";
+    axle_iov_t one{hello.data(), hello.size()};
+    REQUIRE(h.io().send(h.loop(), d.io, &one, 1) == AXLE_OK);
+    CHECK(h.run_until([&] { return d.sents == 1; }));
+    CHECK(d.sent_errs == std::vector<int>{0});
+    CHECK(read_exactly(second.fd, hello.size()) == hello);
+    CHECK(no_stray_events(h));
+  }
+}
+
 TEST_CASE("io: a second send while one is in flight is refused") {
   for (const auto &name : modules_under_test()) {
     CAPTURE(name);
