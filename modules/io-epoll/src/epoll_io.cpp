@@ -7,6 +7,8 @@
 // listening socket). See README.md for the reasoning.
 #include <axle/io.h>
 
+#include "socket_slots.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -801,54 +803,16 @@ axle_status_t shutdown_write(void *, void *io_conn) {
   return AXLE_OK;
 }
 
-// getpeername/getsockname as an axle_address_t. The struct is new in 1.1, so
-// the caller's copy must hold every field.
 axle_status_t conn_address(void *, void *io_conn, axle_conn_end_t end, axle_address_t *out) {
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->fd < 0 || !out || !AXLE_STRUCT_HAS(out, axle_address_t, addr) ||
-      (end != AXLE_CONN_PEER && end != AXLE_CONN_LOCAL))
-    return AXLE_ERR_INVALID;
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  auto *sa = reinterpret_cast<sockaddr *>(&ss);
-  int rc = end == AXLE_CONN_PEER ? ::getpeername(c->fd, sa, &len) : ::getsockname(c->fd, sa, &len);
-  if (rc != 0) return AXLE_ERR_IO;
-  out->family = AXLE_ADDR_NONE;
-  out->port = 0;
-  std::memset(out->addr, 0, sizeof out->addr);
-  if (ss.ss_family == AF_INET) {
-    const auto *in = reinterpret_cast<const sockaddr_in *>(&ss);
-    out->family = AXLE_ADDR_IPV4;
-    out->port = ntohs(in->sin_port);
-    std::memcpy(out->addr, &in->sin_addr, 4);
-  } else if (ss.ss_family == AF_INET6) {
-    const auto *in6 = reinterpret_cast<const sockaddr_in6 *>(&ss);
-    out->family = AXLE_ADDR_IPV6;
-    out->port = ntohs(in6->sin6_port);
-    std::memcpy(out->addr, &in6->sin6_addr, 16);
-  }
-  return AXLE_OK;
+  if (!c || c->closing || c->fd < 0) return AXLE_ERR_INVALID;
+  return axle::io_socket::address(c->fd, end, out);
 }
 
 axle_status_t conn_option(void *, void *io_conn, axle_conn_option_t option, int64_t value) {
   Conn *c = as_conn(io_conn);
   if (!c || c->closing || c->fd < 0) return AXLE_ERR_INVALID;
-  int name;
-  switch (option) {
-    case AXLE_CONN_OPT_NODELAY:
-      name = TCP_NODELAY;
-      break;
-    case AXLE_CONN_OPT_QUICKACK:
-      name = TCP_QUICKACK;
-      break;
-    default:
-      return AXLE_ERR_UNSUPPORTED;
-  }
-  if (value != 0 && value != 1) return AXLE_ERR_INVALID;
-  int v = static_cast<int>(value);
-  if (::setsockopt(c->fd, IPPROTO_TCP, name, &v, sizeof v) == 0) return AXLE_OK;
-  // Not a TCP socket (e.g. a Unix socket handed over as a listener).
-  return errno == EOPNOTSUPP || errno == ENOPROTOOPT ? AXLE_ERR_UNSUPPORTED : AXLE_ERR_IO;
+  return axle::io_socket::option(c->fd, option, value);
 }
 
 // ---- lifecycle ----
