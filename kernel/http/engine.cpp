@@ -1,6 +1,9 @@
 #include "http/engine.h"
 
+#include "http/engine_work.h"
+
 #include "http/error_response.h"
+#include "http/framing.h"
 #include "http/serializer.h"
 
 #include <axle/metrics.h>
@@ -8,7 +11,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <new>
 
 namespace axle::http {
 
@@ -16,64 +18,14 @@ namespace {
 constexpr size_t kSlackInput = 64 * 1024;  // room for chunk framing and the next pipelined request
 }  // namespace
 
-// What a connection holds only while it has work: input, output and a
-// request whose body is arriving. A connection gives it back as soon as it is
-// idle, so thousands of idle keep-alive connections cost only their core.
-struct EngineWork {
-  explicit EngineWork(Memory &memory) : out(memory), in(memory) {}
-  OutQueue out;
-  InputBuffer in;
-  StoredHead *stored = nullptr;
-  ChunkedDecoder chunked;
-  uint64_t charged = 0;            // bytes counted against the budget
-  uint32_t queued_responses = 0;   // since the output last drained
-  EngineWork *next_spare = nullptr;  // in EngineContext::spare_work
-};
-
-EngineContext::EngineContext(const Limits &limits, const Timeouts &timeouts, ParserRef parser, Memory &memory,
-                             Budget &budget, Dispatcher &dispatcher, const HttpDate &date, uint64_t (*now_ms)(),
-                             uint64_t (*now_ns)())
-    : limits(limits),
-      timeouts(timeouts),
-      parser(parser),
-      memory(memory),
-      budget(budget),
-      dispatcher(dispatcher),
-      date(date),
-      now_ms(now_ms),
-      now_ns(now_ns),
-      response(memory) {
-  parse_limits = {sizeof(axle_parse_limits_t), limits.max_head_bytes, limits.max_target_bytes, limits.max_headers};
-  headers.resize(limits.max_headers);
-}
-
 Engine::Engine(EngineContext &ctx, void *conn) : ctx_(ctx), conn_(conn) {
   set_deadline(ctx_.timeouts.header_ms, AXLE_TIMEOUT_HEADER);
 }
 
 Engine::~Engine() { free_work(); }
 
-EngineContext::~EngineContext() { release_spare_work(); }
-
-void EngineContext::release_spare_work() {
-  spare_count = 0;
-  while (spare_work) {
-    EngineWork *w = spare_work;
-    spare_work = w->next_spare;
-    w->~EngineWork();
-    memory.free(w, sizeof(EngineWork));
-  }
-}
-
 Engine::Work *Engine::ensure_work() {
-  if (work_) return work_;
-  if (Work *spare = ctx_.spare_work) {  // a block another connection of this worker gave back
-    ctx_.spare_work = spare->next_spare;
-    --ctx_.spare_count;
-    work_ = spare;
-  } else if (void *mem = ctx_.memory.alloc(sizeof(Work))) {
-    work_ = new (mem) Work(ctx_.memory);
-  }
+  if (!work_) work_ = ctx_.take_work();
   return work_;
 }
 
@@ -87,14 +39,7 @@ void Engine::free_work() {
   w.queued_responses = 0;
   account();
   work_ = nullptr;
-  if (ctx_.spare_count < EngineContext::kSpareWork) {
-    w.next_spare = ctx_.spare_work;  // kept whole, with its output ring
-    ctx_.spare_work = &w;
-    ++ctx_.spare_count;
-  } else {
-    w.~EngineWork();
-    ctx_.memory.free(&w, sizeof(Work));
-  }
+  ctx_.give_back(&w);
 }
 
 // ---- events ----
@@ -222,19 +167,14 @@ size_t Engine::process(const char *buf, size_t len) {
     head.struct_size = sizeof head;
     head.headers = ctx_.headers.data();
     head.header_capacity = static_cast<uint32_t>(ctx_.headers.size());
-    size_t consumed = 0;
-    axle_parse_result_t r =
-        ctx_.parser.vt->parse_request(ctx_.parser.ctx, buf + pos, len - pos, &ctx_.parse_limits, &head, &consumed);
-    if (r == AXLE_PARSE_INCOMPLETE) break;
-    if (r == AXLE_PARSE_ERROR || consumed == 0 || consumed > len - pos) {
-      reject(head.error_status ? head.error_status : 400, nullptr, len - pos);
+    HeadStep step = frame_head(ctx_.parser, ctx_.parse_limits, ctx_.limits.max_body_bytes, buf + pos, len - pos, head);
+    if (step.kind == HeadStep::Kind::Incomplete) break;
+    if (step.kind == HeadStep::Kind::Refused) {
+      reject(step.status, step.parsed ? &head : nullptr, step.parsed ? step.consumed : len - pos);
       return len;
     }
-    HeadInfo info = check_head(head, ctx_.limits.max_body_bytes);
-    if (info.error_status) {
-      reject(info.error_status, &head, consumed);
-      return len;
-    }
+    const size_t consumed = step.consumed;
+    const HeadInfo &info = step.info;
     size_t available = len - pos - consumed;
     if (info.body == BodyKind::None || (info.body == BodyKind::Length && available >= info.content_length)) {
       size_t body_len = info.body == BodyKind::None ? 0 : static_cast<size_t>(info.content_length);
@@ -283,38 +223,22 @@ void Engine::run_buffered() {
 
 bool Engine::continue_body() {
   Work &w = *work_;  // a body is arriving, so there is work
+  BodyStep step = frame_body(w.in, *w.stored, w.chunked, ctx_.parser, ctx_.limits.max_body_bytes,
+                             ctx_.limits.max_head_bytes);
+  if (step.kind == BodyStep::Kind::NeedMore) return false;
+  if (step.kind == BodyStep::Kind::Refused) {
+    reject(step.status, nullptr, 0);
+    return false;
+  }
   const HeadInfo info = w.stored->info();
   const uint32_t head_len = w.stored->head_len();
-  size_t raw_end;
-  uint64_t body_len;
-  if (info.body == BodyKind::Length) {
-    if (w.in.size() - head_len < info.content_length) return false;
-    body_len = info.content_length;
-    raw_end = head_len + static_cast<size_t>(body_len);
-  } else {
-    switch (w.chunked.decode(w.in.data(), w.in.size_ptr(), ctx_.parser, ctx_.limits.max_body_bytes,
-                             ctx_.limits.max_head_bytes)) {
-      case ChunkedDecoder::Result::NeedMore:
-        return false;
-      case ChunkedDecoder::Result::Malformed:
-        reject(400, nullptr, 0);
-        return false;
-      case ChunkedDecoder::Result::TooLarge:
-        reject(413, nullptr, 0);
-        return false;
-      case ChunkedDecoder::Result::Done:
-        break;
-    }
-    body_len = w.chunked.body_length();
-    raw_end = w.chunked.raw_end();
-  }
   axle_request_head_t head{};
   w.stored->restore(w.in.data(), ctx_.headers.data(), static_cast<uint32_t>(ctx_.headers.size()), head);
   StoredHead::destroy(ctx_.memory, w.stored);
   w.stored = nullptr;
   phase_ = Phase::Head;
-  dispatch(head, info, {w.in.data() + head_len, static_cast<size_t>(body_len)}, raw_end);
-  w.in.consume(raw_end);
+  dispatch(head, info, {w.in.data() + head_len, static_cast<size_t>(step.length)}, step.raw_end);
+  w.in.consume(step.raw_end);
   return !closed_;
 }
 

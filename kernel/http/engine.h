@@ -70,7 +70,9 @@ struct EngineContext {
   static constexpr uint32_t kSpareWork = 32;
   EngineWork *spare_work = nullptr;
   uint32_t spare_count = 0;
-  void release_spare_work();  // gives every spare block back to the allocator
+  EngineWork *take_work();            // a spare block or a new one; nullptr when out of memory
+  void give_back(EngineWork *w);      // an emptied block, kept if there is room
+  void release_spare_work();          // gives every spare block back to the allocator
 };
 
 class Engine {
