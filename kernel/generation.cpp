@@ -224,4 +224,10 @@ uint32_t Generation::connection_count() const {
   return n;
 }
 
+std::vector<uint32_t> Generation::worker_connection_counts() const {
+  std::vector<uint32_t> counts;
+  for (const auto &w : workers_) counts.push_back(w->connection_count());
+  return counts;
+}
+
 }  // namespace axle

@@ -62,8 +62,9 @@ class Generation {
   void drain(uint32_t deadline_ms, bool close_idle);
   // Waits for every worker thread to end.
   void join_workers();
-  // Connections currently open on this generation's workers.
+  // Connections currently open on this generation's workers, in all and per worker.
   uint32_t connection_count() const;
+  std::vector<uint32_t> worker_connection_counts() const;
   // Every worker thread has ended (so join_workers() will not block).
   bool workers_finished() const;
 

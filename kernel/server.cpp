@@ -225,7 +225,13 @@ std::string Server::generations_json() {
   std::string out = "{\"generations\":[";
   auto describe = [&](Generation &g, const char *state) {
     out += "{\"id\":" + std::to_string(g.id) + ",\"state\":\"" + state + "\",\"connections\":" +
-           std::to_string(g.connection_count()) + ",\"modules\":[";
+           std::to_string(g.connection_count()) + ",\"worker_connections\":[";
+    const char *sep = "";
+    for (uint32_t n : g.worker_connection_counts()) {
+      out += sep + std::to_string(n);
+      sep = ",";
+    }
+    out += "],\"modules\":[";
     bool first = true;
     for (ModuleInstance *m : g.all_instances()) {
       const axle_module_descriptor_t &d = m->desc();

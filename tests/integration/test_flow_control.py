@@ -6,6 +6,8 @@ available), takes about 15 s, talks only to 127.0.0.1 and stops by itself.
 The bounds asserted are derived from LIMITS, written into the server's config.
 """
 
+import json
+
 import harness
 import pytest
 
@@ -176,3 +178,32 @@ def test_uring_clients_that_never_read_do_not_stall_others(start_axle, tmp_path,
     finally:
         crowd.close()
     assert harness.eventually_served(addr).status == 200
+
+
+def test_uring_spreads_connections_over_workers(start_axle, tmp_path, flow_root):
+    """With one shared listening socket, every io_uring loop must get a share
+    of the connections (a multishot accept used to hand all of them to one)."""
+    config = harness.render_config(modules={"io": "uring"}, workers=2, routes=harness.default_routes(flow_root),
+                                   extra='[admin]\nlisten = "127.0.0.1:0"')
+    check_file = tmp_path / "check-spread.toml"
+    check_file.write_text(config)
+    check = harness.run_axle(["--check", check_file])
+    if check.returncode != 0 and "is not available" in check.stderr:
+        pytest.skip(f"io_uring cannot run here: {check.stderr.strip()}")
+    server = start_axle.start(config)
+    server.wait_for_log(r"admin listening on")
+    addr = server.listeners[0]
+    conns = []
+    try:
+        for _ in range(40):  # one after the other, each answered before the next connects
+            c = harness.Conn(*addr)
+            conns.append(c)
+            assert c.request(harness.get("/ping")).status == 200
+        with harness.Conn(*server.admin[0]) as c:
+            doc = json.loads(c.request(harness.get("/generations")).body)
+        counts = doc["generations"][0]["worker_connections"]
+        assert len(counts) == 2 and sum(counts) == 40, doc
+        assert min(counts) >= 5, f"one loop took nearly every connection: {counts}"
+    finally:
+        for c in conns:
+            c.close()
