@@ -20,7 +20,10 @@ constexpr uint32_t kBlockBytes = 4096;  // one allocation holds many response he
 constexpr uint32_t kInitialSegments = 8;
 }  // namespace
 
-OutQueue::~OutQueue() { clear(); }
+OutQueue::~OutQueue() {
+  clear();
+  if (spare_block_) memory_.free(spare_block_, sizeof(Block) + spare_block_->capacity);
+}
 
 OutQueue::Segment *OutQueue::push() {
   if (count_ == capacity_) {
@@ -42,7 +45,13 @@ char *OutQueue::reserve(size_t n) {
   if (tail_block_ && tail_block_->capacity - tail_block_->used >= n) return tail_block_->data + tail_block_->used;
   if (tail_block_) unref(tail_block_);
   size_t cap = std::max<size_t>(kBlockBytes - sizeof(Block), n);
-  tail_block_ = static_cast<Block *>(memory_.alloc(sizeof(Block) + cap));
+  if (spare_block_ && spare_block_->capacity >= cap) {
+    tail_block_ = spare_block_;  // the last drained block, reused instead of allocating
+    spare_block_ = nullptr;
+    cap = tail_block_->capacity;
+  } else {
+    tail_block_ = static_cast<Block *>(memory_.alloc(sizeof(Block) + cap));
+  }
   if (!tail_block_) return nullptr;
   tail_block_->refs = 1;  // the queue's own ref while it is the tail
   tail_block_->used = 0;
@@ -195,10 +204,13 @@ void OutQueue::release(Segment &s) {
 }
 
 void OutQueue::unref(Block *b) {
-  if (--b->refs == 0) {
-    memory_bytes_ -= sizeof(Block) + b->capacity;
-    memory_.free(b, sizeof(Block) + b->capacity);
-  }
+  if (--b->refs != 0) return;
+  memory_bytes_ -= sizeof(Block) + b->capacity;
+  // One standard block is kept for the next response: a fresh 4 KiB block
+  // per response would cost an allocation and scatter the allocator's heap
+  // between long-lived connection objects.
+  if (!spare_block_ && b->capacity == kBlockBytes - sizeof(Block)) spare_block_ = b;
+  else memory_.free(b, sizeof(Block) + b->capacity);
 }
 
 }  // namespace axle::http

@@ -85,6 +85,7 @@ class OutQueue {
   uint32_t files_ = 0;
   uint64_t pending_bytes_ = 0, memory_bytes_ = 0;
   Block *tail_block_ = nullptr;  // where copies are written; holds its own ref
+  Block *spare_block_ = nullptr;  // a drained block kept for the next response (not in memory_bytes_)
 };
 
 }  // namespace axle::http
