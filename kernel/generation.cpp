@@ -181,13 +181,13 @@ Generation::~Generation() {
 }
 
 bool Generation::start_workers(const std::vector<Listener> &listeners, std::atomic<uint32_t> &open_connections,
-                               std::string &error) {
+                               http::SharedBudget &budget, std::string &error) {
   uint32_t count = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
   bool ok = true;
   try {
     workers_.reserve(count);  // so the push_back below cannot throw with a thread running
     for (uint32_t i = 0; ok && i < count; ++i) {
-      auto worker = std::make_unique<Worker>(*this, i, open_connections);
+      auto worker = std::make_unique<Worker>(*this, i, open_connections, budget);
       ok = worker->start(listeners, error);
       if (ok) workers_.push_back(std::move(worker));
     }

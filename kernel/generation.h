@@ -4,6 +4,7 @@
 #pragma once
 
 #include "access_log.h"
+#include "http/budget.h"
 #include "config.h"
 #include "module_config.h"
 #include "module_loader.h"
@@ -56,7 +57,7 @@ class Generation {
   // Starts one Worker per configured worker on the shared listeners. Fails
   // (and stops the ones started) if any worker's thread_init fails.
   bool start_workers(const std::vector<Listener> &listeners, std::atomic<uint32_t> &open_connections,
-                     std::string &error);
+                     http::SharedBudget &budget, std::string &error);
   // Asks every worker to stop accepting and finish (see Worker::drain);
   // returns at once.
   void drain(uint32_t deadline_ms, bool close_idle);

@@ -127,7 +127,8 @@ int Server::run() {
     spdlog::error("{}: {}", config_.source, error);
     return 1;
   }
-  if (!open_listeners(error) || !gen->start_workers(listeners_, open_connections_, error)) {
+  budget_.set_limit(config_.limits.max_buffered_bytes);
+  if (!open_listeners(error) || !gen->start_workers(listeners_, open_connections_, budget_, error)) {
     spdlog::error("{}", error);
     return 1;
   }
@@ -208,7 +209,13 @@ std::string Server::swap_generation() {
     retired_.reserve(retired_.size() + 1);
   }
   auto gen = Generation::build(*config, next_generation_id_, error);
-  if (!gen || !gen->start_workers(listeners_, open_connections_, error)) return config_path_ + ": " + error;
+  if (!gen) return config_path_ + ": " + error;
+  // Every generation shares the one budget; a reload may move its limit.
+  budget_.set_limit(config->limits.max_buffered_bytes);
+  if (!gen->start_workers(listeners_, open_connections_, budget_, error)) {
+    budget_.set_limit(config_.limits.max_buffered_bytes);
+    return config_path_ + ": " + error;
+  }
   ++next_generation_id_;
   spdlog::info("generation {} serving: io={} allocator={} parser={} router={}; generation {} draining", gen->id,
                config->io, config->allocator, config->parser, config->router, current_->id);

@@ -48,6 +48,7 @@ class Server {
   std::unique_ptr<Generation> current_;
   std::vector<std::unique_ptr<Generation>> retired_;  // draining, destroyed once their workers end
   std::atomic<uint32_t> open_connections_{0};
+  http::SharedBudget budget_{0};  // memory held for clients, all generations together
   uint64_t next_generation_id_ = 1;
   std::mutex reload_mutex_;  // one reload at a time (SIGHUP and admin)
   std::mutex state_mutex_;   // guards current_, retired_, config_ for readers off the main thread

@@ -19,10 +19,9 @@ void set_option(const axle_io_vtable_t *io, void *loop, void *io_conn, axle_conn
 
 }  // namespace
 
-Worker::Worker(Generation &gen, uint32_t index, std::atomic<uint32_t> &open_connections)
-    : gen(gen), index(index), open_connections_(open_connections) {
-  http::process_budget().set_limit(gen.config.limits.max_buffered_bytes);
-}
+Worker::Worker(Generation &gen, uint32_t index, std::atomic<uint32_t> &open_connections,
+               http::SharedBudget &budget)
+    : gen(gen), index(index), budget_(&budget), open_connections_(open_connections) {}
 
 Worker::~Worker() { join(); }
 
@@ -115,8 +114,8 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
   // while starting is reported through `ready` like a refusing module.
   try {
     ok = init_modules(error);
-    if (ok) make_engine_context();
     if (ok) {
+      make_engine_context();
       events_ = {};
       events_.struct_size = sizeof events_;
       events_.host_ctx = this;

@@ -29,7 +29,8 @@ struct Listener {
 
 class Worker : public axle_worker_t {
  public:
-  Worker(Generation &gen, uint32_t index, std::atomic<uint32_t> &open_connections);
+  // open_connections and budget: process-wide, shared by every worker of every generation.
+  Worker(Generation &gen, uint32_t index, std::atomic<uint32_t> &open_connections, http::SharedBudget &budget);
   ~Worker();
 
   // Starts the thread and waits until its modules and loop are ready.
@@ -91,7 +92,7 @@ class Worker : public axle_worker_t {
   static void ev_wake(void *host);
 
   ModuleMemory memory_{*this};
-  http::Budget budget_{&http::process_budget()};
+  http::Budget budget_;
   std::unique_ptr<RouteDispatcher> dispatcher_;
   std::unique_ptr<RequestObserver> observer_;
   std::atomic<uint32_t> &open_connections_;  // process-wide, checked at accept only

@@ -9,11 +9,6 @@ bool SharedBudget::take(uint64_t n) {
   return false;
 }
 
-SharedBudget &process_budget() {
-  static SharedBudget budget(256ull << 20);
-  return budget;
-}
-
 Budget::~Budget() {
   if (shared_ && granted_) shared_->give(granted_);
 }

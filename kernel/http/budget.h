@@ -23,9 +23,6 @@ class SharedBudget {
   std::atomic<uint64_t> used_{0};
 };
 
-// The budget every server worker shares (its limit is [limits] max_buffered_bytes).
-SharedBudget &process_budget();
-
 // One worker's account. Never refuses a charge (callers bound their own
 // overshoot); exhausted() tells the engine to take no new work.
 class Budget {
