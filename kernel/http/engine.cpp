@@ -83,7 +83,7 @@ void Engine::output_done(int err) {
     if (final_) {
       if (peer_eof_) {
         closed_ = true;
-      } else if (phase_ != Phase::Closing || !linger_) {
+      } else if (!linger_) {
         // Lingering close: stop sending, read and drop what the client still
         // sends, so its unread bytes do not turn our close into a reset that
         // destroys the response in flight.
@@ -111,7 +111,6 @@ void Engine::output_done(int err) {
 }
 
 void Engine::tick(uint64_t now_ms) {
-  if (work_ && idle()) free_work();  // e.g. a connection that ended idle without output
   if (!timeout_kind_ || closed_ || now_ms < deadline_ms_) return;
   uint8_t kind = timeout_kind_;
   timeout_kind_ = 0;
@@ -120,9 +119,7 @@ void Engine::tick(uint64_t now_ms) {
   // is being written; every other expiry closes quietly.
   bool stalled_request = (kind == AXLE_TIMEOUT_HEADER && input_size() > 0) || kind == AXLE_TIMEOUT_BODY;
   if (stalled_request && !output_in_flight() && !final_) {
-    refusing_ = true;
-    answer_error(408, nullptr, 0, AXLE_ROUTE_NONE, 0, false, true, ctx_.observer ? ctx_.now_ns() : 0);
-    refusing_ = false;
+    answer_error(408, nullptr, 0, AXLE_ROUTE_NONE, 0, false, true, ctx_.observer ? ctx_.now_ns() : 0, true);
     stop_reading_requests();
     return;
   }
@@ -274,11 +271,11 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
     closed_ = true;  // out of memory: nothing sensible can be sent
     return;
   }
-  report(&head, r.route_id, status, bytes_in, queued, started_ns);
+  report(&head, r.route_id, status, bytes_in, queued, started_ns, false);
 }
 
 void Engine::answer_error(uint16_t status, const axle_request_head_t *head, size_t bytes_in, uint32_t route_id,
-                          uint32_t allow, bool head_only, bool close, uint64_t started_ns) {
+                          uint32_t allow, bool head_only, bool close, uint64_t started_ns, bool refused) {
   ErrorFrame frame{ctx_.date.view(), close, head_only, allow, status == 503 ? 1u : 0u};
   Work *w = ensure_work();
   int64_t queued = w ? queue_error_response(w->out, status, frame) : -1;
@@ -288,14 +285,12 @@ void Engine::answer_error(uint16_t status, const axle_request_head_t *head, size
     closed_ = true;
     return;
   }
-  report(head, route_id, status, bytes_in, queued, started_ns);
+  report(head, route_id, status, bytes_in, queued, started_ns, refused);
 }
 
 void Engine::reject(uint16_t status, const axle_request_head_t *head, size_t bytes_in) {
   if (ctx_.observer) ctx_.observer->parse_error(status);
-  refusing_ = true;
-  answer_error(status, head, bytes_in, AXLE_ROUTE_NONE, 0, false, true, ctx_.observer ? ctx_.now_ns() : 0);
-  refusing_ = false;
+  answer_error(status, head, bytes_in, AXLE_ROUTE_NONE, 0, false, true, ctx_.observer ? ctx_.now_ns() : 0, true);
   stop_reading_requests();
 }
 
@@ -311,9 +306,9 @@ void Engine::stop_reading_requests() {
 }
 
 void Engine::report(const axle_request_head_t *head, uint32_t route_id, uint16_t status, size_t bytes_in,
-                    int64_t bytes_out, uint64_t started_ns) {
+                    int64_t bytes_out, uint64_t started_ns, bool refused) {
   if (!ctx_.observer) return;
-  RequestRecord rec{head, route_id, status, bytes_in, static_cast<uint64_t>(bytes_out), started_ns, refusing_};
+  RequestRecord rec{head, route_id, status, bytes_in, static_cast<uint64_t>(bytes_out), started_ns, refused};
   ctx_.observer->request_done(conn_, rec);
 }
 

@@ -120,13 +120,14 @@ class Engine {
   void run_buffered();
   bool continue_body();
   void dispatch(const axle_request_head_t &head, const HeadInfo &info, std::string_view body, size_t bytes_in);
+  // refused: bytes that were no request (counted as a parse error, not a request)
   void answer_error(uint16_t status, const axle_request_head_t *head, size_t bytes_in, uint32_t route_id,
-                    uint32_t allow, bool head_only, bool close, uint64_t started_ns);
+                    uint32_t allow, bool head_only, bool close, uint64_t started_ns, bool refused = false);
   // A request refused before reaching a handler: counted, answered, then the connection closes.
   void reject(uint16_t status, const axle_request_head_t *head, size_t bytes_in);
   void stop_reading_requests();
   void report(const axle_request_head_t *head, uint32_t route_id, uint16_t status, size_t bytes_in,
-              int64_t bytes_out, uint64_t started_ns);
+              int64_t bytes_out, uint64_t started_ns, bool refused);
   bool output_full() const;
   void finish_if_done();
   void set_deadline(uint32_t ms, uint8_t kind);
@@ -147,7 +148,6 @@ class Engine {
   bool closed_ = false;
   bool shutdown_wanted_ = false;
   bool linger_ = false;
-  bool refusing_ = false;  // the error being answered refuses bytes that were no request
 };
 
 }  // namespace axle::http
