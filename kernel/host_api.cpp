@@ -1,6 +1,7 @@
 #include "host_api.h"
 
 #include "http/char_class.h"
+#include "http/tokens.h"
 #include "module_config.h"
 #include "http/response.h"
 #include "worker.h"
@@ -84,24 +85,14 @@ void response_set_status(axle_response_t *r, uint16_t status) {
   if (status >= 100 && status <= 999) as_response(r).status = status;
 }
 
-bool name_is(axle_str_t name, std::string_view lower) {
-  if (name.len != lower.size()) return false;
-  for (size_t i = 0; i < lower.size(); ++i) {
-    char c = name.ptr[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 // Header names the kernel writes itself; a handler may not set them.
 bool reserved_header(axle_str_t name) {
   switch (name.len) {
-    case 4: return name_is(name, "date");
-    case 6: return name_is(name, "server");
-    case 10: return name_is(name, "connection");
-    case 14: return name_is(name, "content-length");
-    case 17: return name_is(name, "transfer-encoding");
+    case 4: return http::iequals(name, "date");
+    case 6: return http::iequals(name, "server");
+    case 10: return http::iequals(name, "connection");
+    case 14: return http::iequals(name, "content-length");
+    case 17: return http::iequals(name, "transfer-encoding");
     default: return false;
   }
 }
