@@ -72,6 +72,7 @@ constexpr BoundedKey<Timeouts> kTimeoutKeys[] = {
     {"idle_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.idle_ms = static_cast<uint32_t>(v); }},
     {"write_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.write_ms = static_cast<uint32_t>(v); }},
     {"drain_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.drain_ms = static_cast<uint32_t>(v); }},
+    {"response_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.response_ms = static_cast<uint32_t>(v); }},
 };
 
 struct MethodName {
@@ -487,11 +488,15 @@ class ConfigParser {
           has_handler = true;
         } else if (key == "methods") {
           route.method_mask = methods(value, path);
+        } else if (key == "stream_body") {
+          const toml::value<bool> *flag = value.as_boolean();
+          if (!flag) fail(value, path, "expected true or false, got " + describe(value));
+          route.stream_body = flag->get();
         }
       }
       if (!has_path) fail(tbl, prefix + ".path", "required key missing");
       if (!has_handler) fail(tbl, prefix + ".handler", "required key missing");
-      route.options = options(tbl, prefix, {"path", "handler", "methods"});
+      route.options = options(tbl, prefix, {"path", "handler", "methods", "stream_body"});
       cfg.routes.push_back(std::move(route));
     }
   }

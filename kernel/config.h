@@ -43,6 +43,7 @@ struct RouteConfig {
   std::string path;        // pattern, e.g. "/echo/{msg}"
   std::string handler;     // handler module name, e.g. "static"
   uint32_t method_mask;    // AXLE_METHOD_* bits; "methods" key, default ANY
+  bool stream_body = false;  // "stream_body": the handler receives the body as it arrives
   OptionTable options;     // every other key of the [[route]] table
 };
 
@@ -67,6 +68,7 @@ struct Timeouts {
   uint32_t body_ms = 30'000;    // head to end of body
   uint32_t idle_ms = 60'000;    // keep-alive wait for the next request
   uint32_t write_ms = 30'000;   // one write (a run of queued output) may take this long
+  uint32_t response_ms = 60'000;  // a kept (pending) response must begin or finish within this
   uint32_t drain_ms = 10'000;   // shutdown / old generation grace period
 };
 

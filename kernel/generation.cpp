@@ -102,8 +102,9 @@ bool Generation::load(std::string &error) {
     entry.handler_name = rc.handler;
     entry.handler = handlers[slot].vtable<axle_handler_vtable_t>();
     entry.handler_slot = slot;
+    entry.stream_body = rc.stream_body;
     entry.config = std::make_unique<axle_config_t>();
-    if (!build_module_config(handlers[slot].desc(), rc.options, {"path", "handler", "methods"}, config.base_dir,
+    if (!build_module_config(handlers[slot].desc(), rc.options, {"path", "handler", "methods", "stream_body"}, config.base_dir,
                              *entry.config, error))
       return false;
     entry.config->owner = rc.handler + " " + rc.path;

@@ -45,6 +45,7 @@ struct RouteEntry {
   uint32_t handler_slot = 0;                       // index into Generation::handlers
   void *route_state = nullptr;
   std::unique_ptr<axle_config_t> config;
+  bool stream_body = false;  // the handler receives the request body as it arrives
 };
 
 class Generation {

@@ -63,27 +63,16 @@ typedef struct axle_io_events_t {
 
   /* Delivered on the loop thread after wake() was called from any thread. */
   void (*on_wake)(void *host_ctx);
+
+  /* ---- since 1.2 (a module checks AXLE_STRUCT_HAS before raising these) ---- */
+
+  /* The delay given to timer_arm elapsed. */
+  void (*on_timer)(void *host_ctx);
+  /* A connect() finished: connected (err = 0; on_data, on_eof and on_sent
+   * follow as for an accepted connection) or failed (err = errno; the host
+   * still calls close(), then on_closed). */
+  void (*on_connected)(void *host_ctx, void *conn_ctx, int err);
 } axle_io_events_t;
-
-/* A connection's address, without system headers. family: AXLE_ADDR_*. */
-typedef enum axle_addr_family_t {
-  AXLE_ADDR_NONE = 0, /* unknown or not an IP transport (addr and port are zero) */
-  AXLE_ADDR_IPV4 = 4, /* addr[0..4) */
-  AXLE_ADDR_IPV6 = 6  /* addr[0..16) */
-} axle_addr_family_t;
-
-typedef struct axle_address_t {
-  uint32_t struct_size; /* set by the caller */
-  uint16_t family;      /* axle_addr_family_t */
-  uint16_t port;        /* host byte order */
-  uint8_t addr[16];     /* network byte order */
-} axle_address_t;
-
-/* Which end of a connection conn_address reports. */
-typedef enum axle_conn_end_t {
-  AXLE_CONN_PEER = 0,
-  AXLE_CONN_LOCAL = 1
-} axle_conn_end_t;
 
 /* Per-connection options (conn_option). A module that cannot apply one
  * returns AXLE_ERR_UNSUPPORTED; the host treats options as best effort. */
@@ -160,6 +149,19 @@ typedef struct axle_io_vtable_t {
 
   /* Sets a per-connection option (axle_conn_option_t). Best effort. */
   axle_status_t (*conn_option)(void *loop, void *io_conn, axle_conn_option_t option, int64_t value);
+
+  /* ---- since 1.2: loop timers and outgoing connections ---- */
+
+  /* Delivers on_timer once, delay_ms from now, replacing any earlier arm
+   * (the host keeps its own timers and arms only the earliest). Loop thread. */
+  void (*timer_arm)(void *loop, uint64_t delay_ms);
+
+  /* Starts a non-blocking TCP connect to `to` (borrowed for the call).
+   * conn_ctx: the host's context for the connection, passed back in every
+   * event, as on_accept's return value is. *io_conn_out: the module's handle
+   * for later calls. Completion is on_connected. Loop thread. */
+  axle_status_t (*connect)(void *loop, const axle_address_t *to, void *conn_ctx, void **io_conn_out,
+                           axle_error_t *err);
 } axle_io_vtable_t;
 
 #ifdef __cplusplus

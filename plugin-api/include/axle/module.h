@@ -19,7 +19,7 @@ extern "C" {
 
 /* A different major is refused; a higher minor only appends fields/slots. */
 #define AXLE_ABI_MAJOR 1
-#define AXLE_ABI_MINOR 1
+#define AXLE_ABI_MINOR 2
 
 /* True when a struct that starts with struct_size (as its writer compiled it)
  * is large enough to hold `field`. Every reader of a struct written by the
@@ -44,7 +44,10 @@ typedef enum axle_status_t {
   AXLE_ERR_IO = 3,          /* system call failed; see message */
   AXLE_ERR_UNSUPPORTED = 4, /* the platform or module cannot do this */
   AXLE_ERR_NOT_FOUND = 5,   /* requested item does not exist */
-  AXLE_ERR_INTERNAL = 6     /* bug; the message says where */
+  AXLE_ERR_INTERNAL = 6,    /* bug; the message says where */
+  /* since 1.2 */
+  AXLE_PENDING = 7, /* handle(): the module kept the response and finishes it later (handler.h) */
+  AXLE_AGAIN = 8    /* not now: the queue is at its bound; an on_writable event follows */
 } axle_status_t;
 
 typedef enum axle_module_kind_t {
@@ -61,6 +64,15 @@ typedef struct axle_str_t {
   const char *ptr;
   size_t len;
 } axle_str_t;
+
+/* A header field (also in parser.h, which had it first). */
+#ifndef AXLE_HEADER_T_DECLARED
+#define AXLE_HEADER_T_DECLARED
+typedef struct axle_header_t {
+  axle_str_t name;
+  axle_str_t value;
+} axle_header_t;
+#endif
 
 typedef enum axle_log_level_t {
   AXLE_LOG_DEBUG = 0,
@@ -84,6 +96,27 @@ typedef struct axle_config_key_t {
   const char *doc;           /* OWNERSHIP: module, static. One line of help */
 } axle_config_key_t;
 
+/* A connection's address, without system headers. family: AXLE_ADDR_*.
+ * (Since 1.2 here; io.h used it first.) */
+typedef enum axle_addr_family_t {
+  AXLE_ADDR_NONE = 0, /* unknown or not an IP transport (addr and port are zero) */
+  AXLE_ADDR_IPV4 = 4, /* addr[0..4) */
+  AXLE_ADDR_IPV6 = 6  /* addr[0..16) */
+} axle_addr_family_t;
+
+typedef struct axle_address_t {
+  uint32_t struct_size; /* set by the caller */
+  uint16_t family;      /* axle_addr_family_t */
+  uint16_t port;        /* host byte order */
+  uint8_t addr[16];     /* network byte order */
+} axle_address_t;
+
+/* Which end of a connection an address call reports. */
+typedef enum axle_conn_end_t {
+  AXLE_CONN_PEER = 0,
+  AXLE_CONN_LOCAL = 1
+} axle_conn_end_t;
+
 /* ---- opaque host handles ---- */
 
 /* A validated key/value view of one config table (module options or one route). */
@@ -98,6 +131,66 @@ typedef struct axle_response_t axle_response_t;
 /* Called by the host when bytes it was lent are no longer needed, on the same
  * worker thread that lent them. */
 typedef void (*axle_release_fn)(void *release_arg);
+
+/* ---- since 1.2: loop services (timers, posted tasks, outgoing connections) and module metrics ---- */
+
+/* What the host calls for a kept response (defined in handler.h). */
+typedef struct axle_response_hooks_t axle_response_hooks_t;
+/* A timer on one worker (host_api timer_start). */
+typedef struct axle_timer_t axle_timer_t;
+/* An outgoing TCP connection a module opened (host_api outgoing_connect). */
+typedef struct axle_outgoing_t axle_outgoing_t;
+/* A metric a module registered (host_api metric_register). */
+typedef struct axle_metric_t axle_metric_t;
+
+/* Work the host runs on a worker's thread: a timer firing or a posted task. */
+typedef void (*axle_task_fn)(void *arg);
+
+/* What the host tells a module about its outgoing connection. OWNERSHIP:
+ * module, must outlive every connection that uses it (typically static).
+ * Every event runs on the connection's worker thread, never from inside a
+ * host call the module made (no re-entrancy), and never after outgoing_close
+ * returned. arg: what the module passed to outgoing_connect. */
+typedef struct axle_outgoing_events_t {
+  uint32_t struct_size;
+  /* The connection is up (err = 0) or could not be made (err = errno; the
+   * module must still call outgoing_close). First event. */
+  void (*on_connected)(void *arg, int err);
+  /* Bytes arrived. data: lent for the call only. */
+  void (*on_data)(void *arg, const char *data, size_t len);
+  /* The peer closed its side (err = 0) or the connection failed (err = errno).
+   * No on_data follows. The module still calls outgoing_close. */
+  void (*on_eof)(void *arg, int err);
+  /* An outgoing_send answered AXLE_AGAIN earlier; the connection takes bytes again. */
+  void (*on_writable)(void *arg);
+} axle_outgoing_events_t;
+
+typedef enum axle_metric_kind_t {
+  AXLE_METRIC_COUNTER = 1,   /* only grows: metric_add with delta >= 0 */
+  AXLE_METRIC_GAUGE = 2,     /* metric_add with any delta, or metric_set */
+  AXLE_METRIC_HISTOGRAM = 3  /* metric_observe; buckets fixed at registration */
+} axle_metric_kind_t;
+
+/* One metric as the host reports it to a metrics module (metrics_collect).
+ * OWNERSHIP: host; every pointer valid for the visit call only. Values are
+ * the sums over every thread that updated the metric. */
+typedef struct axle_metric_sample_t {
+  uint32_t struct_size;
+  axle_metric_kind_t kind;
+  axle_str_t module;   /* the registering module's name, e.g. "uring" */
+  axle_str_t name;     /* e.g. "axle_uring_sqes_submitted_total" */
+  axle_str_t help;
+  int64_t value;       /* counter or gauge */
+  /* Histogram: bucket_count upper bounds (ascending) with their cumulative
+   * counts, plus the total count and sum of observed values. */
+  const uint64_t *bucket_bounds;
+  const uint64_t *bucket_counts;
+  uint32_t bucket_count;
+  uint64_t count;
+  uint64_t sum;
+} axle_metric_sample_t;
+
+typedef void (*axle_metric_visit_fn)(void *arg, const axle_metric_sample_t *sample);
 
 /* ---- host services: the only way a module reaches the kernel ----
  * OWNERSHIP: host; valid from create() until destroy() returns.
@@ -158,6 +251,101 @@ typedef struct axle_host_api_t {
    * response_body_lend, release runs exactly once whatever the return value. */
   axle_status_t (*response_prebuilt)(axle_response_t *resp, const void *wire, size_t len, size_t head_len,
                                      uint16_t status, axle_release_fn release, void *release_arg);
+
+  /* ==== since 1.2: check AXLE_STRUCT_HAS(host, axle_host_api_t, slot) first ==== */
+
+  /* ---- responses that outlive handle() (handler.h explains the life of one) ----
+   * Every call below takes either the resp of a running handle() or a kept
+   * handle from response_keep, on that request's worker thread. A kept
+   * handle that was finished or aborted is refused with AXLE_ERR_INVALID
+   * and an error log line: misuse is an error, never memory corruption. */
+
+  /* Keeps the response of this handle() call: returns the handle to use from
+   * now on (resp itself is valid only during handle()), and handle() must
+   * then return AXLE_PENDING. Status and headers set so far are kept.
+   * hooks: OWNERSHIP module, must outlive the response (typically static);
+   * on_abort is required. arg: the module's per-request data, passed back to
+   * every hook. NULL when refused (not inside handle(), kept twice, no on_abort). */
+  axle_response_t *(*response_keep)(axle_response_t *resp, const axle_response_hooks_t *hooks, void *arg);
+  /* Sends the status and headers now and starts a streamed body.
+   * content_length: the body's length if known, or -1: then HTTP/1.1 gets
+   * chunked transfer coding and HTTP/1.0 a body delimited by closing. */
+  axle_status_t (*response_begin)(axle_response_t *resp, int64_t content_length);
+  /* Appends body bytes (begin first). data: borrowed for the call; the host
+   * copies it. AXLE_AGAIN: the connection holds as much unsent output as it
+   * may; nothing was taken, and on_writable follows when it drained. A HEAD
+   * request's bytes are accepted and dropped. */
+  axle_status_t (*response_write)(axle_response_t *resp, const void *data, size_t len);
+  /* Ends the response; the handle is invalid afterwards. Without a begin, the
+   * status, headers and body set so far go out as one response with a
+   * Content-Length. trailers: borrowed for the call, sent only after a
+   * chunked body (ignored otherwise); may be NULL. */
+  axle_status_t (*response_finish)(axle_response_t *resp, const axle_header_t *trailers, uint32_t trailer_count);
+  /* The connection closes after this response ("Connection: close"). Before begin. */
+  axle_status_t (*response_close_connection)(axle_response_t *resp);
+  /* Sends "103 Early Hints" with these header lines now, before the final
+   * response (skipped for HTTP/1.0 clients). headers: borrowed for the call. */
+  axle_status_t (*response_early_hints)(axle_response_t *resp, const axle_header_t *headers, uint32_t count);
+  /* Streamed request body (AXLE_REQUEST_BODY_STREAM): paused = 1 stops
+   * on_body calls (the host stops reading from the client once its bounded
+   * input buffer is full), paused = 0 resumes them. */
+  axle_status_t (*request_body_pause)(axle_response_t *resp, int paused);
+  /* The client connection's peer or local address (out->struct_size set by
+   * the caller). AXLE_ERR_UNSUPPORTED when the transport has none. */
+  axle_status_t (*request_address)(axle_response_t *resp, axle_conn_end_t end, axle_address_t *out);
+
+  /* ---- loop services: on a worker's own thread unless stated ---- */
+
+  /* Runs fn(arg) on `worker` once after delay_ms and then, if repeat_ms > 0,
+   * every repeat_ms, until timer_stop. Call on that worker's thread. NULL when
+   * refused (wrong thread, or the worker's bound of timers reached). */
+  axle_timer_t *(*timer_start)(axle_worker_t *worker, uint64_t delay_ms, uint64_t repeat_ms, axle_task_fn fn,
+                               void *arg);
+  /* Stops a timer: fn is not called again, even if it is due. Safe on a
+   * one-shot timer that already fired, and from inside its own fn. */
+  void (*timer_stop)(axle_timer_t *timer);
+  /* Runs fn(arg) soon on `worker`'s thread. Any thread. AXLE_AGAIN when the
+   * worker's queue of posted tasks is full (the caller keeps arg),
+   * AXLE_ERR_INVALID when the worker is stopping. `worker` must be one the
+   * module was given and is valid until that worker's thread_fini. */
+  axle_status_t (*worker_post)(axle_worker_t *worker, axle_task_fn fn, void *arg);
+
+  /* Opens a TCP connection from `worker` (its thread) to a literal address,
+   * through the serving io module. events/arg: see axle_outgoing_events_t.
+   * NULL on immediate failure, with err set. */
+  axle_outgoing_t *(*outgoing_connect)(axle_worker_t *worker, const axle_address_t *to,
+                                       const axle_outgoing_events_t *events, void *arg, axle_error_t *err);
+  /* Queues bytes to send (copied). AXLE_AGAIN: the connection holds as much
+   * unsent output as a client connection may; nothing was taken, on_writable
+   * follows. Valid after on_connected(0). */
+  axle_status_t (*outgoing_send)(axle_outgoing_t *conn, const void *data, size_t len);
+  /* paused = 1: no on_data until paused = 0 (back-pressure toward the peer). */
+  void (*outgoing_pause)(axle_outgoing_t *conn, int paused);
+  /* Half-close after the queued bytes are sent; receiving goes on. */
+  axle_status_t (*outgoing_shutdown_write)(axle_outgoing_t *conn);
+  /* Closes the connection and frees the handle: no event for it after this
+   * returns. Queued bytes not yet sent are dropped. */
+  void (*outgoing_close)(axle_outgoing_t *conn);
+
+  /* ---- module metrics ---- */
+
+  /* Registers a metric of the module whose options are module_config (any
+   * thread, typically create()). Registering the same name again (a later
+   * generation) returns the same metric, which keeps its values; a different
+   * kind is refused. name: [a-zA-Z_:][a-zA-Z0-9_:]*; name, help and bounds:
+   * borrowed for the call. Histograms take bucket_count ascending upper
+   * bounds (at most 32). NULL with err set when refused (the process holds
+   * at most 1024 metrics). The metric lives until the process exits. */
+  axle_metric_t *(*metric_register)(const axle_config_t *module_config, axle_metric_kind_t kind, const char *name,
+                                    const char *help, const uint64_t *bucket_bounds, uint32_t bucket_count,
+                                    axle_error_t *err);
+  /* Lock-free updates into the calling thread's slot; any thread. */
+  void (*metric_add)(axle_metric_t *metric, int64_t delta);
+  void (*metric_set)(axle_metric_t *metric, int64_t value); /* gauge: this thread's contribution */
+  void (*metric_observe)(axle_metric_t *metric, uint64_t value);
+  /* For metrics modules: calls visit once per registered metric, summed over
+   * threads. Any thread. */
+  void (*metrics_collect)(axle_metric_visit_fn visit, void *arg);
 } axle_host_api_t;
 
 /* ---- the descriptor a module returns from its entry symbol ---- */

@@ -21,10 +21,16 @@ typedef enum axle_parse_result_t {
   AXLE_PARSE_ERROR = 2       /* reject; out->error_status says which status */
 } axle_parse_result_t;
 
+/* A header field: slices of the input buffer, name as received, value
+ * without leading/trailing whitespace. module.h (1.2) declares the same type
+ * for the response calls; the guard lets either header come first. */
+#ifndef AXLE_HEADER_T_DECLARED
+#define AXLE_HEADER_T_DECLARED
 typedef struct axle_header_t {
-  axle_str_t name;  /* slice of the input buffer, case as received */
-  axle_str_t value; /* slice of the input buffer, leading/trailing OWS removed */
+  axle_str_t name;
+  axle_str_t value;
 } axle_header_t;
+#endif
 
 typedef struct axle_parse_limits_t {
   uint32_t struct_size;
