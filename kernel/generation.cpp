@@ -103,6 +103,12 @@ bool Generation::load(std::string &error) {
     entry.handler = handlers[slot].vtable<axle_handler_vtable_t>();
     entry.handler_slot = slot;
     entry.stream_body = rc.stream_body;
+    if (rc.stream_body && handlers[slot].desc().abi_minor < 2) {
+      error = rc.pos.str() + ": route " + rc.path + ": stream_body needs a handler built for ABI 1.2 or later ('" +
+              rc.handler + "' is " + std::to_string(handlers[slot].desc().abi_major) + "." +
+              std::to_string(handlers[slot].desc().abi_minor) + ")";
+      return false;
+    }
     entry.config = std::make_unique<axle_config_t>();
     if (!build_module_config(handlers[slot].desc(), rc.options, {"path", "handler", "methods", "stream_body"}, config.base_dir,
                              *entry.config, error))

@@ -97,11 +97,14 @@ http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, ht
     bool kept = worker_.dispatching.kept;
     worker_.dispatching = {};
     if (kept) {
-      // From response_keep on, the module answers through the kept handle.
-      if (status != AXLE_PENDING)
-        spdlog::error("handler '{}' for route {} kept its response but returned status {}; it must finish it",
-                      route.handler_name, route.pattern, static_cast<int>(status));
+      // From response_keep on, the module answers through the kept handle;
+      // a failure after keeping is answered 500 once the engine aborted it.
       result.kept = true;
+      if (status != AXLE_PENDING && status != AXLE_OK) {
+        spdlog::error("handler '{}' for route {} failed with status {} after keeping its response",
+                      route.handler_name, route.pattern, static_cast<int>(status));
+        result.error_status = 500;
+      }
       return result;
     }
     if (status == AXLE_PENDING) {
