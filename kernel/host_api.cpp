@@ -5,6 +5,7 @@
 #include "http/char_class.h"
 #include "http/tokens.h"
 #include "module_config.h"
+#include "module_metrics.h"
 #include "http/response.h"
 #include "worker.h"
 
@@ -199,6 +200,20 @@ axle_status_t response_prebuilt(axle_response_t *r, const void *wire, size_t len
   return AXLE_OK;
 }
 
+// ---- module metrics (module_metrics.h) ----
+
+axle_metric_t *metric_register(const axle_config_t *cfg, axle_metric_kind_t kind, const char *name, const char *help,
+                               const uint64_t *bounds, uint32_t bucket_count, axle_error_t *err) {
+  // A route's config is owned by "<handler> <path>": the module is the first word.
+  std::string_view module = cfg ? std::string_view(cfg->owner) : std::string_view();
+  module = module.substr(0, module.find(' '));
+  std::string error;
+  axle_metric_t *m = metrics::register_metric(module, kind, name ? name : "", help ? help : "", bounds, bucket_count,
+                                              error);
+  if (!m && err) err->message = std::move(error);
+  return m;
+}
+
 const axle_host_api_t kHostApi = {
     .struct_size = sizeof(axle_host_api_t),
     .abi_major = AXLE_ABI_MAJOR,
@@ -226,6 +241,11 @@ const axle_host_api_t kHostApi = {
     .response_early_hints = exchange_api::early_hints,
     .request_body_pause = exchange_api::body_pause,
     .request_address = exchange_api::address,
+    .metric_register = metric_register,
+    .metric_add = metrics::add,
+    .metric_set = metrics::set,
+    .metric_observe = metrics::observe,
+    .metrics_collect = metrics::collect,
 };
 
 }  // namespace

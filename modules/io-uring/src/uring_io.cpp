@@ -20,6 +20,7 @@
 #include <liburing.h>
 
 #include "socket_slots.h"  // io-epoll's: the address and option slots are the same socket calls
+#include "uring_metrics.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -109,6 +110,7 @@ struct Instance {
   bool sqpoll = false;
   unsigned buffer_count = kDefaultBufferCount;
   unsigned buffer_size = kDefaultBufferSize;
+  axle::uring::Metrics metrics;  // module metrics handles, registered in create()
 
   void log(axle_log_level_t level, const std::string &msg) const {
     if (host && host->log) host->log(cfg, level, msg.data(), msg.size());
@@ -284,8 +286,10 @@ struct alignas(16) Loop {
   uint64_t inflight = 0;  // operations whose last completion has not been seen
   bool running = false;
   bool stop_requested = false;
+  axle::uring::Figures figures;  // published to the host's metrics once per tick
 
   ~Loop() {
+    figures.retire(inst->metrics, ring.sq.sqe_head);
     if (ring_ready) drain_and_exit();
     for (Conn &c : conns) {
       if (c.fd >= 0) ::close(c.fd);
@@ -394,6 +398,7 @@ struct alignas(16) Loop {
   io_uring_sqe *get_sqe() {
     io_uring_sqe *sqe = io_uring_get_sqe(&ring);
     if (sqe) return sqe;
+    ++figures.submits;
     io_uring_submit(&ring);
     if (sqpoll) io_uring_sqring_wait(&ring);
     return io_uring_get_sqe(&ring);
@@ -401,6 +406,7 @@ struct alignas(16) Loop {
 
   bool has_sqes(unsigned n) {
     if (io_uring_sq_space_left(&ring) >= n) return true;
+    ++figures.submits;
     io_uring_submit(&ring);
     if (sqpoll) io_uring_sqring_wait(&ring);
     return io_uring_sq_space_left(&ring) >= n;
@@ -557,6 +563,7 @@ struct alignas(16) Loop {
           st->off = 0;
           st->bytes.insert(st->bytes.end(), buffer(bid), buffer(bid) + len);
           stashed = true;
+          figures.stashed += len;
         } catch (const std::bad_alloc &) {
         }
       }
@@ -614,6 +621,7 @@ struct alignas(16) Loop {
       if (res == 0) {
         deliver_eof(c, 0);
       } else if (res == -ENOBUFS) {
+        ++figures.enobufs;
         // The ring ran dry; the bytes wait in the socket until buffers come back.
         if (!more && !c->starving.linked()) {
           c->starved = true;
@@ -988,6 +996,7 @@ struct alignas(16) Loop {
           tick_multishot = false;  // kernel before 6.4: re-arm a one-shot timeout each tick
           return;
         }
+        if (res == -ETIME) publish_figures();
         if (res == -ETIME && ev.on_tick) ev.on_tick(ev.host_ctx);
         return;
       case kBackoff:
@@ -1017,7 +1026,13 @@ struct alignas(16) Loop {
       for (unsigned i = 0; i < n; ++i) handle(done[i].ud, done[i].res, done[i].flags);
       total += n;
     }
+    figures.cqes += total;
     return total;
+  }
+
+  void publish_figures() {
+    figures.publish(inst->metrics, {ring.sq.sqe_head, ring.sq.ring_entries, io_uring_sq_ready(&ring), buffer_count,
+                                    buffer_count - free_buffers, static_cast<int64_t>(inflight)});
   }
 
   axle_status_t run(axle_error_t *err) {
@@ -1025,10 +1040,12 @@ struct alignas(16) Loop {
       process_work();
       reconcile_loop();
       if (stop_requested && !accept_cancel_in_flight()) {
+        ++figures.submits;
         io_uring_submit(&ring);
         return AXLE_OK;
       }
       unsigned wait_nr = (work.linked() || io_uring_cq_ready(&ring) > 0) ? 0 : 1;
+      ++figures.submits;
       int rc = io_uring_submit_and_wait(&ring, wait_nr);
       if (rc == -EEXIST) {  // IORING_SETUP_SINGLE_ISSUER: another thread submitted
         inst->fail(err, "io_uring loop used from a thread other than the one that created it");
@@ -1321,6 +1338,8 @@ axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void
     auto *inst = new Instance;
     inst->host = host;
     inst->cfg = cfg;
+    std::string refused = inst->metrics.register_all(host, cfg);
+    if (!refused.empty()) inst->log(AXLE_LOG_WARN, "metrics not published (refused by the host): " + refused);
     inst->entries = static_cast<unsigned>(entries);
     inst->sqpoll = sqpoll != 0;
     inst->buffer_count = static_cast<unsigned>(buffer_count);
