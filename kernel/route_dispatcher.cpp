@@ -1,9 +1,12 @@
 #include "route_dispatcher.h"
 
+#include "http/error_response.h"
 #include "http/request_path.h"
 #include "worker.h"  // Generation's inline members need the complete Worker
 
 #include <spdlog/spdlog.h>
+
+#include <cstring>
 
 namespace axle {
 namespace {
@@ -21,6 +24,19 @@ uint32_t method_bit(axle_str_t m) {
 }
 
 }  // namespace
+
+axle_route_result_t RouteDispatcher::match_in(const void *table, uint32_t method, axle_str_t path,
+                                              axle_route_match_t &match) const {
+  if (!table) return AXLE_ROUTE_NOT_FOUND;
+  match.param_count = 0;
+  axle_route_result_t found = gen_.router_vt->match(table, method, path, &match);
+  if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED && method == AXLE_METHOD_HEAD &&
+      (match.allowed_methods & AXLE_METHOD_GET)) {
+    match.param_count = 0;  // HEAD is served wherever GET is
+    found = gen_.router_vt->match(table, AXLE_METHOD_GET, path, &match);
+  }
+  return found;
+}
 
 RouteDispatcher::RouteDispatcher(const Generation &gen, axle_worker_t *worker, const std::vector<void *> &handler_ctx)
     : gen_(gen), worker_(worker), handler_ctx_(handler_ctx) {
@@ -41,20 +57,32 @@ http::DispatchResult RouteDispatcher::dispatch(const axle_request_head_t &head, 
   match.params = params_;
   match.param_capacity = kMaxParams;
   axle_str_t path{path_.data(), path_.size()};
-  axle_route_result_t found = gen_.router_vt->match(gen_.router_table, method, path, &match);
-  if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED && method == AXLE_METHOD_HEAD &&
-      (match.allowed_methods & AXLE_METHOD_GET)) {
-    match.param_count = 0;  // HEAD is served wherever GET is
-    found = gen_.router_vt->match(gen_.router_table, AXLE_METHOD_GET, path, &match);
-  }
-  if (found == AXLE_ROUTE_NOT_FOUND) {
-    result.error_status = 404;
-    return result;
-  }
-  if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED) {
-    result.error_status = 405;
-    result.allow = match.allowed_methods;
-    return result;
+  // The request host's routes first; what they do not know (404), the
+  // unscoped routes answer. Configs without host scopes skip this.
+  const HostRoutes &routes = gen_.host_routes;
+  const HostRoutes::Scope *scope = routes.scoped() ? routes.find(request_host(head, host_)) : nullptr;
+  axle_route_result_t found = AXLE_ROUTE_NOT_FOUND;
+  if (scope) found = match_in(scope->table, method, path, match);
+  if (found == AXLE_ROUTE_NOT_FOUND) found = match_in(routes.unscoped().table, method, path, match);
+  if (found != AXLE_ROUTE_FOUND) {
+    uint16_t status = found == AXLE_ROUTE_NOT_FOUND ? 404 : 405;
+    uint32_t allow = found == AXLE_ROUTE_NOT_FOUND ? 0 : match.allowed_methods;
+    match.route_id = routes.fallback(scope, status);
+    if (match.route_id == AXLE_ROUTE_NONE) {
+      result.error_status = status;
+      result.allow = allow;
+      return result;
+    }
+    // A configured fallback answers instead, from this preset (it may change it).
+    resp.status = status;
+    if (allow) {
+      char line[sizeof "Allow: \r\n" + http::kAllowMaxBytes];
+      char *end = http::write_allow(line + 7, allow);
+      std::memcpy(line, "Allow: ", 7);
+      std::memcpy(end, "\r\n", 2);
+      resp.header_lines.append(line, static_cast<size_t>(end + 2 - line));
+    }
+    match.param_count = 0;
   }
   result.route_id = match.route_id;
   const RouteEntry &route = gen_.routes[match.route_id];

@@ -1,5 +1,6 @@
 // The engine's Dispatcher in the server: normalizes the path, asks the
-// generation's router, and calls the route's handler (or renders metrics).
+// generation's router (the request host's routes, then the unscoped ones),
+// and calls the route's handler, a configured 404/405 fallback, or renders metrics.
 #pragma once
 
 #include "generation.h"
@@ -22,11 +23,15 @@ class RouteDispatcher final : public http::Dispatcher {
   static constexpr uint32_t kMaxParams = 33;  // routers allow 32 {params} plus "*"
 
  private:
+  // One table's answer; a HEAD that only GET routes accept is matched as GET.
+  axle_route_result_t match_in(const void *table, uint32_t method, axle_str_t path, axle_route_match_t &match) const;
+
   const Generation &gen_;
   axle_worker_t *worker_;
   const std::vector<void *> &handler_ctx_;
   std::string path_;  // scratch: the normalized path
   axle_route_param_t params_[kMaxParams];
+  char host_[kMaxRoutingHostBytes];  // scratch: the request host, lowercased
 };
 
 }  // namespace axle
