@@ -98,8 +98,14 @@ bool Generation::load(std::string &error) {
     }
     RouteEntry entry;
     entry.pattern = rc.fallback == RouteFallback::None ? rc.path
-                    : rc.fallback == RouteFallback::NotFound ? "fallback:not_found"
-                                                               : "fallback:method_not_allowed";
+                    : rc.fallback == RouteFallback::NotFound ? "(not_found)"
+                                                               : "(method_not_allowed)";
+    entry.label = entry.pattern;
+    if (!rc.hosts.empty()) {
+      std::string hosts;
+      for (const std::string &h : rc.hosts) hosts += (hosts.empty() ? "" : ",") + h;
+      entry.label = hosts + " " + entry.pattern;
+    }
     entry.handler_name = rc.handler;
     entry.handler = handlers[slot].vtable<axle_handler_vtable_t>();
     entry.handler_slot = slot;
@@ -110,19 +116,19 @@ bool Generation::load(std::string &error) {
     if (!build_module_config(handlers[slot].desc(), rc.options, {"path", "handler", "methods", "stream_body", "host"},
                              config.base_dir, *entry.config, error))
       return false;
-    entry.config->owner = rc.handler + " " + entry.pattern;
+    entry.config->owner = rc.handler + " " + entry.label;
     axle_error_t err;
-    // A fallback's pattern is empty: it matches no path of its own.
+    // route_init gets the path pattern: a fallback's is empty, it matches no path of its own.
     if (entry.handler->route_init(handlers[slot].instance, entry.config.get(), {rc.path.data(), rc.path.size()},
                                   &entry.route_state, &err) != AXLE_OK) {
-      error = rc.pos.str() + ": route " + entry.pattern + ": handler '" + rc.handler + "' refused it: " + err.message;
+      error = rc.pos.str() + ": route " + entry.label + ": handler '" + rc.handler + "' refused it: " + err.message;
       return false;
     }
     routes.push_back(std::move(entry));
   }
   if (metrics_vt) {
     RouteEntry entry;
-    entry.pattern = config.metrics_path;
+    entry.pattern = entry.label = config.metrics_path;
     entry.handler_name = "metrics";
     routes.push_back(std::move(entry));
   }
@@ -143,7 +149,7 @@ bool Generation::load(std::string &error) {
   }
   if (metrics_vt) {
     std::vector<axle_str_t> labels;
-    for (const RouteEntry &r : routes) labels.push_back({r.pattern.data(), r.pattern.size()});
+    for (const RouteEntry &r : routes) labels.push_back({r.label.data(), r.label.size()});
     std::vector<axle_module_info_t> infos;
     // The ABI each module was built for (not the host's), as --list-modules shows it.
     std::vector<std::string> kinds, abis;

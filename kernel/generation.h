@@ -40,7 +40,8 @@ struct ModuleInstance {
 };
 
 struct RouteEntry {
-  std::string pattern;  // for a fallback, "fallback:not_found" (or ...method_not_allowed): its label
+  std::string pattern;  // the path pattern; "(not_found)" or "(method_not_allowed)" for a fallback
+  std::string label;    // metrics label and name in errors: "[hosts ]pattern", e.g. "*.a.test /x"
   std::string handler_name;
   const axle_handler_vtable_t *handler = nullptr;  // null: the built-in metrics route
   uint32_t handler_slot = 0;                       // index into Generation::handlers

@@ -4,6 +4,7 @@
 #include "http/tokens.h"
 
 #include <algorithm>
+#include <map>
 
 namespace axle {
 namespace {
@@ -64,15 +65,16 @@ bool HostRoutes::build(const axle_router_vtable_t *vt, void *router_instance, co
   instance_ = router_instance;
   // Scope indexes by pattern, in the order the config first names them.
   std::vector<std::string> patterns{""};
+  std::map<std::string, size_t> index{{"", 0}};
   std::vector<std::vector<axle_route_spec_t>> specs(1);
   auto scope_of = [&](const std::string &pattern) {
-    size_t i = std::find(patterns.begin(), patterns.end(), pattern) - patterns.begin();
-    if (i == patterns.size()) {
+    auto [it, fresh] = index.emplace(pattern, patterns.size());
+    if (fresh) {
       patterns.push_back(pattern);
       specs.emplace_back();
       scopes_.emplace_back();
     }
-    return i;
+    return it->second;
   };
   static const std::vector<std::string> kUnscoped{""};
   for (uint32_t id = 0; id < routes.size(); ++id) {

@@ -2,6 +2,8 @@
 method_not_allowed fallback handlers, on both router modules, plus the
 config errors --check reports for them."""
 
+import re
+
 import pytest
 
 import harness
@@ -176,3 +178,25 @@ def test_check_accepts_fallbacks_and_hosts(tmp_path):
     cfg.write_text(harness.render_config(routes=ROUTES, module_dirs=[harness.fixtures_dir()]))
     out = run_axle(["--check", cfg])
     assert out.returncode == 0, out
+
+
+def test_metrics_name_each_scoped_route_and_fallback(start_axle):
+    """Routes with the same path in different scopes, and fallbacks, are
+    distinct series (a label is the route's hosts, then its pattern)."""
+    srv = start_axle.start(routes=ROUTES, module_dirs=[harness.fixtures_dir()], workers=1,
+                           modules={"metrics": "prometheus"})
+    addr = srv.listeners[0]
+    for host, n in (("a.test", 1), ("x.example.com", 2), ("other.test", 3)):
+        for _ in range(n):
+            assert ask(addr, "/site", host).status == 200
+    assert ask(addr, "/missing", "other.test").status == 404
+    assert ask(addr, "/post-only", "a.test").status == 405
+    text = ask(addr, "/metrics", "other.test").body.decode()
+    counts = {}
+    for m in re.finditer(r'^axle_http_requests_total\{route="([^"]*)",status_class="(\dxx)"\} (\d+)$', text, re.M):
+        counts[(m.group(1), m.group(2))] = int(m.group(3))
+    assert counts.get(("a.test /site", "2xx")) == 1, text
+    assert counts.get(("*.example.com,b.test /site", "2xx")) == 2, text
+    assert counts.get(("/site", "2xx")) == 3, text
+    assert counts.get(("(not_found)", "4xx")) == 1, text
+    assert counts.get(("a.test (method_not_allowed)", "4xx")) == 1, text
