@@ -25,7 +25,7 @@ uint32_t method_bit(axle_str_t m) {
 
 }  // namespace
 
-axle_route_result_t RouteDispatcher::match_in(const void *table, uint32_t method, axle_str_t path,
+inline axle_route_result_t RouteDispatcher::match_in(const void *table, uint32_t method, axle_str_t path,
                                               axle_route_match_t &match) const {
   if (!table) return AXLE_ROUTE_NOT_FOUND;
   match.param_count = 0;
@@ -39,7 +39,11 @@ axle_route_result_t RouteDispatcher::match_in(const void *table, uint32_t method
 }
 
 RouteDispatcher::RouteDispatcher(const Generation &gen, axle_worker_t *worker, const std::vector<void *> &handler_ctx)
-    : gen_(gen), worker_(worker), handler_ctx_(handler_ctx) {
+    : gen_(gen),
+      worker_(worker),
+      handler_ctx_(handler_ctx),
+      unscoped_table_(gen.host_routes.unscoped().table),
+      scoped_(gen.host_routes.scoped()) {
   path_.reserve(256);
 }
 
@@ -60,11 +64,11 @@ http::DispatchResult RouteDispatcher::dispatch(const axle_request_head_t &head, 
   // The request host's routes first; what they do not know (404), the
   // unscoped routes answer. Configs without host scopes skip this.
   const HostRoutes &routes = gen_.host_routes;
-  const HostRoutes::Scope *scope = routes.scoped() ? routes.find(request_host(head, host_)) : nullptr;
+  const HostRoutes::Scope *scope = nullptr;
   axle_route_result_t found = AXLE_ROUTE_NOT_FOUND;
-  if (scope) found = match_in(scope->table, method, path, match);
-  if (found == AXLE_ROUTE_NOT_FOUND) found = match_in(routes.unscoped().table, method, path, match);
-  if (found != AXLE_ROUTE_FOUND) {
+  if (scoped_ && (scope = routes.find(request_host(head, host_)))) found = match_in(scope->table, method, path, match);
+  if (found == AXLE_ROUTE_NOT_FOUND) found = match_in(unscoped_table_, method, path, match);
+  if (found != AXLE_ROUTE_FOUND) [[unlikely]] {
     uint16_t status = found == AXLE_ROUTE_NOT_FOUND ? 404 : 405;
     uint32_t allow = found == AXLE_ROUTE_NOT_FOUND ? 0 : match.allowed_methods;
     match.route_id = routes.fallback(scope, status);

@@ -29,6 +29,8 @@ class RouteDispatcher final : public http::Dispatcher {
   const Generation &gen_;
   axle_worker_t *worker_;
   const std::vector<void *> &handler_ctx_;
+  const void *unscoped_table_;  // the generation's, copied so the plain path reads no more than before
+  const bool scoped_;           // some route has a host: look the request's up
   std::string path_;  // scratch: the normalized path
   axle_route_param_t params_[kMaxParams];
   char host_[kMaxRoutingHostBytes];  // scratch: the request host, lowercased
