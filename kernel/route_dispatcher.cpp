@@ -1,5 +1,6 @@
 #include "route_dispatcher.h"
 
+#include "connection.h"
 #include "http/error_response.h"
 #include "http/request_path.h"
 #include "worker.h"  // Generation's inline members need the complete Worker
@@ -26,7 +27,7 @@ uint32_t method_bit(axle_str_t m) {
 }  // namespace
 
 inline axle_route_result_t RouteDispatcher::match_in(const void *table, uint32_t method, axle_str_t path,
-                                              axle_route_match_t &match) const {
+                                                     axle_route_match_t &match) const {
   if (!table) return AXLE_ROUTE_NOT_FOUND;
   match.param_count = 0;
   axle_route_result_t found = gen_.router_vt->match(table, method, path, &match);
@@ -38,56 +39,76 @@ inline axle_route_result_t RouteDispatcher::match_in(const void *table, uint32_t
   return found;
 }
 
-RouteDispatcher::RouteDispatcher(const Generation &gen, axle_worker_t *worker, const std::vector<void *> &handler_ctx)
+RouteDispatcher::RouteDispatcher(const Generation &gen, Worker &worker, const std::vector<void *> &handler_ctx)
     : gen_(gen),
       worker_(worker),
       handler_ctx_(handler_ctx),
       unscoped_table_(gen.host_routes.unscoped().table),
       scoped_(gen.host_routes.scoped()) {
   path_.reserve(256);
+  for (const RouteEntry &r : gen.routes) any_stream_routes_ = any_stream_routes_ || r.stream_body;
 }
 
-http::DispatchResult RouteDispatcher::dispatch(const axle_request_head_t &head, std::string_view body,
-                                               http::Response &resp) {
-  http::DispatchResult result;
-  result.route_id = AXLE_ROUTE_NONE;
+axle_route_result_t RouteDispatcher::route(const axle_request_head_t &head, uint32_t method,
+                                           axle_route_match_t &match, uint16_t &error_status,
+                                           const HostRoutes::Scope *&scope) {
+  scope = nullptr;
   if (!http::normalize_request_path({head.path.ptr, head.path.len}, path_)) {
-    result.error_status = 400;
-    return result;
+    error_status = 400;
+    return AXLE_ROUTE_NOT_FOUND;
   }
-  uint32_t method = method_bit(head.method);
-  axle_route_match_t match{};
+  match = {};
   match.struct_size = sizeof match;
   match.params = params_;
   match.param_capacity = kMaxParams;
   axle_str_t path{path_.data(), path_.size()};
   // The request host's routes first; what they do not know (404), the
   // unscoped routes answer. Configs without host scopes skip this.
-  const HostRoutes &routes = gen_.host_routes;
-  const HostRoutes::Scope *scope = nullptr;
   axle_route_result_t found = AXLE_ROUTE_NOT_FOUND;
-  if (scoped_ && (scope = routes.find(request_host(head, host_)))) found = match_in(scope->table, method, path, match);
+  if (scoped_ && (scope = gen_.host_routes.find(request_host(head, host_))))
+    found = match_in(scope->table, method, path, match);
   if (found == AXLE_ROUTE_NOT_FOUND) found = match_in(unscoped_table_, method, path, match);
-  if (found != AXLE_ROUTE_FOUND) [[unlikely]] {
-    uint16_t status = found == AXLE_ROUTE_NOT_FOUND ? 404 : 405;
-    uint32_t allow = found == AXLE_ROUTE_NOT_FOUND ? 0 : match.allowed_methods;
-    match.route_id = routes.fallback(scope, status);
-    if (match.route_id == AXLE_ROUTE_NONE) {
-      result.error_status = status;
-      result.allow = allow;
-      return result;
-    }
+  if (found == AXLE_ROUTE_NOT_FOUND) error_status = 404;
+  if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED) error_status = 405;
+  return found;
+}
+
+bool RouteDispatcher::streams_body(const axle_request_head_t &head) {
+  if (!any_stream_routes_) return false;
+  axle_route_match_t match;
+  uint16_t error_status = 0;
+  const HostRoutes::Scope *scope;
+  // A 404/405 fallback never streams (the config refuses stream_body there).
+  if (route(head, method_bit(head.method), match, error_status, scope) != AXLE_ROUTE_FOUND) return false;
+  return gen_.routes[match.route_id].stream_body;
+}
+
+http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, http::Response &resp) {
+  const axle_request_head_t &head = in.head;
+  http::DispatchResult result;
+  result.route_id = AXLE_ROUTE_NONE;
+  uint32_t method = method_bit(head.method);
+  axle_route_match_t match;
+  const HostRoutes::Scope *scope;
+  if (route(head, method, match, result.error_status, scope) != AXLE_ROUTE_FOUND) [[unlikely]] {
+    if (result.error_status == 405) result.allow = match.allowed_methods;
+    if (result.error_status == 400) return result;
+    match.route_id = gen_.host_routes.fallback(scope, result.error_status);
+    if (match.route_id == AXLE_ROUTE_NONE) return result;
     // A configured fallback answers instead, from this preset (it may change it).
-    resp.status = status;
-    if (allow) {
+    resp.status = result.error_status;
+    if (result.allow) {
       char line[sizeof "Allow: \r\n" + http::kAllowMaxBytes];
-      char *end = http::write_allow(line + 7, allow);
+      char *end = http::write_allow(line + 7, result.allow);
       std::memcpy(line, "Allow: ", 7);
       std::memcpy(end, "\r\n", 2);
       resp.header_lines.append(line, static_cast<size_t>(end + 2 - line));
     }
+    result.error_status = 0;
+    result.allow = 0;
     match.param_count = 0;
   }
+  axle_str_t path{path_.data(), path_.size()};
   result.route_id = match.route_id;
   const RouteEntry &route = gen_.routes[match.route_id];
   axle_status_t status;
@@ -106,9 +127,27 @@ http::DispatchResult RouteDispatcher::dispatch(const axle_request_head_t &head, 
     req.header_count = head.header_count;
     req.params = match.params;
     req.param_count = match.param_count;
-    req.body = {body.data(), body.size()};
-    req.worker = worker_;
+    req.body = {in.body.data(), in.body.size()};
+    req.worker = &worker_;
+    req.request_id = (uint64_t{worker_.index} << 48) | (++worker_.next_request_id & 0xffffffffffffu);
+    req.flags = in.stream_body ? AXLE_REQUEST_BODY_STREAM : 0u;
+    worker_.dispatching = {&in.engine, static_cast<Connection *>(in.engine.conn()), match.route_id, false};
     status = route.handler->handle(route.route_state, handler_ctx_[route.handler_slot], &req, &resp);
+    bool kept = worker_.dispatching.kept;
+    worker_.dispatching = {};
+    if (kept) {
+      // From response_keep on, the module answers through the kept handle.
+      if (status != AXLE_PENDING)
+        spdlog::error("handler '{}' for route {} kept its response but returned status {}; it must finish it",
+                      route.handler_name, route.pattern, static_cast<int>(status));
+      result.kept = true;
+      return result;
+    }
+    if (status == AXLE_PENDING) {
+      spdlog::error("handler '{}' for route {} returned pending without response_keep", route.handler_name,
+                    route.pattern);
+      status = AXLE_ERR_INTERNAL;
+    }
   }
   if (status != AXLE_OK) {
     spdlog::error("handler '{}' for route {} failed with status {}", route.handler_name, route.pattern,

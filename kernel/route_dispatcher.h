@@ -11,14 +11,16 @@
 
 namespace axle {
 
+class Worker;
+
 class RouteDispatcher final : public http::Dispatcher {
  public:
   // worker: the handle handlers see; handler_ctx: per handler slot, this
   // worker's thread contexts. Both outlive the dispatcher.
-  RouteDispatcher(const Generation &gen, axle_worker_t *worker, const std::vector<void *> &handler_ctx);
+  RouteDispatcher(const Generation &gen, Worker &worker, const std::vector<void *> &handler_ctx);
 
-  http::DispatchResult dispatch(const axle_request_head_t &head, std::string_view body,
-                                http::Response &resp) override;
+  http::DispatchResult dispatch(const http::DispatchInput &in, http::Response &resp) override;
+  bool streams_body(const axle_request_head_t &head) override;
 
   static constexpr uint32_t kMaxParams = 33;  // routers allow 32 {params} plus "*"
 
@@ -27,7 +29,13 @@ class RouteDispatcher final : public http::Dispatcher {
   axle_route_result_t match_in(const void *table, uint32_t method, axle_str_t path, axle_route_match_t &match) const;
 
   const Generation &gen_;
-  axle_worker_t *worker_;
+  // The route a head goes to: found, or the error to answer (status 400, 404, 405);
+  // scope: the request host's routes, or null (the unscoped ones).
+  axle_route_result_t route(const axle_request_head_t &head, uint32_t method, axle_route_match_t &match,
+                            uint16_t &error_status, const HostRoutes::Scope *&scope);
+
+  Worker &worker_;
+  bool any_stream_routes_ = false;
   const std::vector<void *> &handler_ctx_;
   const void *unscoped_table_;  // the generation's, copied so the plain path reads no more than before
   const bool scoped_;           // some route has a host: look the request's up
