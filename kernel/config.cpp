@@ -547,17 +547,16 @@ class ConfigParser {
           route.stream_body = flag->get();
         } else if (key == "host") {
           route.hosts = hosts(value, path);
-        } else if (key == "fallback") {
-          // These two values are the kernel's; any other "fallback" is a key
-          // of the handler's own (static has fallback = "welcome").
+        } else if (key == "answers") {
           std::optional<std::string> kind = value.value<std::string>();
           if (kind == "not_found") route.fallback = RouteFallback::NotFound;
-          if (kind == "method_not_allowed") route.fallback = RouteFallback::MethodNotAllowed;
-          if (route.fallback != RouteFallback::None) fallback_node = &value;
+          else if (kind == "method_not_allowed") route.fallback = RouteFallback::MethodNotAllowed;
+          else fail(value, path, "expected \"not_found\" or \"method_not_allowed\", got " + describe(value));
+          fallback_node = &value;
         }
       }
       if (fallback_node) {
-        std::string key = prefix + ".fallback";
+        std::string key = prefix + ".answers";
         if (path_node) fail(*path_node, prefix + ".path", "a fallback route has no path (it answers what no path matched)");
         if (methods_node) fail(*methods_node, prefix + ".methods", "a fallback route answers every method; remove methods");
         if (stream_node) fail(*stream_node, prefix + ".stream_body", "a fallback route cannot stream the request body");
@@ -572,11 +571,10 @@ class ConfigParser {
           }
         }
       } else if (!has_path) {
-        fail(tbl, prefix + ".path", "required key missing (or fallback = \"not_found\" / \"method_not_allowed\")");
+        fail(tbl, prefix + ".path", "required key missing (or answers = \"not_found\" / \"method_not_allowed\")");
       }
       if (!has_handler) fail(tbl, prefix + ".handler", "required key missing");
-      std::vector<std::string_view> kernel_keys = {"path", "handler", "methods", "stream_body", "host"};
-      if (fallback_node) kernel_keys.push_back("fallback");
+      std::vector<std::string_view> kernel_keys = {"path", "handler", "methods", "stream_body", "host", "answers"};
       route.options = options(tbl, prefix, kernel_keys);
       cfg.routes.push_back(std::move(route));
     }

@@ -117,9 +117,9 @@ bool Generation::load(std::string &error) {
       return false;
     }
     entry.config = std::make_unique<axle_config_t>();
-    // The kernel's route keys (a kernel "fallback" is not in rc.options;
-    // any other "fallback" is the handler's own key).
-    if (!build_module_config(handlers[slot].desc(), rc.options, {"path", "handler", "methods", "stream_body", "host"},
+    // The kernel's own route keys are not the handler's.
+    if (!build_module_config(handlers[slot].desc(), rc.options,
+                             {"path", "handler", "methods", "stream_body", "host", "answers"},
                              config.base_dir, *entry.config, error))
       return false;
     entry.config->owner = rc.handler + " " + entry.label;

@@ -24,9 +24,9 @@ ROUTES = [
      "methods": ["POST"]},
     {"path": "/post-only", "handler": "hello", "greeting": "unscoped any"},
     {"path": "/only-get", "handler": "hello", "greeting": "got", "methods": ["GET"]},
-    {"fallback": "not_found", "handler": "hello", "greeting": "custom 404"},
-    {"fallback": "not_found", "handler": "ping", "host": "a.test"},
-    {"fallback": "method_not_allowed", "handler": "hello", "greeting": "custom 405", "host": "a.test"},
+    {"answers": "not_found", "handler": "hello", "greeting": "custom 404"},
+    {"answers": "not_found", "handler": "ping", "host": "a.test"},
+    {"answers": "method_not_allowed", "handler": "hello", "greeting": "custom 405", "host": "a.test"},
 ]
 
 
@@ -162,14 +162,14 @@ def test_check_refuses_a_bad_host_pattern(tmp_path, pattern, why):
 
 def test_check_refuses_two_not_found_fallbacks_in_one_scope(tmp_path):
     err = check_error(tmp_path, [
-        {"fallback": "not_found", "handler": "ping", "host": ["a.test", "*.b.test"]},
-        {"fallback": "not_found", "handler": "hello", "host": "*.B.test"},
+        {"answers": "not_found", "handler": "ping", "host": ["a.test", "*.b.test"]},
+        {"answers": "not_found", "handler": "hello", "host": "*.B.test"},
     ])
-    assert "route[1].fallback:" in err and 'fallback for host "*.b.test" is already configured' in err, err
+    assert "route[1].answers:" in err and 'fallback for host "*.b.test" is already configured' in err, err
 
 
 def test_check_refuses_a_fallback_with_a_path(tmp_path):
-    err = check_error(tmp_path, [{"path": "/x", "fallback": "method_not_allowed", "handler": "ping"}])
+    err = check_error(tmp_path, [{"path": "/x", "answers": "method_not_allowed", "handler": "ping"}])
     assert "route[0].path: a fallback route has no path" in err, err
 
 

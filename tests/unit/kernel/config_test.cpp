@@ -362,7 +362,7 @@ TEST_CASE("errors name file, line and key") {
   SUBCASE("routes") {
     const std::string ok_route = "[[route]]\npath = \"/a\"\nhandler = \"ping\"\n";  // lines 3-5
     CHECK(error_of(kListen + ok_route + "[[route]]\nhandler = \"ping\"\n") ==
-          "t.toml:6: route[1].path: required key missing (or fallback = \"not_found\" / \"method_not_allowed\")");
+          "t.toml:6: route[1].path: required key missing (or answers = \"not_found\" / \"method_not_allowed\")");
     CHECK(error_of(kListen + "[[route]]\npath = \"/a\"\n") == "t.toml:3: route[0].handler: required key missing");
     CHECK(error_of(kListen + "[[route]]\npath = \"a\"\nhandler = \"ping\"\n") ==
           "t.toml:4: route[0].path: must start with '/', got \"a\"");
@@ -428,17 +428,17 @@ handler = "ping"
 host = ["*.Example.com", "127.0.0.1", "x_y.test"]
 
 [[route]]
-fallback = "not_found"
+answers = "not_found"
 handler = "hello"
 greeting = "gone"
 
 [[route]]
-fallback = "not_found"
+answers = "not_found"
 handler = "hello"
 host = "example.com"
 
 [[route]]
-fallback = "method_not_allowed"
+answers = "method_not_allowed"
 handler = "hello"
 host = ["example.com", "*.example.com"]
 
@@ -459,7 +459,7 @@ fallback = "welcome"
   CHECK(std::get<std::string>(cfg.routes[2].options.values.at("greeting")) == "gone");
   CHECK(cfg.routes[3].fallback == axle::RouteFallback::NotFound);
   CHECK(cfg.routes[4].fallback == axle::RouteFallback::MethodNotAllowed);
-  // Any other "fallback" value is the handler's own key (static's "welcome").
+  // "fallback" is not a kernel key: static's own (its welcome page).
   CHECK(cfg.routes[5].fallback == axle::RouteFallback::None);
   CHECK(std::get<std::string>(cfg.routes[5].options.values.at("fallback")) == "welcome");
 }
@@ -491,21 +491,21 @@ TEST_CASE("route host and fallback errors name file, line and key") {
   CHECK(error_of(route("path = \"/\"\nhost = [\"a.test\", 1]\n")) ==
         "t.toml:6: route[0].host[1]: expected a string, got 1");
 
-  CHECK(error_of(route("path = \"/\"\nfallback = \"not_found\"\n")) ==
+  CHECK(error_of(route("path = \"/\"\nanswers = \"not_found\"\n")) ==
         "t.toml:5: route[0].path: a fallback route has no path (it answers what no path matched)");
-  CHECK(error_of(route("fallback = \"not_found\"\nmethods = [\"GET\"]\n")) ==
+  CHECK(error_of(route("answers = \"not_found\"\nmethods = [\"GET\"]\n")) ==
         "t.toml:6: route[0].methods: a fallback route answers every method; remove methods");
-  CHECK(error_of(route("fallback = \"method_not_allowed\"\nstream_body = true\n")) ==
+  CHECK(error_of(route("answers = \"method_not_allowed\"\nstream_body = true\n")) ==
         "t.toml:6: route[0].stream_body: a fallback route cannot stream the request body");
   CHECK(error_of(route("fallback = \"gone\"\n")) ==
-        "t.toml:3: route[0].path: required key missing (or fallback = \"not_found\" / \"method_not_allowed\")");
+        "t.toml:3: route[0].path: required key missing (or answers = \"not_found\" / \"method_not_allowed\")");
   // One of each per scope; the unscoped routes are a scope of their own.
-  std::string nf = "[[route]]\nfallback = \"not_found\"\nhandler = \"ping\"\n";  // lines 3-5, then 6-8
+  std::string nf = "[[route]]\nanswers = \"not_found\"\nhandler = \"ping\"\n";  // lines 3-5, then 6-8
   CHECK(error_of(kListen + nf + nf) ==
-        "t.toml:7: route[1].fallback: a \"not_found\" fallback for routes without host is already configured at t.toml:3");
+        "t.toml:7: route[1].answers: a \"not_found\" fallback for routes without host is already configured at t.toml:3");
   CHECK(error_of(kListen + nf + "host = [\"b.test\", \"*.a.test\"]\n" + nf + "host = \"*.A.test\"\n") ==
-        "t.toml:8: route[1].fallback: a \"not_found\" fallback for host \"*.a.test\" is already configured at t.toml:3");
-  parse_ok(kListen + nf + "host = \"a.test\"\n" + nf + "[[route]]\nfallback = \"method_not_allowed\"\nhandler = \"ping\"\n");
+        "t.toml:8: route[1].answers: a \"not_found\" fallback for host \"*.a.test\" is already configured at t.toml:3");
+  parse_ok(kListen + nf + "host = \"a.test\"\n" + nf + "[[route]]\nanswers = \"method_not_allowed\"\nhandler = \"ping\"\n");
 }
 
 }  // TEST_SUITE
