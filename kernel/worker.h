@@ -6,6 +6,7 @@
 #include "http/budget.h"
 #include "http/engine.h"
 #include "http/http_date.h"
+#include "loop_services.h"
 
 #include <atomic>
 #include <future>
@@ -16,6 +17,7 @@
 namespace axle {
 
 class Connection;
+class Outgoing;
 class RequestObserver;
 class RouteDispatcher;
 
@@ -72,6 +74,15 @@ class Worker : public axle_worker_t {
   void connection_closed(Connection *c);
   Connection *connections_head = nullptr;  // intrusive list of open connections
 
+  // Loop services (timers, posted tasks) and the outgoing connections modules
+  // opened (loop thread; Outgoing keeps the list). outgoing_closing: the
+  // worker is ending, outgoing_connect is refused.
+  LoopServices loop_services{*this};
+  Outgoing *outgoing_head = nullptr;
+  bool outgoing_closing = false;
+  // Any thread: schedules on_wake if the loop runs.
+  void wake();
+
  private:
   void thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready);
   bool init_modules(std::string &error);
@@ -90,6 +101,8 @@ class Worker : public axle_worker_t {
   static void ev_closed(void *host, void *conn);
   static void ev_tick(void *host);
   static void ev_wake(void *host);
+  static void ev_timer(void *host);
+  static void ev_connected(void *host, void *conn, int err);
 
   ModuleMemory memory_{*this};
   http::Budget budget_;
