@@ -32,12 +32,14 @@ TimerQueue::Handle TimerQueue::start(uint64_t now_ms, uint64_t delay_ms, uint64_
   if (!fn || heap_.size() >= kMaxTimers) return 0;
   uint32_t index;
   try {
-    heap_.reserve(heap_.size() + 1);  // the push below cannot fail after this
+    // Geometric growth by hand: the push below and release()'s push onto
+    // free_ (never more entries than slots) then cannot allocate.
+    if (heap_.size() == heap_.capacity()) heap_.reserve(std::max<size_t>(64, heap_.size() * 2));
     if (!free_.empty()) {
       index = free_.back();
       free_.pop_back();
     } else {
-      free_.reserve(slots_.size() + 1);  // so release() never allocates
+      if (slots_.size() == free_.capacity()) free_.reserve(std::max<size_t>(64, slots_.size() * 2));
       slots_.emplace_back();
       index = static_cast<uint32_t>(slots_.size() - 1);
     }
