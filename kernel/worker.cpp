@@ -10,6 +10,8 @@
 namespace axle {
 namespace {
 
+thread_local Worker *tls_current_worker = nullptr;
+
 constexpr uint32_t kTickMs = 250;  // timeout resolution; the Date cache refreshes per second anyway
 
 // Per-connection tuning is best effort; the listener reported refusals once.
@@ -87,7 +89,7 @@ bool Worker::init_modules(std::string &error) {
 }
 
 void Worker::make_engine_context() {
-  dispatcher_ = std::make_unique<RouteDispatcher>(gen, this, handler_ctx);
+  dispatcher_ = std::make_unique<RouteDispatcher>(gen, *this, handler_ctx);
   engine_ctx = std::make_unique<http::EngineContext>(
       gen.config.limits, gen.config.timeouts, http::ParserRef{gen.parser_vt, parser_ctx}, memory_, budget_,
       *dispatcher_, date, coarse_now_ms, host_api()->now_ns);
@@ -112,7 +114,27 @@ void Worker::fini_modules() {
   initialized_ = 0;
 }
 
+Worker *Worker::current() { return tls_current_worker; }
+
+void Worker::request_pump(Connection *c) {
+  if (c->pump_queued) return;
+  c->pump_queued = true;
+  to_pump_.push_back(c);
+}
+
+void Worker::settle() {
+  // Pumping may queue more (a module answering from an event it got).
+  for (size_t i = 0; i < to_pump_.size(); ++i) {
+    Connection *c = to_pump_[i];
+    if (!c) continue;  // closed meanwhile
+    c->pump_queued = false;
+    c->pump();
+  }
+  to_pump_.clear();
+}
+
 void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready) {
+  tls_current_worker = this;
   std::string error;
   bool ok = false;
   loop_services.bind_thread();  // before thread_init: a module may start timers there
@@ -217,7 +239,7 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
 void Worker::abandon_connections() {
   for (Connection *c = connections_head; c;) {
     Connection *next = c->next;
-    c->close();
+    c->close(AXLE_ABORT_ERROR);
     connection_closed(c);
     c = next;
   }
@@ -264,42 +286,62 @@ void *Worker::ev_accept(void *host, void *io_conn, int, uint32_t) {
   return c;
 }
 
-// conn is a Connection*, or a tagged Outgoing* (see Outgoing::tag).
-void Worker::ev_data(void *, void *conn, const char *data, size_t len) {
-  if (Outgoing::is_tagged(conn)) return Outgoing::untag(conn)->on_data(data, len);
-  static_cast<Connection *>(conn)->on_data(data, len);
+// conn is a Connection*, or a tagged Outgoing* (see Outgoing::tag). Every
+// event ends with settle(): a module may have answered a kept response from it.
+void Worker::ev_data(void *host, void *conn, const char *data, size_t len) {
+  if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_data(data, len);
+  else static_cast<Connection *>(conn)->on_data(data, len);
+  static_cast<Worker *>(host)->settle();
 }
 
-void Worker::ev_eof(void *, void *conn, int err) {
-  if (Outgoing::is_tagged(conn)) return Outgoing::untag(conn)->on_eof(err);
-  static_cast<Connection *>(conn)->on_eof(err);
+void Worker::ev_eof(void *host, void *conn, int err) {
+  if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_eof(err);
+  else static_cast<Connection *>(conn)->on_eof(err);
+  static_cast<Worker *>(host)->settle();
 }
 
-void Worker::ev_sent(void *, void *conn, int err) {
-  if (Outgoing::is_tagged(conn)) return Outgoing::untag(conn)->on_sent(err);
-  static_cast<Connection *>(conn)->on_sent(err);
+void Worker::ev_sent(void *host, void *conn, int err) {
+  if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_sent(err);
+  else static_cast<Connection *>(conn)->on_sent(err);
+  static_cast<Worker *>(host)->settle();
 }
 
 void Worker::ev_closed(void *host, void *conn) {
   auto *w = static_cast<Worker *>(host);
   if (Outgoing::is_tagged(conn)) {
     Outgoing::untag(conn)->on_closed();
-    return w->maybe_finish_drain();
+    w->maybe_finish_drain();
+  } else {
+    w->connection_closed(static_cast<Connection *>(conn));
   }
-  w->connection_closed(static_cast<Connection *>(conn));
+  w->settle();
 }
 
-void Worker::ev_connected(void *, void *conn, int err) {
+void Worker::ev_connected(void *host, void *conn, int err) {
   if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_connected(err);  // only outgoing ones connect
+  static_cast<Worker *>(host)->settle();
 }
 
-void Worker::ev_tick(void *host) { static_cast<Worker *>(host)->on_tick(); }
+void Worker::ev_tick(void *host) {
+  static_cast<Worker *>(host)->on_tick();
+  static_cast<Worker *>(host)->settle();
+}
 
-void Worker::ev_wake(void *host) { static_cast<Worker *>(host)->on_wake(); }
+void Worker::ev_wake(void *host) {
+  static_cast<Worker *>(host)->on_wake();
+  static_cast<Worker *>(host)->settle();
+}
 
-void Worker::ev_timer(void *host) { static_cast<Worker *>(host)->loop_services.run_timers(true); }
+void Worker::ev_timer(void *host) {
+  static_cast<Worker *>(host)->loop_services.run_timers(true);
+  static_cast<Worker *>(host)->settle();
+}
 
 void Worker::connection_closed(Connection *c) {
+  if (c->pump_queued) {
+    for (Connection *&queued : to_pump_)
+      if (queued == c) queued = nullptr;
+  }
   if (c->prev) c->prev->next = c->next;
   else connections_head = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -321,7 +363,7 @@ void Worker::on_tick() {
     c = next;
   }
   if (draining && now >= drain_deadline_at_) {
-    for (Connection *c = connections_head; c; c = c->next) c->close();
+    for (Connection *c = connections_head; c; c = c->next) c->close(AXLE_ABORT_DRAIN);
   }
   maybe_finish_drain();
 }
