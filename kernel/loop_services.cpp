@@ -181,7 +181,6 @@ bool TaskQueue::closed() const {
 // ---- LoopServices ----
 
 namespace {
-thread_local LoopServices *t_current = nullptr;
 std::atomic<uint32_t> g_next_owner{1};  // tells timer handles of different workers apart
 }  // namespace
 
@@ -194,16 +193,12 @@ uint64_t monotonic_ms() {
 LoopServices::LoopServices(Worker &worker)
     : worker_(worker), timers_(g_next_owner.fetch_add(1, std::memory_order_relaxed)) {}
 
-void LoopServices::bind_thread() {
-  thread_ = std::this_thread::get_id();
-  t_current = this;
-}
+bool LoopServices::on_thread() const { return Worker::current() == &worker_; }
 
-void LoopServices::unbind_thread() {
-  if (t_current == this) t_current = nullptr;
+LoopServices *LoopServices::current() {
+  Worker *w = Worker::current();
+  return w ? &w->loop_services : nullptr;
 }
-
-LoopServices *LoopServices::current() { return t_current; }
 
 axle_timer_t *LoopServices::timer_start(uint64_t delay_ms, uint64_t repeat_ms, axle_task_fn fn, void *arg) {
   if (!on_thread()) {

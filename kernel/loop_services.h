@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace axle {
@@ -111,11 +110,10 @@ class LoopServices {
  public:
   explicit LoopServices(Worker &worker);
 
-  // The worker's thread starts / ends: records its id (thread checks) and
-  // makes this the thread's current services (timer_stop has no worker argument).
-  void bind_thread();
-  void unbind_thread();
-  bool on_thread() const { return std::this_thread::get_id() == thread_; }
+  // Called on the worker's own thread (Worker::current() is this worker).
+  bool on_thread() const;
+  // The calling worker thread's services (timer_stop has no worker
+  // argument), or null on any other thread.
   static LoopServices *current();
 
   // host_api timer_start / timer_stop (worker thread).
@@ -143,7 +141,6 @@ class LoopServices {
   TaskQueue tasks_;
   std::vector<TaskQueue::Task> batch_;  // reused by run_posted
   uint64_t armed_deadline_ = UINT64_MAX;  // what the io module's timer is armed for
-  std::thread::id thread_;
 };
 
 // Monotonic milliseconds, precise (timers are ms-accurate; the coarse clock is not).

@@ -137,7 +137,6 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
   tls_current_worker = this;
   std::string error;
   bool ok = false;
-  loop_services.bind_thread();  // before thread_init: a module may start timers there
   // Nothing may escape this thread (that would be std::terminate): a failure
   // while starting is reported through `ready` like a refusing module.
   try {
@@ -199,7 +198,6 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
     free_engine_context();
     fini_modules();
     Outgoing::free_all(outgoing_head);
-    loop_services.unbind_thread();
     finished_.store(true, std::memory_order_release);
     ready.set_value(error);
     return;
@@ -228,7 +226,6 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
   free_engine_context();
   fini_modules();
   Outgoing::free_all(outgoing_head);  // handles the modules never closed
-  loop_services.unbind_thread();
   finished_.store(true, std::memory_order_release);
 }
 
