@@ -64,8 +64,11 @@ Outgoing *Outgoing::open(Worker &worker, const axle_address_t *to, const axle_ou
 
 axle_status_t Outgoing::send(const void *data, size_t len) {
   if (!module_open_ || !connected_ || dead_ || shut_wanted_ || (len > 0 && !data)) return AXLE_ERR_INVALID;
-  // Same bound as a client connection's output; at most one send beyond it.
-  if (out_.pending_bytes() >= worker_.gen.config.limits.max_conn_output_bytes) {
+  // Same bound as a client connection's output (Engine::kept_write): a send
+  // never exceeds it, and one that would is refused until the queue drained.
+  const uint64_t bound = worker_.gen.config.limits.max_conn_output_bytes;
+  if (len > bound) return AXLE_ERR_INVALID;
+  if (!out_.empty() && out_.pending_bytes() + len > bound) {
     want_writable_ = true;
     return AXLE_AGAIN;
   }

@@ -88,7 +88,7 @@ class Worker : public axle_worker_t {
     bool kept = false;  // response_keep succeeded in this call
   };
   Dispatching dispatching;
-  ExchangeTable exchanges;       // kept responses' handles
+  ExchangeTable exchanges{index};  // kept responses' handles
   uint64_t next_request_id = 0;  // low 48 bits of axle_request_t.request_id
 
   // A module changed a connection's engine from outside that connection's
