@@ -37,14 +37,16 @@ void Connection::begin_drain(bool close_idle) {
   pump();
 }
 
-void Connection::close() {
+void Connection::close(uint8_t reason) {
   if (closing_) return;
+  engine_.abort_kept(reason);
   closing_ = true;
   worker_.gen.io_vt->close(worker_.loop, io_conn_);
 }
 
 void Connection::pump() {
   if (closing_) return;
+  engine_.resume();
   if (engine_.wants_close()) {
     close();
     return;
@@ -77,13 +79,16 @@ void Connection::pump() {
   }
 }
 
-std::string_view Connection::peer_text(char (&buf)[64]) const {
+axle_status_t Connection::address(axle_conn_end_t end, axle_address_t &out) const {
   const axle_io_vtable_t *io = worker_.gen.io_vt;
+  if (!AXLE_STRUCT_HAS(io, axle_io_vtable_t, conn_address) || !io->conn_address) return AXLE_ERR_UNSUPPORTED;
+  return io->conn_address(worker_.loop, io_conn_, end, &out);
+}
+
+std::string_view Connection::peer_text(char (&buf)[64]) const {
   axle_address_t addr{};
   addr.struct_size = sizeof addr;
-  if (!AXLE_STRUCT_HAS(io, axle_io_vtable_t, conn_address) || !io->conn_address ||
-      io->conn_address(worker_.loop, io_conn_, AXLE_CONN_PEER, &addr) != AXLE_OK)
-    return "-";
+  if (address(AXLE_CONN_PEER, addr) != AXLE_OK) return "-";
   int family = addr.family == AXLE_ADDR_IPV4 ? AF_INET : addr.family == AXLE_ADDR_IPV6 ? AF_INET6 : 0;
   if (!family || !::inet_ntop(family, addr.addr, buf, sizeof buf)) return "-";
   return buf;

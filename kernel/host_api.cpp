@@ -1,5 +1,7 @@
 #include "host_api.h"
 
+#include "exchange.h"
+
 #include "http/char_class.h"
 #include "http/tokens.h"
 #include "module_config.h"
@@ -15,7 +17,6 @@
 namespace axle {
 namespace {
 
-http::Response &as_response(axle_response_t *r) { return *static_cast<http::Response *>(r); }
 const Worker &as_worker(const axle_worker_t *w) { return *static_cast<const Worker *>(w); }
 
 void host_log(const axle_config_t *cfg, axle_log_level_t level, const char *msg, size_t len) {
@@ -82,7 +83,8 @@ axle_str_t http_date(const axle_worker_t *w) {
 uint32_t worker_index(const axle_worker_t *w) { return as_worker(w).index; }
 
 void response_set_status(axle_response_t *r, uint16_t status) {
-  if (status >= 100 && status <= 999) as_response(r).status = status;
+  http::Response *resp = exchange_api::resolve(r, "response_set_status");
+  if (resp && status >= 100 && status <= 999) resp->status = status;
 }
 
 // Header names the kernel writes itself; a handler may not set them.
@@ -107,7 +109,9 @@ axle_status_t response_add_header(axle_response_t *r, axle_str_t name, axle_str_
     if (c == '\r' || c == '\n' || c == '\0') return AXLE_ERR_INVALID;
   }
   if (reserved_header(name)) return AXLE_ERR_INVALID;  // the kernel owns framing and these
-  std::string &lines = as_response(r).header_lines;
+  http::Response *resp = exchange_api::resolve(r, "response_add_header");
+  if (!resp) return AXLE_ERR_INVALID;
+  std::string &lines = resp->header_lines;
   lines.append(name.ptr, name.len);
   lines += ": ";
   lines.append(value.ptr, value.len);
@@ -116,8 +120,10 @@ axle_status_t response_add_header(axle_response_t *r, axle_str_t name, axle_str_
 }
 
 axle_status_t response_body_copy(axle_response_t *r, const void *data, size_t len) {
-  http::Response &resp = as_response(r);
-  resp.drop_body();  // a body set earlier in the same handle() call
+  http::Response *kept = exchange_api::resolve(r, "response_body_copy");
+  if (!kept) return AXLE_ERR_INVALID;
+  http::Response &resp = *kept;
+  resp.drop_body();  // a body set earlier
   if (len == 0) return AXLE_OK;
   if (!data) return AXLE_ERR_INVALID;
   void *block = resp.memory.alloc(len);
@@ -133,8 +139,13 @@ axle_status_t response_body_copy(axle_response_t *r, const void *data, size_t le
 
 axle_status_t response_body_lend(axle_response_t *r, const void *data, size_t len, axle_release_fn release,
                                  void *arg) {
-  http::Response &resp = as_response(r);
-  resp.drop_body();  // a body set earlier in the same handle() call
+  http::Response *kept = exchange_api::resolve(r, "response_body_lend");
+  if (!kept) {
+    if (release) release(arg);
+    return AXLE_ERR_INVALID;
+  }
+  http::Response &resp = *kept;
+  resp.drop_body();  // a body set earlier
   if (!data && len) {
     if (release) release(arg);
     return AXLE_ERR_INVALID;
@@ -148,8 +159,13 @@ axle_status_t response_body_lend(axle_response_t *r, const void *data, size_t le
 }
 
 axle_status_t response_body_file(axle_response_t *r, int fd, uint64_t offset, uint64_t length) {
-  http::Response &resp = as_response(r);
-  resp.drop_body();  // a body set earlier in the same handle() call
+  http::Response *kept = exchange_api::resolve(r, "response_body_file");
+  if (!kept) {
+    if (fd >= 0) ::close(fd);
+    return AXLE_ERR_INVALID;
+  }
+  http::Response &resp = *kept;
+  resp.drop_body();  // a body set earlier
   if (fd < 0) return AXLE_ERR_INVALID;
   resp.body = http::Response::Body::File;
   resp.file_fd = fd;
@@ -160,8 +176,13 @@ axle_status_t response_body_file(axle_response_t *r, int fd, uint64_t offset, ui
 
 axle_status_t response_prebuilt(axle_response_t *r, const void *wire, size_t len, size_t head_len, uint16_t status,
                                 axle_release_fn release, void *arg) {
-  http::Response &resp = as_response(r);
-  resp.drop_body();  // a body set earlier in the same handle() call
+  http::Response *kept = exchange_api::resolve(r, "response_prebuilt");
+  if (!kept) {
+    if (release) release(arg);
+    return AXLE_ERR_INVALID;
+  }
+  http::Response &resp = *kept;
+  resp.drop_body();  // a body set earlier
   const char *bytes = static_cast<const char *>(wire);
   // The image must end its head with CRLF CRLF exactly at head_len.
   if (!bytes || head_len < 4 || head_len > len || std::memcmp(bytes + head_len - 4, "\r\n\r\n", 4) != 0) {
@@ -197,6 +218,14 @@ const axle_host_api_t kHostApi = {
     .response_body_lend = response_body_lend,
     .response_body_file = response_body_file,
     .response_prebuilt = response_prebuilt,
+    .response_keep = exchange_api::keep,
+    .response_begin = exchange_api::begin,
+    .response_write = exchange_api::write,
+    .response_finish = exchange_api::finish,
+    .response_close_connection = exchange_api::close_connection,
+    .response_early_hints = exchange_api::early_hints,
+    .request_body_pause = exchange_api::body_pause,
+    .request_address = exchange_api::address,
 };
 
 }  // namespace

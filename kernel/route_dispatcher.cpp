@@ -1,5 +1,6 @@
 #include "route_dispatcher.h"
 
+#include "connection.h"
 #include "http/request_path.h"
 #include "worker.h"  // Generation's inline members need the complete Worker
 
@@ -22,21 +23,19 @@ uint32_t method_bit(axle_str_t m) {
 
 }  // namespace
 
-RouteDispatcher::RouteDispatcher(const Generation &gen, axle_worker_t *worker, const std::vector<void *> &handler_ctx)
+RouteDispatcher::RouteDispatcher(const Generation &gen, Worker &worker, const std::vector<void *> &handler_ctx)
     : gen_(gen), worker_(worker), handler_ctx_(handler_ctx) {
   path_.reserve(256);
+  for (const RouteEntry &r : gen.routes) any_stream_routes_ = any_stream_routes_ || r.stream_body;
 }
 
-http::DispatchResult RouteDispatcher::dispatch(const axle_request_head_t &head, std::string_view body,
-                                               http::Response &resp) {
-  http::DispatchResult result;
-  result.route_id = AXLE_ROUTE_NONE;
+axle_route_result_t RouteDispatcher::route(const axle_request_head_t &head, uint32_t method,
+                                           axle_route_match_t &match, uint16_t &error_status) {
   if (!http::normalize_request_path({head.path.ptr, head.path.len}, path_)) {
-    result.error_status = 400;
-    return result;
+    error_status = 400;
+    return AXLE_ROUTE_NOT_FOUND;
   }
-  uint32_t method = method_bit(head.method);
-  axle_route_match_t match{};
+  match = {};
   match.struct_size = sizeof match;
   match.params = params_;
   match.param_capacity = kMaxParams;
@@ -47,15 +46,30 @@ http::DispatchResult RouteDispatcher::dispatch(const axle_request_head_t &head, 
     match.param_count = 0;  // HEAD is served wherever GET is
     found = gen_.router_vt->match(gen_.router_table, AXLE_METHOD_GET, path, &match);
   }
-  if (found == AXLE_ROUTE_NOT_FOUND) {
-    result.error_status = 404;
+  if (found == AXLE_ROUTE_NOT_FOUND) error_status = 404;
+  if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED) error_status = 405;
+  return found;
+}
+
+bool RouteDispatcher::streams_body(const axle_request_head_t &head) {
+  if (!any_stream_routes_) return false;
+  axle_route_match_t match;
+  uint16_t error_status = 0;
+  if (route(head, method_bit(head.method), match, error_status) != AXLE_ROUTE_FOUND) return false;
+  return gen_.routes[match.route_id].stream_body;
+}
+
+http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, http::Response &resp) {
+  const axle_request_head_t &head = in.head;
+  http::DispatchResult result;
+  result.route_id = AXLE_ROUTE_NONE;
+  uint32_t method = method_bit(head.method);
+  axle_route_match_t match;
+  if (route(head, method, match, result.error_status) != AXLE_ROUTE_FOUND) {
+    if (result.error_status == 405) result.allow = match.allowed_methods;
     return result;
   }
-  if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED) {
-    result.error_status = 405;
-    result.allow = match.allowed_methods;
-    return result;
-  }
+  axle_str_t path{path_.data(), path_.size()};
   result.route_id = match.route_id;
   const RouteEntry &route = gen_.routes[match.route_id];
   axle_status_t status;
@@ -74,9 +88,27 @@ http::DispatchResult RouteDispatcher::dispatch(const axle_request_head_t &head, 
     req.header_count = head.header_count;
     req.params = match.params;
     req.param_count = match.param_count;
-    req.body = {body.data(), body.size()};
-    req.worker = worker_;
+    req.body = {in.body.data(), in.body.size()};
+    req.worker = &worker_;
+    req.request_id = (uint64_t{worker_.index} << 48) | (++worker_.next_request_id & 0xffffffffffffu);
+    req.flags = in.stream_body ? AXLE_REQUEST_BODY_STREAM : 0u;
+    worker_.dispatching = {&in.engine, static_cast<Connection *>(in.engine.conn()), match.route_id, false};
     status = route.handler->handle(route.route_state, handler_ctx_[route.handler_slot], &req, &resp);
+    bool kept = worker_.dispatching.kept;
+    worker_.dispatching = {};
+    if (kept) {
+      // From response_keep on, the module answers through the kept handle.
+      if (status != AXLE_PENDING)
+        spdlog::error("handler '{}' for route {} kept its response but returned status {}; it must finish it",
+                      route.handler_name, route.pattern, static_cast<int>(status));
+      result.kept = true;
+      return result;
+    }
+    if (status == AXLE_PENDING) {
+      spdlog::error("handler '{}' for route {} returned pending without response_keep", route.handler_name,
+                    route.pattern);
+      status = AXLE_ERR_INTERNAL;
+    }
   }
   if (status != AXLE_OK) {
     spdlog::error("handler '{}' for route {} failed with status {}", route.handler_name, route.pattern,

@@ -9,6 +9,8 @@
 namespace axle {
 namespace {
 
+thread_local Worker *tls_current_worker = nullptr;
+
 constexpr uint32_t kTickMs = 250;  // timeout resolution; the Date cache refreshes per second anyway
 
 // Per-connection tuning is best effort; the listener reported refusals once.
@@ -82,7 +84,7 @@ bool Worker::init_modules(std::string &error) {
 }
 
 void Worker::make_engine_context() {
-  dispatcher_ = std::make_unique<RouteDispatcher>(gen, this, handler_ctx);
+  dispatcher_ = std::make_unique<RouteDispatcher>(gen, *this, handler_ctx);
   engine_ctx = std::make_unique<http::EngineContext>(
       gen.config.limits, gen.config.timeouts, http::ParserRef{gen.parser_vt, parser_ctx}, memory_, budget_,
       *dispatcher_, date, coarse_now_ms, host_api()->now_ns);
@@ -107,7 +109,27 @@ void Worker::fini_modules() {
   initialized_ = 0;
 }
 
+Worker *Worker::current() { return tls_current_worker; }
+
+void Worker::request_pump(Connection *c) {
+  if (c->pump_queued) return;
+  c->pump_queued = true;
+  to_pump_.push_back(c);
+}
+
+void Worker::settle() {
+  // Pumping may queue more (a module answering from an event it got).
+  for (size_t i = 0; i < to_pump_.size(); ++i) {
+    Connection *c = to_pump_[i];
+    if (!c) continue;  // closed meanwhile
+    c->pump_queued = false;
+    c->pump();
+  }
+  to_pump_.clear();
+}
+
 void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready) {
+  tls_current_worker = this;
   std::string error;
   bool ok = false;
   // Nothing may escape this thread (that would be std::terminate): a failure
@@ -196,7 +218,7 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
 void Worker::abandon_connections() {
   for (Connection *c = connections_head; c;) {
     Connection *next = c->next;
-    c->close();
+    c->close(AXLE_ABORT_ERROR);
     connection_closed(c);
     c = next;
   }
@@ -233,23 +255,41 @@ void *Worker::ev_accept(void *host, void *io_conn, int, uint32_t) {
   return c;
 }
 
-void Worker::ev_data(void *, void *conn, const char *data, size_t len) {
+void Worker::ev_data(void *host, void *conn, const char *data, size_t len) {
   static_cast<Connection *>(conn)->on_data(data, len);
+  static_cast<Worker *>(host)->settle();
 }
 
-void Worker::ev_eof(void *, void *conn, int err) { static_cast<Connection *>(conn)->on_eof(err); }
+void Worker::ev_eof(void *host, void *conn, int err) {
+  static_cast<Connection *>(conn)->on_eof(err);
+  static_cast<Worker *>(host)->settle();
+}
 
-void Worker::ev_sent(void *, void *conn, int err) { static_cast<Connection *>(conn)->on_sent(err); }
+void Worker::ev_sent(void *host, void *conn, int err) {
+  static_cast<Connection *>(conn)->on_sent(err);
+  static_cast<Worker *>(host)->settle();
+}
 
 void Worker::ev_closed(void *host, void *conn) {
   static_cast<Worker *>(host)->connection_closed(static_cast<Connection *>(conn));
+  static_cast<Worker *>(host)->settle();
 }
 
-void Worker::ev_tick(void *host) { static_cast<Worker *>(host)->on_tick(); }
+void Worker::ev_tick(void *host) {
+  static_cast<Worker *>(host)->on_tick();
+  static_cast<Worker *>(host)->settle();
+}
 
-void Worker::ev_wake(void *host) { static_cast<Worker *>(host)->on_wake(); }
+void Worker::ev_wake(void *host) {
+  static_cast<Worker *>(host)->on_wake();
+  static_cast<Worker *>(host)->settle();
+}
 
 void Worker::connection_closed(Connection *c) {
+  if (c->pump_queued) {
+    for (Connection *&queued : to_pump_)
+      if (queued == c) queued = nullptr;
+  }
   if (c->prev) c->prev->next = c->next;
   else connections_head = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -270,7 +310,7 @@ void Worker::on_tick() {
     c = next;
   }
   if (draining && now >= drain_deadline_at_) {
-    for (Connection *c = connections_head; c; c = c->next) c->close();
+    for (Connection *c = connections_head; c; c = c->next) c->close(AXLE_ABORT_DRAIN);
   }
   maybe_finish_drain();
 }

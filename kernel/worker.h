@@ -2,6 +2,7 @@
 // Nothing on its request path is shared with another worker.
 #pragma once
 
+#include "exchange.h"
 #include "generation.h"
 #include "http/budget.h"
 #include "http/engine.h"
@@ -72,6 +73,29 @@ class Worker : public axle_worker_t {
   void connection_closed(Connection *c);
   Connection *connections_head = nullptr;  // intrusive list of open connections
 
+  // The worker whose thread calls this, or null on other threads.
+  static Worker *current();
+  http::Memory &memory() { return memory_; }
+
+  // The request a handle() call on this worker is serving, for the host
+  // calls that need its connection (response_keep, request context).
+  struct Dispatching {
+    http::Engine *engine = nullptr;  // null outside handle()
+    Connection *conn = nullptr;
+    uint32_t route_id = 0;
+    bool kept = false;  // response_keep succeeded in this call
+  };
+  Dispatching dispatching;
+  ExchangeTable exchanges;       // kept responses' handles
+  uint64_t next_request_id = 0;  // low 48 bits of axle_request_t.request_id
+
+  // A module changed a connection's engine from outside that connection's
+  // own events (a timer, a posted task, another connection's event): it is
+  // pumped when the current event ends (settle), never inside the module's
+  // call. At most one entry per connection.
+  void request_pump(Connection *c);
+  void settle();
+
  private:
   void thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready);
   bool init_modules(std::string &error);
@@ -104,6 +128,7 @@ class Worker : public axle_worker_t {
   uint64_t drain_deadline_at_ = 0;
   std::vector<int> listener_fds_;
   std::vector<void *> thread_ctx_;  // per instance, in Generation::all_instances() order
+  std::vector<Connection *> to_pump_;
   axle_io_events_t events_{};
   size_t initialized_ = 0;  // how many module thread_inits succeeded
   // drain() runs on other threads: it reads `loop` and wakes it under this

@@ -8,7 +8,17 @@ namespace axle::http {
 void ChunkedDecoder::start(size_t body_start) {
   state_ = State::Size;
   body_start_ = scan_ = body_start;
-  decoded_ = chunk_left_ = 0;
+  decoded_ = dropped_ = chunk_left_ = 0;
+}
+
+void ChunkedDecoder::drop_decoded(char *buf, size_t *len) {
+  size_t n = static_cast<size_t>(decoded_);
+  if (n == 0) return;
+  std::memmove(buf + body_start_, buf + body_start_ + n, *len - body_start_ - n);
+  *len -= n;
+  scan_ -= n;
+  dropped_ += n;
+  decoded_ = 0;
 }
 
 ChunkedDecoder::Result ChunkedDecoder::decode(char *buf, size_t *len, const ParserRef &parser, uint64_t max_body,
@@ -30,7 +40,7 @@ ChunkedDecoder::Result ChunkedDecoder::decode(char *buf, size_t *len, const Pars
         if (size == 0) {
           state_ = State::Trailers;
         } else {
-          if (size > max_body - decoded_) return Result::TooLarge;
+          if (size > max_body - decoded_ - dropped_) return Result::TooLarge;
           chunk_left_ = size;
           state_ = State::Data;
         }

@@ -28,6 +28,10 @@ class ChunkedDecoder {
   // what came before the body, the body so far and the undecoded rest.
   Result decode(char *buf, size_t *len, const ParserRef &parser, uint64_t max_body, size_t max_trailer_bytes);
   uint64_t body_length() const { return decoded_; }
+  // Streaming: forgets the decoded bytes (the caller delivered them), so
+  // the buffer keeps only what came before the body and the undecoded rest.
+  // The length limit still counts every byte ever decoded.
+  void drop_decoded(char *buf, size_t *len);
   // On Done: offset just past the body's last framing byte.
   size_t raw_end() const { return scan_; }
 
@@ -36,7 +40,8 @@ class ChunkedDecoder {
   State state_ = State::Size;
   size_t body_start_ = 0;
   size_t scan_ = 0;       // next undecoded byte
-  uint64_t decoded_ = 0;  // body bytes so far
+  uint64_t decoded_ = 0;  // body bytes held in the buffer, from body_start_
+  uint64_t dropped_ = 0;  // body bytes decoded and dropped (streaming)
   uint64_t chunk_left_ = 0;
 };
 

@@ -12,16 +12,40 @@
 
 namespace axle::http {
 
+class Engine;
+
 struct DispatchResult {
   uint16_t error_status = 0;  // non-zero: no handler answered; the engine sends this error
   uint32_t allow = 0;         // 405: AXLE_METHOD_* bits of the Allow field
   uint32_t route_id = 0;      // AXLE_ROUTE_NONE when no route matched
+  bool kept = false;          // the handler kept the request (Engine::keep) to answer later
+};
+
+// A request whose handler answers later: what the engine tells it. The
+// engine calls these only from its own events (never from inside one of the
+// kept_* calls the handler side makes), and nothing after abort.
+class KeptRequest {
+ public:
+  virtual void abort(uint8_t axle_abort_reason) = 0;  // the last call
+  virtual void writable() = 0;                         // a refused write may be retried
+  virtual void body(const char *data, size_t len, bool last) = 0;  // streamed request body
+ protected:
+  ~KeptRequest() = default;
+};
+
+// What the engine knows about the request it dispatches.
+struct DispatchInput {
+  const axle_request_head_t &head;  // slices valid for the call
+  std::string_view body;            // the whole decoded body (empty when streamed)
+  bool stream_body = false;         // the body arrives later, through KeptRequest::body
+  Engine &engine;                   // the connection's engine, for Engine::keep
 };
 
 class Dispatcher {
  public:
-  // head: slices valid for the call; body: the whole decoded body.
-  virtual DispatchResult dispatch(const axle_request_head_t &head, std::string_view body, Response &resp) = 0;
+  virtual DispatchResult dispatch(const DispatchInput &in, Response &resp) = 0;
+  // Whether the route this head goes to takes its body as it arrives.
+  virtual bool streams_body(const axle_request_head_t &head) = 0;
 
  protected:
   ~Dispatcher() = default;

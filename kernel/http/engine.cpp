@@ -6,6 +6,7 @@
 #include "http/framing.h"
 #include "http/serializer.h"
 
+#include <axle/handler.h>
 #include <axle/metrics.h>
 #include <axle/router.h>
 
@@ -16,13 +17,17 @@ namespace axle::http {
 
 namespace {
 constexpr size_t kSlackInput = 64 * 1024;  // room for chunk framing and the next pipelined request
+constexpr uint64_t kNoBodyLimit = ~uint64_t{0};
 }  // namespace
 
 Engine::Engine(EngineContext &ctx, void *conn) : ctx_(ctx), conn_(conn) {
   set_deadline(ctx_.timeouts.header_ms, AXLE_TIMEOUT_HEADER);
 }
 
-Engine::~Engine() { free_work(); }
+Engine::~Engine() {
+  abort_kept(AXLE_ABORT_CLIENT_GONE);  // the glue aborts before closing; this is the backstop
+  free_work();
+}
 
 Engine::Work *Engine::ensure_work() {
   if (!work_) work_ = ctx_.take_work();
@@ -37,6 +42,8 @@ void Engine::free_work() {
   if (w.stored) StoredHead::destroy(ctx_.memory, w.stored);
   w.stored = nullptr;
   w.queued_responses = 0;
+  delete w.kept.log;
+  w.kept = KeptState{};
   account();
   work_ = nullptr;
   ctx_.give_back(&w);
@@ -47,6 +54,14 @@ void Engine::free_work() {
 void Engine::receive(const char *data, size_t len) {
   // Lingering, or the last response is already decided: discard the rest.
   if (phase_ == Phase::Closing || final_ || closed_) return;
+  if (phase_ == Phase::StreamBody || phase_ == Phase::Waiting) {
+    // A kept request: its body goes to the handler; later requests wait.
+    if (!buffer_append(data, len)) return;
+    if (phase_ == Phase::StreamBody) deliver_body();
+    settle_deadline();
+    account();
+    return;
+  }
   if (input_size() == 0 && phase_ == Phase::Head && !paused_) {
     // Fast path: parse straight from the io module's buffer, copy only a tail.
     size_t used = process(data, len);
@@ -63,6 +78,14 @@ void Engine::receive(const char *data, size_t len) {
 
 void Engine::peer_closed(int err) {
   peer_eof_ = true;
+  if (kept()) {
+    // The client left (or half-closed) while its handler works: nothing it
+    // could still read is worth producing.
+    abort_for(AXLE_ABORT_CLIENT_GONE);
+    closed_ = true;
+    account();
+    return;
+  }
   if (err != 0 || phase_ == Phase::Closing) {
     if (err != 0 || output_empty()) closed_ = true;
     account();
@@ -74,9 +97,15 @@ void Engine::peer_closed(int err) {
 void Engine::output_done(int err) {
   work_->out.complete_in_flight();
   if (err != 0) {
+    abort_for(AXLE_ABORT_CLIENT_GONE);
     closed_ = true;
     account();
     return;
+  }
+  KeptState &k = work_->kept;
+  if (k.request && k.want_writable && !output_full()) {
+    k.want_writable = false;
+    k.request->writable();  // may write, finish or pause: the state below is re-read
   }
   if (work_->out.empty()) {
     work_->queued_responses = 0;
@@ -114,7 +143,22 @@ void Engine::tick(uint64_t now_ms) {
   if (!timeout_kind_ || closed_ || now_ms < deadline_ms_) return;
   uint8_t kind = timeout_kind_;
   timeout_kind_ = 0;
-  if (kind != kTimeoutLinger && ctx_.observer) ctx_.observer->timeout(kind);
+  if (kind != kTimeoutLinger && kind != kTimeoutResponse && ctx_.observer) ctx_.observer->timeout(kind);
+  if (kept()) {
+    bool begun = work_->kept.begun;
+    abort_for(AXLE_ABORT_TIMEOUT);
+    // A late handler gets 504 and a stalled streamed body 408, when nothing
+    // of its response went out yet; otherwise the connection just closes.
+    if (!begun && !output_in_flight() && (kind == kTimeoutResponse || kind == AXLE_TIMEOUT_BODY)) {
+      answer_error(kind == kTimeoutResponse ? 504 : 408, nullptr, 0, AXLE_ROUTE_NONE, 0, false, true,
+                   ctx_.observer ? ctx_.now_ns() : 0, kind != kTimeoutResponse);
+      stop_reading_requests();
+      return;
+    }
+    closed_ = true;
+    account();
+    return;
+  }
   // A client that started a request and stalled gets a 408 if nothing else
   // is being written; every other expiry closes quietly.
   bool stalled_request = (kind == AXLE_TIMEOUT_HEADER && input_size() > 0) || kind == AXLE_TIMEOUT_BODY;
@@ -147,7 +191,19 @@ bool Engine::take_shutdown_write() {
 }
 
 bool Engine::idle() const {
-  return phase_ == Phase::Head && input_size() == 0 && output_empty() && !final_ && !closed_;
+  return phase_ == Phase::Head && input_size() == 0 && output_empty() && !final_ && !closed_ && !resume_wanted_;
+}
+
+void Engine::resume() {
+  if (!resume_wanted_) return;
+  resume_wanted_ = false;
+  if (closed_) return;
+  if (phase_ == Phase::StreamBody) deliver_body();
+  if (phase_ == Phase::Head && !paused_) run_buffered();
+  finish_if_done();
+  settle_deadline();
+  account();
+  if (idle()) free_work();
 }
 
 // ---- parsing ----
@@ -164,7 +220,8 @@ size_t Engine::process(const char *buf, size_t len) {
     head.struct_size = sizeof head;
     head.headers = ctx_.headers.data();
     head.header_capacity = static_cast<uint32_t>(ctx_.headers.size());
-    HeadStep step = frame_head(ctx_.parser, ctx_.parse_limits, ctx_.limits.max_body_bytes, buf + pos, len - pos, head);
+    // The body limit is checked below: a route that streams its body has none.
+    HeadStep step = frame_head(ctx_.parser, ctx_.parse_limits, kNoBodyLimit, buf + pos, len - pos, head);
     if (step.kind == HeadStep::Kind::Incomplete) break;
     if (step.kind == HeadStep::Kind::Refused) {
       reject(step.status, step.parsed ? &head : nullptr, step.parsed ? step.consumed : len - pos);
@@ -173,6 +230,17 @@ size_t Engine::process(const char *buf, size_t len) {
     const size_t consumed = step.consumed;
     const HeadInfo &info = step.info;
     size_t available = len - pos - consumed;
+    if (info.body != BodyKind::None && ctx_.dispatcher.streams_body(head)) {
+      // The handler takes the body as it arrives: dispatch now, then feed it.
+      start_stream_body(info, consumed);
+      dispatch(head, info, {}, consumed, true);
+      pos += consumed;
+      break;
+    }
+    if (info.body == BodyKind::Length && info.content_length > ctx_.limits.max_body_bytes) {
+      reject(413, &head, consumed);
+      return len;
+    }
     if (info.body == BodyKind::None || (info.body == BodyKind::Length && available >= info.content_length)) {
       size_t body_len = info.body == BodyKind::None ? 0 : static_cast<size_t>(info.content_length);
       dispatch(head, info, {buf + pos + consumed, body_len}, consumed + body_len);
@@ -207,6 +275,11 @@ size_t Engine::process(const char *buf, size_t len) {
 
 void Engine::run_buffered() {
   while (input_size() > 0 && phase_ != Phase::Closing && !final_ && !paused_ && !closed_) {
+    if (phase_ == Phase::Waiting) break;  // a kept request answers first
+    if (phase_ == Phase::StreamBody) {
+      deliver_body();
+      break;
+    }
     if (phase_ == Phase::Body) {
       if (!continue_body()) break;
       continue;
@@ -214,6 +287,7 @@ void Engine::run_buffered() {
     size_t used = process(work_->in.data(), work_->in.size());
     if (phase_ == Phase::Closing || closed_) break;
     work_->in.consume(used);
+    if (phase_ == Phase::StreamBody || phase_ == Phase::Waiting) continue;
     if (used == 0 && phase_ == Phase::Head) break;  // an incomplete head, or paused
   }
 }
@@ -242,16 +316,44 @@ bool Engine::continue_body() {
 // ---- answers ----
 
 void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std::string_view body,
-                      size_t bytes_in) {
+                      size_t bytes_in, bool stream_body) {
   uint64_t started_ns = ctx_.observer ? ctx_.now_ns() : 0;
-  const bool close = !info.keep_alive || ctx_.draining;
+  bool close = !info.keep_alive || ctx_.draining;
   Work *w = ensure_work();
   if (!w) {
     closed_ = true;  // out of memory: nothing sensible can be sent
     return;
   }
+  KeptState &k = w->kept;  // what keep() needs, should the handler keep the request
+  k.version_minor = head.version_minor;
+  k.head_only = info.head_method;
+  k.close = close;
+  k.started_ns = started_ns;
+  k.bytes_in = bytes_in;
+  if (!stream_body) k.body_done = true;
   Response &resp = ctx_.response;
-  DispatchResult r = ctx_.dispatcher.dispatch(head, body, resp);
+  dispatching_ = true;
+  DispatchResult r = ctx_.dispatcher.dispatch({head, body, stream_body, *this}, resp);
+  dispatching_ = false;
+  if (r.kept) {
+    if (!k.request) {  // answered before dispatch returned
+      if (phase_ == Phase::StreamBody && !final_) stop_reading_requests();
+      return;
+    }
+    if (ctx_.observer && !k.log) {
+      k.log = new (std::nothrow) KeptLogCopy;
+      if (k.log) k.log->copy_from(head);
+    }
+    if (phase_ == Phase::Head) phase_ = Phase::Waiting;
+    if (phase_ == Phase::StreamBody && info.expect_continue && !k.begun && !queue_continue(w->out)) closed_ = true;
+    if (!k.begun) set_deadline(ctx_.timeouts.response_ms, kTimeoutResponse);
+    return;
+  }
+  // A handler that answered at once left a streamed body unread: close after.
+  if (stream_body) {
+    close = true;
+    phase_ = Phase::Head;
+  }
   if (r.error_status == 400) {  // a path that does not decode: refused like a malformed head
     resp.reset();
     reject(400, &head, bytes_in);
@@ -263,6 +365,7 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
     return;
   }
   uint16_t status = resp.status ? resp.status : 200;
+  if (resp.close) close = true;
   ResponseFrame frame{ctx_.date.view(), head.version_minor, close, info.head_method};
   int64_t queued = serialize_response(w->out, resp, frame);
   ++w->queued_responses;
@@ -339,6 +442,17 @@ void Engine::set_deadline(uint32_t ms, uint8_t kind) {
 
 void Engine::settle_deadline() {
   if (closed_ || linger_ || !output_empty()) return;  // the write deadline runs
+  if (phase_ == Phase::Waiting || phase_ == Phase::StreamBody) {
+    const KeptState &k = work_->kept;
+    if (phase_ == Phase::StreamBody && !k.body_paused) {
+      if (timeout_kind_ != AXLE_TIMEOUT_BODY) set_deadline(ctx_.timeouts.body_ms, AXLE_TIMEOUT_BODY);
+    } else if (!k.begun && k.request) {
+      if (timeout_kind_ != kTimeoutResponse) set_deadline(ctx_.timeouts.response_ms, kTimeoutResponse);
+    } else {
+      timeout_kind_ = 0;  // a streaming response idles as long as its handler wants
+    }
+    return;
+  }
   if (phase_ == Phase::Body) {
     if (timeout_kind_ != AXLE_TIMEOUT_BODY) set_deadline(ctx_.timeouts.body_ms, AXLE_TIMEOUT_BODY);
   } else if (input_size() > 0) {
@@ -359,6 +473,7 @@ bool Engine::buffer_append(const char *data, size_t len) {
   }
   InputBuffer &in = w->in;
   if (in.must_grow(len) && in.capacity() >= InputBuffer::kInitialBytes && ctx_.budget.exhausted()) {
+    if (refuse_kept()) return false;
     reject(503, nullptr, 0);  // the process holds as much for its clients as it may
     return false;
   }
@@ -366,6 +481,7 @@ bool Engine::buffer_append(const char *data, size_t len) {
     case InputBuffer::Append::Ok:
       return true;
     case InputBuffer::Append::OverCap:
+      if (refuse_kept()) return false;
       // Paused, the excess is pipelined requests the client sent without
       // reading its answers: the server is busy for it, not the head too large.
       reject(phase_ == Phase::Body ? 413 : paused_ ? 503 : 431, nullptr, 0);
@@ -375,6 +491,16 @@ bool Engine::buffer_append(const char *data, size_t len) {
   }
   closed_ = true;
   return false;
+}
+
+// Input a kept request cannot take: its handler is told, the connection closes
+// (an error answer could not follow a response that may be half out).
+bool Engine::refuse_kept() {
+  if (!kept()) return false;
+  abort_for(AXLE_ABORT_ERROR);
+  closed_ = true;
+  account();
+  return true;
 }
 
 void Engine::account() {
@@ -387,6 +513,10 @@ void Engine::account() {
 }
 
 bool Engine::output_empty() const { return !work_ || work_->out.empty(); }
+bool Engine::holding_input() const {
+  return (phase_ == Phase::Waiting || (phase_ == Phase::StreamBody && work_->kept.body_paused)) &&
+         work_->in.size() >= kHoldInputBytes;
+}
 bool Engine::output_in_flight() const { return work_ && work_->out.in_flight(); }
 size_t Engine::input_size() const { return work_ ? work_->in.size() : 0; }
 uint64_t Engine::queued_output_bytes() const { return work_ ? work_->out.pending_bytes() : 0; }

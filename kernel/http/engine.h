@@ -91,10 +91,41 @@ class Engine {
 
   // ---- actions ----
   OutputRun take_output();  // the next write to make; empty if none or one is in flight
-  bool reading() const { return !paused_ && !closed_; }
+  bool reading() const { return !paused_ && !closed_ && !holding_input(); }
   bool take_shutdown_write();  // true once: half-close now (lingering close)
+  // After the handler side acted on a kept request (kept_* below): deliver
+  // what it unpaused, go on with pipelined requests once it ended. The glue
+  // calls this before taking actions; cheap when nothing is pending.
+  void resume();
+  // The connection is going away with a kept request open: abort it
+  // (axle_abort_reason_t). No call reaches the handler after this.
+  void abort_kept(uint8_t reason);
   bool wants_close() const { return closed_; }
   bool idle() const;           // nothing buffered, queued or in progress
+
+  // ---- a kept request: the handler side calls these ----
+  // Inside Dispatcher::dispatch: the handler keeps this request and answers
+  // later. `request` is told of writability, body bytes and abort until it
+  // ends (kept_respond / kept_finish) or is aborted. False: refused (not
+  // dispatching, or already kept).
+  bool keep(KeptRequest *request, uint32_t route_id);
+  bool kept() const;
+  bool kept_begun() const;
+  enum class Write : uint8_t { Ok, Again, Invalid, Failed };
+  // Answers with resp whole (Content-Length) and ends the request.
+  bool kept_respond(Response &resp);
+  // Queues resp's status and headers; the body follows with kept_write.
+  // length: the body's length, or -1 for chunked (close-delimited on HTTP/1.0).
+  Write kept_begin(Response &resp, int64_t length);
+  Write kept_write(std::string_view data);  // copies; Again: over the output bound, writable() follows
+  // Ends a begun response; false if it was short of its announced length
+  // (the connection then closes: the client cannot tell).
+  bool kept_finish(const axle_header_t *trailers, uint32_t count);
+  // 103 Early Hints before the response: inside dispatch or for a kept request not begun.
+  Write early_hints(const axle_header_t *headers, uint32_t count);
+  void kept_close_connection();
+  void kept_body_pause(bool paused);
+  void *conn() const { return conn_; }
 
   // Inspection (tests, metrics).
   uint64_t queued_output_bytes() const;
@@ -105,21 +136,35 @@ class Engine {
 
   static constexpr uint32_t kLingerMs = 2000;  // read and drop this long after a final response
   static constexpr uint8_t kTimeoutLinger = 100;  // internal kind beside axle_timeout_kind_t
+  static constexpr uint8_t kTimeoutResponse = 101;  // a kept request's handler is late
+  // Unread input held while a kept request waits: beyond it, reading pauses.
+  static constexpr size_t kHoldInputBytes = 64 * 1024;
 
  private:
-  enum class Phase : uint8_t { Head, Body, Closing };
+  // Head: parsing requests. Body: buffering a body for its handler.
+  // StreamBody: a kept request takes its body as it arrives. Waiting: a kept
+  // request is answering; later requests wait their turn. Closing: reading
+  // and dropping until the close.
+  enum class Phase : uint8_t { Head, Body, StreamBody, Waiting, Closing };
   using Work = EngineWork;  // absent while the connection is idle
 
   Work *ensure_work();  // nullptr when out of memory
   void free_work();
   bool output_empty() const;
+  bool holding_input() const;  // a kept request holds enough unread input
   bool output_in_flight() const;
   size_t input_size() const;
 
   size_t process(const char *buf, size_t len);
   void run_buffered();
   bool continue_body();
-  void dispatch(const axle_request_head_t &head, const HeadInfo &info, std::string_view body, size_t bytes_in);
+  void dispatch(const axle_request_head_t &head, const HeadInfo &info, std::string_view body, size_t bytes_in,
+                bool stream_body = false);
+  void start_stream_body(const HeadInfo &info, size_t consumed);
+  void deliver_body();
+  void end_kept(int64_t queued);
+  void abort_for(uint8_t reason);  // aborts a kept request from inside an engine event
+  bool refuse_kept();
   // refused: bytes that were no request (counted as a parse error, not a request)
   void answer_error(uint16_t status, const axle_request_head_t *head, size_t bytes_in, uint32_t route_id,
                     uint32_t allow, bool head_only, bool close, uint64_t started_ns, bool refused = false);
@@ -148,6 +193,8 @@ class Engine {
   bool closed_ = false;
   bool shutdown_wanted_ = false;
   bool linger_ = false;
+  bool resume_wanted_ = false;  // the handler side acted; resume() has work
+  bool dispatching_ = false;    // inside Dispatcher::dispatch: keep() is allowed
 };
 
 }  // namespace axle::http

@@ -5,15 +5,50 @@
 // Internal to the engine (engine.cpp, engine_context.cpp).
 #pragma once
 
+#include "http/access_record.h"
 #include "http/chunked.h"
+#include "http/dispatcher.h"
 #include "http/input_buffer.h"
 #include "http/memory.h"
 #include "http/out_queue.h"
+#include "http/serializer.h"
 #include "http/stored_head.h"
 
 #include <cstdint>
+#include <string>
 
 namespace axle::http {
+
+// The request line and the fields the access log needs, copied when a
+// request is kept (its head's bytes are gone by the time it is answered).
+struct KeptLogCopy {
+  std::string text;
+  axle_header_t headers[2];
+  axle_request_head_t head{};
+  void copy_from(const axle_request_head_t &h);
+};
+
+// A request whose handler answers later (Engine::keep), and its response
+// while it streams. Set up by every dispatch, live only while `request` is.
+struct KeptState {
+  KeptRequest *request = nullptr;  // non-null while the handler holds the request
+  uint32_t route_id = 0;
+  uint16_t status = 0;
+  uint8_t version_minor = 1;
+  bool head_only = false;        // HEAD: body bytes are dropped
+  bool close = false;            // the connection closes after this response
+  bool begun = false;            // the head is queued; the body streams
+  bool want_writable = false;    // a write was refused: tell the handler when there is room
+  StreamBody stream = StreamBody::None;
+  uint64_t length_left = 0;      // StreamBody::Length: bytes still owed
+  uint64_t started_ns = 0, bytes_in = 0, bytes_out = 0;
+  // Streamed request body.
+  bool body_chunked = false;
+  bool body_paused = false;      // the handler asked for no more for now
+  bool body_done = true;
+  uint64_t body_left = 0;        // Content-Length bytes still to come
+  KeptLogCopy *log = nullptr;    // when observed
+};
 
 struct EngineWork {
   explicit EngineWork(Memory &memory) : out(memory), in(memory) {}
@@ -23,6 +58,7 @@ struct EngineWork {
   ChunkedDecoder chunked;
   uint64_t charged = 0;              // bytes counted against the budget
   uint32_t queued_responses = 0;     // since the output last drained
+  KeptState kept;
   EngineWork *next_spare = nullptr;  // in EngineContext::spare_work
 };
 

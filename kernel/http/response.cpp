@@ -7,7 +7,31 @@ namespace axle::http {
 void Response::reset() {
   drop_body();
   status = 0;
+  close = false;
   header_lines.clear();
+}
+
+void Response::take_from(Response &other) {
+  status = other.status;
+  close = other.close;
+  header_lines = other.header_lines;
+  body = other.body;
+  data = other.data;
+  len = other.len;
+  owned_block = other.owned_block;
+  owned_size = other.owned_size;
+  release = other.release;
+  release_arg = other.release_arg;
+  prebuilt_head_len = other.prebuilt_head_len;
+  file_fd = other.file_fd;
+  file_offset = other.file_offset;
+  file_length = other.file_length;
+  // other no longer owns the body: reset it without releasing anything.
+  other.body = Body::None;
+  other.owned_block = nullptr;
+  other.release = nullptr;
+  other.file_fd = -1;
+  other.reset();
 }
 
 void Response::drop_body() {

@@ -19,9 +19,12 @@ class Response : public axle_response_t {
   void reset();
   // Forgets the body only (status and header lines stay), releasing it.
   void drop_body();
+  // Moves everything other holds into this (empty) response; other is reset.
+  void take_from(Response &other);
 
   Memory &memory;
   uint16_t status = 0;
+  bool close = false;        // the handler asked to close the connection after it
   std::string header_lines;  // "Name: value\r\n"..., capacity reused
   Body body = Body::None;
   // Owned: an allocator block (ptr, size) holding len bytes.

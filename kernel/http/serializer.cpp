@@ -37,37 +37,25 @@ int64_t serialize_prebuilt(OutQueue &out, Response &resp, const ResponseFrame &f
   return ok ? static_cast<int64_t>(head_len + (frame.close ? 19 : 0) + body_len) : -1;
 }
 
-}  // namespace
+// How a head announces its body.
+enum class BodyField : uint8_t { None, Length, Chunked };
 
-char *write_decimal(char *dst, uint64_t v) { return std::to_chars(dst, dst + 20, v).ptr; }
-
-int64_t serialize_response(OutQueue &out, Response &resp, const ResponseFrame &frame) {
-  if (resp.body == Response::Body::Prebuilt) {
-    int64_t n = serialize_prebuilt(out, resp, frame);
-    resp.reset();
-    return n;
-  }
+// The status line and header fields, with room for `extra` more bytes after
+// the blank line in the same block. Returns the block's start and sets *end
+// just past the blank line, or nullptr on out of memory.
+char *write_head(OutQueue &out, const Response &resp, const ResponseFrame &frame, BodyField field, uint64_t length,
+                 size_t extra, char **end) {
   const uint16_t status = resp.status ? resp.status : 200;
-  const bool no_body = status < 200 || status == 204 || status == 304;
-  uint64_t body_len = 0;
-  if (resp.body == Response::Body::File) body_len = resp.file_length;
-  else if (resp.body != Response::Body::None) body_len = resp.len;
-  bool send_body = !frame.head_only && !no_body && body_len > 0;
-  const bool inline_body = send_body && resp.body == Response::Body::Owned && resp.len <= kSmallBodyBytes;
   std::string_view reason = reason_phrase(status);
-
   // Exact size first, so the head is written once into one contiguous run.
   size_t size = 9 + 3 + 1 + reason.size() + 2 + "Server: axle\r\nDate: "sv.size() + frame.date.size() + 2 +
-                resp.header_lines.size() + 2;
-  if (!no_body) size += "Content-Length: \r\n"sv.size() + 20;
+                resp.header_lines.size() + 2 + extra;
+  if (field == BodyField::Length) size += "Content-Length: \r\n"sv.size() + 20;
+  if (field == BodyField::Chunked) size += "Transfer-Encoding: chunked\r\n"sv.size();
   if (frame.close) size += "Connection: close\r\n"sv.size();
   else if (frame.version_minor == 0) size += "Connection: keep-alive\r\n"sv.size();
-  if (inline_body) size += resp.len;
   char *start = out.reserve(size);
-  if (!start) {
-    resp.reset();
-    return -1;
-  }
+  if (!start) return nullptr;
   char *p = put(start, "HTTP/1.1 "sv);
   p = write_decimal(p, status);
   *p++ = ' ';
@@ -76,14 +64,44 @@ int64_t serialize_response(OutQueue &out, Response &resp, const ResponseFrame &f
   p = put(p, frame.date);
   p = put(p, "\r\n"sv);
   p = put(p, resp.header_lines);
-  if (!no_body) {
+  if (field == BodyField::Length) {
     p = put(p, "Content-Length: "sv);
-    p = write_decimal(p, body_len);
+    p = write_decimal(p, length);
     p = put(p, "\r\n"sv);
   }
+  if (field == BodyField::Chunked) p = put(p, "Transfer-Encoding: chunked\r\n"sv);
   if (frame.close) p = put(p, "Connection: close\r\n"sv);
   else if (frame.version_minor == 0) p = put(p, "Connection: keep-alive\r\n"sv);
-  p = put(p, "\r\n"sv);
+  *end = put(p, "\r\n"sv);
+  return start;
+}
+
+}  // namespace
+
+char *write_decimal(char *dst, uint64_t v) { return std::to_chars(dst, dst + 20, v).ptr; }
+
+bool status_has_body(uint16_t status) { return !(status < 200 || status == 204 || status == 304); }
+
+int64_t serialize_response(OutQueue &out, Response &resp, const ResponseFrame &frame) {
+  if (resp.body == Response::Body::Prebuilt) {
+    int64_t n = serialize_prebuilt(out, resp, frame);
+    resp.reset();
+    return n;
+  }
+  const bool no_body = !status_has_body(resp.status ? resp.status : 200);
+  uint64_t body_len = 0;
+  if (resp.body == Response::Body::File) body_len = resp.file_length;
+  else if (resp.body != Response::Body::None) body_len = resp.len;
+  bool send_body = !frame.head_only && !no_body && body_len > 0;
+  const bool inline_body = send_body && resp.body == Response::Body::Owned && resp.len <= kSmallBodyBytes;
+
+  char *p = nullptr;
+  char *start = write_head(out, resp, frame, no_body ? BodyField::None : BodyField::Length, body_len,
+                           inline_body ? resp.len : 0, &p);
+  if (!start) {
+    resp.reset();
+    return -1;
+  }
   if (inline_body) {
     p = put(p, {resp.data, resp.len});
     send_body = false;
@@ -111,6 +129,70 @@ int64_t serialize_response(OutQueue &out, Response &resp, const ResponseFrame &f
   }
   resp.reset();
   return ok ? queued : -1;
+}
+
+int64_t serialize_stream_head(OutQueue &out, Response &resp, const ResponseFrame &frame, StreamBody body,
+                              uint64_t length) {
+  BodyField field = body == StreamBody::Length ? BodyField::Length
+                    : body == StreamBody::Chunked ? BodyField::Chunked
+                                                  : BodyField::None;
+  char *end = nullptr;
+  char *start = write_head(out, resp, frame, field, length, 0, &end);
+  resp.reset();
+  if (!start) return -1;
+  int64_t queued = end - start;
+  return out.commit(static_cast<size_t>(queued)) ? queued : -1;
+}
+
+int64_t queue_chunk(OutQueue &out, std::string_view data, bool chunked) {
+  if (!chunked) return out.append_copy(data) ? static_cast<int64_t>(data.size()) : -1;
+  char *start = out.reserve(16 + 2 + data.size() + 2);
+  if (!start) return -1;
+  char *p = std::to_chars(start, start + 16, data.size(), 16).ptr;
+  p = put(p, "\r\n"sv);
+  p = put(p, data);
+  p = put(p, "\r\n"sv);
+  int64_t queued = p - start;
+  return out.commit(static_cast<size_t>(queued)) ? queued : -1;
+}
+
+int64_t queue_last_chunk(OutQueue &out, const axle_header_t *trailers, uint32_t count) {
+  size_t size = 5;
+  for (uint32_t i = 0; i < count; ++i) size += trailers[i].name.len + 2 + trailers[i].value.len + 2;
+  char *start = out.reserve(size);
+  if (!start) return -1;
+  char *p = put(start, "0\r\n"sv);
+  for (uint32_t i = 0; i < count; ++i) {
+    p = put(p, {trailers[i].name.ptr, trailers[i].name.len});
+    p = put(p, ": "sv);
+    p = put(p, {trailers[i].value.ptr, trailers[i].value.len});
+    p = put(p, "\r\n"sv);
+  }
+  p = put(p, "\r\n"sv);
+  int64_t queued = p - start;
+  return out.commit(static_cast<size_t>(queued)) ? queued : -1;
+}
+
+int64_t queue_informational(OutQueue &out, uint16_t status, const axle_header_t *headers, uint32_t count) {
+  std::string_view reason = reason_phrase(status);
+  size_t size = 9 + 3 + 1 + reason.size() + 2 + 2;
+  for (uint32_t i = 0; i < count; ++i) size += headers[i].name.len + 2 + headers[i].value.len + 2;
+  char *start = out.reserve(size);
+  if (!start) return -1;
+  char *p = put(start, "HTTP/1.1 "sv);
+  p = write_decimal(p, status);
+  *p++ = ' ';
+  p = put(p, reason);
+  p = put(p, "\r\n"sv);
+  for (uint32_t i = 0; i < count; ++i) {
+    p = put(p, {headers[i].name.ptr, headers[i].name.len});
+    p = put(p, ": "sv);
+    p = put(p, {headers[i].value.ptr, headers[i].value.len});
+    p = put(p, "\r\n"sv);
+  }
+  p = put(p, "\r\n"sv);
+  int64_t queued = p - start;
+  return out.commit(static_cast<size_t>(queued)) ? queued : -1;
 }
 
 }  // namespace axle::http

@@ -1,12 +1,14 @@
-"""Modules built against the previous (1.0) and an imagined next (1.2) ABI
-minor load on this host and serve real requests (plugin-api/ABI.md,
+"""Modules built against the older minors (1.0, 1.1) and an imagined next one
+(1.3) of this host's ABI (1.2) load and serve real requests (plugin-api/ABI.md,
 "Versioning"). The modules come from tests/fixtures/abi-compat: parser-scalar
 and router-linear sources and a small C handler, each compiled against the
-other minor's headers under the name "prevminor" or "nextminor".
+other minor's headers under the name "oldminor" (1.0), "prevminor" (1.1) or
+"nextminor" (1.3).
 
-The 1.2 parser and router get the host's request head and match struct, which
+The 1.3 parser and router get the host's request head and match struct, which
 are smaller than the ones they were compiled with: before the AXLE_STRUCT_HAS
-rule they refused them, and every request became a 500 or a 404.
+rule they refused them, and every request became a 500 or a 404. The 1.0 and
+1.1 handlers get a larger axle_request_t and host table than they know of.
 """
 
 import os
@@ -18,7 +20,7 @@ import pytest
 import harness
 from harness import Conn, get
 
-MINORS = {"prevminor": "1.0", "nextminor": "1.2"}
+MINORS = {"oldminor": "1.0", "prevminor": "1.1", "nextminor": "1.3"}
 
 
 def fixture_paths(name):
@@ -54,8 +56,8 @@ def built_abi(kind, name):
 
 def expected_body(greeting, minor, params):
     body = f"{greeting} abi={minor}" + "".join(f" {k}={v}" for k, v in params)
-    if minor == "1.2":  # the 1.2 handler reports the two 1.2 additions this 1.1 host lacks
-        body += " request_id=absent wall_clock=absent"
+    if minor == "1.3":  # this 1.2 host has request_id, and lacks the two 1.3 additions
+        body += " request_id=present deadline=absent wall_clock=absent"
     return body.encode()
 
 
@@ -84,17 +86,20 @@ def test_parser_router_and_handler_of_another_minor_serve(start_axle, name):
         assert c.read_response().status == 400
 
 
-def test_handlers_of_both_minors_beside_in_tree_modules(start_axle):
-    """The in-tree (1.1) parser and router, with a 1.0 and a 1.2 handler in one generation."""
-    fixture_paths("prevminor")
-    fixture_paths("nextminor")
+def test_handlers_of_every_minor_beside_in_tree_modules(start_axle):
+    """The in-tree (1.2) parser and router, with a 1.0, a 1.1 and a 1.3 handler in one generation."""
+    for name in MINORS:
+        fixture_paths(name)
     server = start_axle.start(module_dirs=[harness.fixtures_dir()], routes=[
-        {"path": "/old/{a}/{b}", "handler": "prevminor", "greeting": "old"},
+        {"path": "/old/{a}/{b}", "handler": "oldminor", "greeting": "old"},
+        {"path": "/prev/{a}/{b}", "handler": "prevminor", "greeting": "prev"},
         {"path": "/new/{a}/{b}", "handler": "nextminor", "greeting": "new"},
     ])
     with Conn(*server.listeners[0]) as c:
         r = c.request(get("/old/x/y"))
         assert (r.status, r.body) == (200, expected_body("old", "1.0", [("a", "x"), ("b", "y")])), r
+        r = c.request(get("/prev/x/y"))
+        assert (r.status, r.body) == (200, expected_body("prev", "1.1", [("a", "x"), ("b", "y")])), r
         r = c.request(get("/new/%7Eu/v"))  # params carry the decoded path
-        assert (r.status, r.body) == (200, expected_body("new", "1.2", [("a", "~u"), ("b", "v")])), r
+        assert (r.status, r.body) == (200, expected_body("new", "1.3", [("a", "~u"), ("b", "v")])), r
         assert c.request(get("/new/x")).status == 404

@@ -37,7 +37,8 @@ static_assert(all_plain<axle_str_t, axle_config_key_t, axle_host_api_t, axle_mod
                         axle_alloc_vtable_t, axle_header_t, axle_parse_limits_t, axle_request_head_t,
                         axle_parser_vtable_t, axle_route_spec_t, axle_route_param_t, axle_route_match_t,
                         axle_router_vtable_t, axle_request_t, axle_handler_vtable_t, axle_request_record_t,
-                        axle_module_info_t, axle_metrics_generation_t, axle_metrics_vtable_t>);
+                        axle_module_info_t, axle_metrics_generation_t, axle_metrics_vtable_t,
+                        axle_outgoing_events_t, axle_metric_sample_t, axle_response_hooks_t>);
 
 }  // namespace
 
@@ -46,7 +47,7 @@ TEST_SUITE("abi") {
 TEST_CASE("the entry symbol name and version are pinned") {
   CHECK(std::strcmp(AXLE_ENTRY_SYMBOL, "axle_module_entry") == 0);
   CHECK(AXLE_ABI_MAJOR == 1);
-  CHECK(AXLE_ABI_MINOR == 1);
+  CHECK(AXLE_ABI_MINOR == 2);
 }
 
 TEST_CASE("every sized struct starts with its uint32_t struct_size") {
@@ -59,6 +60,27 @@ TEST_CASE("every sized struct starts with its uint32_t struct_size") {
   CHECK(std::is_same_v<decltype(axle_router_vtable_t::struct_size), uint32_t>);
   CHECK(std::is_same_v<decltype(axle_handler_vtable_t::struct_size), uint32_t>);
   CHECK(std::is_same_v<decltype(axle_metrics_vtable_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_address_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_outgoing_events_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_metric_sample_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_response_hooks_t::struct_size), uint32_t>);
+}
+
+TEST_CASE("AXLE_STRUCT_HAS tells a 1.1 host table and request from 1.2 ones") {
+  // What a 1.2 module sees from a 1.1 host: the table ends after response_prebuilt.
+  axle_host_api_t host{};
+  host.struct_size = offsetof(axle_host_api_t, response_prebuilt) + sizeof host.response_prebuilt;
+  CHECK(AXLE_STRUCT_HAS(&host, axle_host_api_t, response_prebuilt));
+  CHECK_FALSE(AXLE_STRUCT_HAS(&host, axle_host_api_t, response_keep));
+  host.struct_size = sizeof host;
+  CHECK(AXLE_STRUCT_HAS(&host, axle_host_api_t, metrics_collect));
+  // A 1.1 request ends with worker; flags sits in the 1.2 tail.
+  axle_request_t req{};
+  req.struct_size = offsetof(axle_request_t, worker) + sizeof req.worker;
+  CHECK_FALSE(AXLE_STRUCT_HAS(&req, axle_request_t, request_id));
+  CHECK_FALSE(AXLE_STRUCT_HAS(&req, axle_request_t, flags));
+  req.struct_size = sizeof req;
+  CHECK(AXLE_STRUCT_HAS(&req, axle_request_t, flags));
 }
 
 TEST_CASE("axle_request_find_header (header-only helper) is case-insensitive") {

@@ -1,0 +1,277 @@
+// The engine's side of kept requests: a handler that answers later, streams
+// its response, or takes its request body as it arrives. The handler side
+// (the kernel's Exchange) calls the kept_* methods; they only queue output
+// and change state, and the connection glue's next pump carries it out
+// (resume()), so nothing here calls back into the handler re-entrantly.
+#include "http/engine.h"
+
+#include "http/engine_work.h"
+#include "http/error_response.h"
+#include "http/tokens.h"
+#include "http/serializer.h"
+
+#include <axle/handler.h>
+#include <axle/router.h>
+
+#include <algorithm>
+#include <new>
+
+namespace axle::http {
+namespace {
+constexpr uint64_t kNoLimit = ~uint64_t{0};  // a streamed body is bounded in memory, not in length
+}  // namespace
+
+void KeptLogCopy::copy_from(const axle_request_head_t &h) {
+  // The request line and Referer / User-Agent: what format_access_line reads.
+  const axle_header_t *referer = nullptr, *agent = nullptr;
+  for (uint32_t i = 0; i < h.header_count; ++i) {
+    std::string_view name(h.headers[i].name.ptr, h.headers[i].name.len);
+    if (iequals(name, "referer")) referer = &h.headers[i];
+    else if (iequals(name, "user-agent")) agent = &h.headers[i];
+  }
+  auto size = [](const axle_header_t *f) { return f ? f->value.len : 0; };
+  text.reserve(h.method.len + h.target.len + size(referer) + size(agent));
+  text.assign(h.method.ptr, h.method.len);
+  text.append(h.target.ptr, h.target.len);
+  if (referer) text.append(referer->value.ptr, referer->value.len);
+  if (agent) text.append(agent->value.ptr, agent->value.len);
+  head = h;
+  const char *p = text.data();
+  head.method = {p, h.method.len};
+  p += h.method.len;
+  head.target = {p, h.target.len};
+  p += h.target.len;
+  uint32_t n = 0;
+  if (referer) {
+    headers[n++] = {{"Referer", 7}, {p, referer->value.len}};
+    p += referer->value.len;
+  }
+  if (agent) headers[n++] = {{"User-Agent", 10}, {p, agent->value.len}};
+  head.headers = headers;
+  head.header_count = head.header_capacity = n;
+  head.path = head.query = {};
+}
+
+bool Engine::keep(KeptRequest *request, uint32_t route_id) {
+  if (!dispatching_ || !work_ || work_->kept.request) return false;
+  KeptState &k = work_->kept;
+  k.request = request;
+  k.route_id = route_id;
+  k.status = 0;
+  k.begun = k.want_writable = false;
+  k.stream = StreamBody::None;
+  k.length_left = k.bytes_out = 0;
+  return true;
+}
+
+bool Engine::kept() const { return work_ && work_->kept.request; }
+bool Engine::kept_begun() const { return kept() && work_->kept.begun; }
+
+void Engine::start_stream_body(const HeadInfo &info, size_t) {
+  Work *w = ensure_work();
+  if (!w) {
+    closed_ = true;
+    return;
+  }
+  KeptState &k = w->kept;
+  k.body_chunked = info.body == BodyKind::Chunked;
+  k.body_left = k.body_chunked ? 0 : info.content_length;
+  k.body_paused = false;
+  k.body_done = false;
+  if (k.body_chunked) w->chunked.start(0);
+  phase_ = Phase::StreamBody;
+}
+
+// Hands the handler what arrived of a streamed body, from the input buffer
+// (whose head was consumed at dispatch). After the handler finished, the
+// rest is not read: the response closed the connection.
+void Engine::deliver_body() {
+  Work &w = *work_;
+  KeptState &k = w.kept;
+  while (phase_ == Phase::StreamBody && !closed_ && k.request && !k.body_paused && w.in.size() > 0) {
+    KeptRequest *request = k.request;
+    if (!k.body_chunked) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(w.in.size(), k.body_left));
+      k.body_left -= n;
+      bool last = k.body_left == 0;
+      if (last) {
+        k.body_done = true;
+        phase_ = Phase::Waiting;
+      }
+      request->body(w.in.data(), n, last);
+      if (phase_ == Phase::Closing || closed_) return;  // it answered and the rest is dropped
+      w.in.consume(n);
+      continue;
+    }
+    ChunkedDecoder::Result r = w.chunked.decode(w.in.data(), w.in.size_ptr(), ctx_.parser, kNoLimit,
+                                                ctx_.limits.max_head_bytes);
+    if (r == ChunkedDecoder::Result::Malformed || r == ChunkedDecoder::Result::TooLarge) {
+      bool begun = k.begun;
+      abort_for(AXLE_ABORT_ERROR);
+      if (begun) closed_ = true;  // a response is half out: only a close is left
+      else reject(400, nullptr, 0);
+      return;
+    }
+    size_t n = static_cast<size_t>(w.chunked.body_length());
+    if (r == ChunkedDecoder::Result::NeedMore) {
+      if (n == 0) break;
+      request->body(w.in.data(), n, false);
+      if (phase_ == Phase::Closing || closed_) return;
+      w.chunked.drop_decoded(w.in.data(), w.in.size_ptr());
+      continue;
+    }
+    k.body_done = true;
+    phase_ = Phase::Waiting;
+    size_t raw_end = w.chunked.raw_end();
+    request->body(w.in.data(), n, true);
+    if (phase_ == Phase::Closing || closed_) return;
+    w.in.consume(raw_end);
+  }
+  settle_deadline();
+}
+
+void Engine::end_kept(int64_t queued) {
+  Work &w = *work_;
+  KeptState &k = w.kept;
+  k.request = nullptr;
+  k.want_writable = false;
+  if (queued < 0) {
+    closed_ = true;  // out of memory: nothing sensible can be sent
+    return;
+  }
+  k.bytes_out += static_cast<uint64_t>(queued);
+  ++w.queued_responses;
+  if (ctx_.observer) {
+    RequestRecord rec{k.log ? &k.log->head : nullptr, k.route_id, k.status, k.bytes_in, k.bytes_out,
+                      k.started_ns, false};
+    ctx_.observer->request_done(conn_, rec);
+  }
+  delete k.log;
+  k.log = nullptr;
+  if (k.close || !k.body_done) {
+    final_ = true;
+    if (!k.body_done) stop_reading_requests();
+  } else if (phase_ == Phase::Waiting) {
+    phase_ = Phase::Head;
+  }
+  resume_wanted_ = true;
+}
+
+bool Engine::kept_respond(Response &resp) {
+  if (!kept()) return false;
+  KeptState &k = work_->kept;
+  k.status = resp.status ? resp.status : 200;
+  ResponseFrame frame{ctx_.date.view(), k.version_minor, k.close || !k.body_done, k.head_only};
+  k.close = frame.close;
+  end_kept(serialize_response(work_->out, resp, frame));
+  return true;
+}
+
+Engine::Write Engine::kept_begin(Response &resp, int64_t length) {
+  if (!kept() || work_->kept.begun) return Write::Invalid;
+  KeptState &k = work_->kept;
+  k.status = resp.status ? resp.status : 200;
+  // A body still arriving is not read after the response: say so now.
+  k.close = k.close || !k.body_done;
+  if (k.head_only || !status_has_body(k.status)) k.stream = StreamBody::None;
+  else if (length >= 0) k.stream = StreamBody::Length;
+  else if (k.version_minor >= 1) k.stream = StreamBody::Chunked;
+  else k.stream = StreamBody::Close;
+  if (k.stream == StreamBody::Close) k.close = true;
+  k.length_left = length >= 0 ? static_cast<uint64_t>(length) : 0;
+  ResponseFrame frame{ctx_.date.view(), k.version_minor, k.close, k.head_only};
+  // HEAD still announces the length a GET would get.
+  StreamBody announce = k.head_only && status_has_body(k.status) && length >= 0 ? StreamBody::Length : k.stream;
+  int64_t queued = serialize_stream_head(work_->out, resp, frame, announce, k.length_left);
+  if (queued < 0) {
+    closed_ = true;
+    return Write::Failed;
+  }
+  k.begun = true;
+  k.bytes_out += static_cast<uint64_t>(queued);
+  resume_wanted_ = true;
+  return Write::Ok;
+}
+
+Engine::Write Engine::kept_write(std::string_view data) {
+  if (!kept() || !work_->kept.begun) return Write::Invalid;
+  KeptState &k = work_->kept;
+  if (k.head_only && status_has_body(k.status)) return Write::Ok;  // HEAD: dropped
+  if (k.stream == StreamBody::None) return data.empty() ? Write::Ok : Write::Invalid;
+  if (k.stream == StreamBody::Length && data.size() > k.length_left) return Write::Invalid;
+  // One write never exceeds what a connection may hold, so the bound holds.
+  if (data.size() > ctx_.limits.max_conn_output_bytes) return Write::Invalid;
+  if (data.empty()) return Write::Ok;  // an empty chunk would end a chunked body
+  if (output_full() || work_->out.memory_bytes() + data.size() > ctx_.limits.max_conn_output_bytes) {
+    if (!work_->out.empty()) {
+      k.want_writable = true;
+      return Write::Again;
+    }
+  }
+  int64_t queued = queue_chunk(work_->out, data, k.stream == StreamBody::Chunked);
+  if (queued < 0) {
+    closed_ = true;
+    return Write::Failed;
+  }
+  if (k.stream == StreamBody::Length) k.length_left -= data.size();
+  k.bytes_out += static_cast<uint64_t>(queued);
+  resume_wanted_ = true;
+  return Write::Ok;
+}
+
+bool Engine::kept_finish(const axle_header_t *trailers, uint32_t count) {
+  if (!kept_begun()) return false;
+  KeptState &k = work_->kept;
+  bool complete = true;
+  int64_t queued = 0;
+  if (k.stream == StreamBody::Chunked) {
+    queued = queue_last_chunk(work_->out, trailers, count);
+  } else if (k.stream == StreamBody::Length && k.length_left > 0) {
+    complete = false;  // short of its Content-Length: only a close tells the client
+    k.close = true;
+  }
+  end_kept(queued);
+  return complete;
+}
+
+Engine::Write Engine::early_hints(const axle_header_t *headers, uint32_t count) {
+  if (!work_ || (!dispatching_ && !kept()) || (kept() && work_->kept.begun)) return Write::Invalid;
+  if (work_->kept.version_minor == 0) return Write::Ok;  // HTTP/1.0 knows no 1xx
+  int64_t queued = queue_informational(work_->out, 103, headers, count);
+  if (queued < 0) {
+    closed_ = true;
+    return Write::Failed;
+  }
+  work_->kept.bytes_out += static_cast<uint64_t>(queued);
+  resume_wanted_ = true;
+  return Write::Ok;
+}
+
+void Engine::kept_close_connection() {
+  if (kept()) work_->kept.close = true;
+}
+
+void Engine::kept_body_pause(bool paused) {
+  if (!kept()) return;
+  work_->kept.body_paused = paused;
+  if (!paused) resume_wanted_ = true;
+}
+
+void Engine::abort_for(uint8_t reason) {
+  if (!kept()) return;
+  KeptState &k = work_->kept;
+  KeptRequest *request = k.request;
+  k.request = nullptr;
+  k.want_writable = false;
+  delete k.log;
+  k.log = nullptr;
+  request->abort(reason);
+}
+
+void Engine::abort_kept(uint8_t reason) {
+  if (!kept()) return;
+  abort_for(reason);
+  closed_ = true;
+}
+
+}  // namespace axle::http
