@@ -53,13 +53,15 @@ class Driver {
   bool finished_ = false;
 };
 
-// Writes `rest` through write(piece) in pieces of at most max_piece bytes (so
-// no single piece exceeds what a bounded queue can ever take) until it is all
+// Writes `rest` through write(piece) in pieces of at most max_piece bytes
+// until it is all
 // taken (true), the host says AXLE_AGAIN (false: `rest` is what is left), or
 // another status (true, status set).
 template <class Write>
 bool push_pieces(std::string_view &rest, axle_status_t &status, Write &&write) {
-  constexpr size_t max_piece = 64 * 1024;
+  // The smallest max_conn_output_bytes a host config allows: a bigger single
+  // write could be refused outright (more than the connection may ever hold).
+  constexpr size_t max_piece = 4096;
   while (!rest.empty()) {
     std::string_view piece = rest.substr(0, max_piece);
     axle_status_t st = write(piece);

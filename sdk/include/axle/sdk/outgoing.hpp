@@ -198,8 +198,10 @@ class [[nodiscard]] Outgoing::Connect {
   bool await_suspend(std::coroutine_handle<> h) {
     s_->waiter = h;
     // No axle_error_t exists inside a handler: the host accepts NULL (its error_set ignores it).
-    s_->conn = s_->driver->api()->outgoing_connect(s_->driver->worker(), &to_, &detail::OutgoingState::events,
-                                                   s_.get(), nullptr);
+    const axle_host_api_t *api = s_->driver->api();
+    if (!AXLE_STRUCT_HAS(api, axle_host_api_t, outgoing_close) || !api->outgoing_connect)
+      return false;  // a host without outgoing connections
+    s_->conn = api->outgoing_connect(s_->driver->worker(), &to_, &detail::OutgoingState::events, s_.get(), nullptr);
     if (!s_->conn) return false;
     s_->wait = detail::OutgoingState::Wait::connect;
     return true;

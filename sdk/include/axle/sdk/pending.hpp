@@ -29,6 +29,11 @@ class Pending {
   template <class Make>
   static axle_status_t start(const Host &host, const char *module, std::string_view route, const axle_request_t *req,
                              axle_response_t *resp, Make &&make) noexcept {
+    const axle_host_api_t *api = host.api();
+    if (!AXLE_STRUCT_HAS(api, axle_host_api_t, request_address) || !api->response_keep) {
+      host.log(LogLevel::error, "a coroutine handler needs a host with ABI 1.2 kept responses");
+      return AXLE_ERR_UNSUPPORTED;
+    }
     Pending *p = new (std::nothrow) Pending(host, module, route, req, resp);
     if (!p) return AXLE_ERR_NOMEM;
     axle_status_t st = guarded([&] { p->task_ = make(p->ex_); }, [&](const char *what) { p->log(what); });

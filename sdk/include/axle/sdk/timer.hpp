@@ -28,11 +28,12 @@ class [[nodiscard]] Sleep {
   }
   bool await_suspend(std::coroutine_handle<> waiter) {
     waiter_ = waiter;
-    timer_ = driver_->api()->timer_start(driver_->worker(), ms_, 0, &fire, this);
+    const axle_host_api_t *api = driver_->api();
+    if (AXLE_STRUCT_HAS(api, axle_host_api_t, timer_stop) && api->timer_start && api->timer_stop) timer_ = api->timer_start(driver_->worker(), ms_, 0, &fire, this);
     return timer_ != nullptr;  // refused: resume at once, await_resume throws
   }
   void await_resume() const {
-    if (!timer_) throw Error(AXLE_ERR_UNSUPPORTED, "timer refused (the worker's bound of timers is reached)");
+    if (!timer_) throw Error(AXLE_ERR_UNSUPPORTED, "timer refused (no timers in this host, or the worker's bound reached)");
   }
 
  private:
