@@ -271,6 +271,32 @@ TEST_CASE("sleep keeps the response, the request is unreadable after suspending,
   CHECK(run.host.clean());
 }
 
+TEST_CASE("sleep(0) does not suspend; a refused timer throws Error into the coroutine") {
+  Run run(+[](axle::sdk::Exchange &ex) -> axle::sdk::Task {
+    co_await ex.sleep(0);
+    seen.push_back("slept 0");
+    ex.reply("ok");
+  });
+  CHECK(run.handle() == AXLE_OK);
+  CHECK(seen == std::vector<std::string>{"slept 0"});
+  CHECK_FALSE(run.host.saw("timer_start 0"));
+
+  axle_host_api_t no_timers = host_api;
+  no_timers.timer_start = nullptr;
+  Run refused(+[](axle::sdk::Exchange &ex) -> axle::sdk::Task {
+    try {
+      co_await ex.sleep(5);
+    } catch (const axle::sdk::Error &e) {
+      seen.push_back(e.what());
+    }
+    ex.reply("ok");
+  });
+  refused.state.host = axle::sdk::Host(&no_timers, nullptr);
+  CHECK(refused.handle() == AXLE_OK);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].rfind("timer refused", 0) == 0);
+}
+
 TEST_CASE("abort mid-sleep destroys the frame, stops the timer and makes no call on the handle") {
   Run run(+[](axle::sdk::Exchange &ex) -> axle::sdk::Task {
     Local local;

@@ -30,10 +30,11 @@ class [[nodiscard]] Sleep {
     waiter_ = waiter;
     const axle_host_api_t *api = driver_->api();
     if (AXLE_STRUCT_HAS(api, axle_host_api_t, timer_stop) && api->timer_start && api->timer_stop) timer_ = api->timer_start(driver_->worker(), ms_, 0, &fire, this);
-    return timer_ != nullptr;  // refused: resume at once, await_resume throws
+    refused_ = timer_ == nullptr;
+    return !refused_;  // refused: resume at once, await_resume throws
   }
   void await_resume() const {
-    if (!timer_) throw Error(AXLE_ERR_UNSUPPORTED, "timer refused (no timers in this host, or the worker's bound reached)");
+    if (refused_) throw Error(AXLE_ERR_UNSUPPORTED, "timer refused (no timers in this host, or the worker's bound reached)");
   }
 
  private:
@@ -45,6 +46,7 @@ class [[nodiscard]] Sleep {
   detail::Driver *driver_;
   uint64_t ms_;
   axle_timer_t *timer_ = nullptr;
+  bool refused_ = false;
   std::coroutine_handle<> waiter_;
 };
 
