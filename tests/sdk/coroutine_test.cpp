@@ -379,6 +379,21 @@ TEST_CASE("an exception before begin answers a clean 500; inside handle() it is 
     CHECK(run.host.saw("finish"));
     CHECK(run.host.saw("log probe: route /t: boom"));
   }
+  SUBCASE("after begin: the body ends early and the connection closes after it") {
+    Run run(+[](axle::sdk::Exchange &ex) -> axle::sdk::Task {
+      ex.begin(100);
+      co_await ex.write("part");
+      co_await ex.sleep(1);
+      throw std::runtime_error("midway");
+    });
+    CHECK(run.handle() == AXLE_PENDING);
+    run.host.fire(run.host.live_timer());
+    CHECK(run.host.status == 200);
+    CHECK(run.host.saw("close_connection"));
+    CHECK(run.host.saw("finish"));
+    CHECK(run.host.saw("log probe: route /t: midway"));
+    CHECK(run.host.clean());
+  }
   SUBCASE("before waiting") {
     Run run(+[](axle::sdk::Exchange &) -> axle::sdk::Task {
       throw axle::sdk::Error(AXLE_ERR_INVALID, "bad");

@@ -93,7 +93,13 @@ class Pending {
       ex_.headers_.clear();
       ex_.body_.clear();
     }
-    // After begin the ABI has no way to abort a begun body: finish it early.
+    if (ex_.phase_ == Exchange::Phase::body) {
+      // 1.2 has no call to abort a begun body: ask for the connection to
+      // close after it (the kernel honours this after begin too) and end it
+      // early. A short Content-Length body then shows as truncated; a
+      // chunked one still gets its last chunk.
+      ex_.api()->response_close_connection(ex_.resp_);
+    }
     if (!ex_.finished()) guarded([&] { ex_.finish(); }, [&](const char *what) { log(what); });
     return AXLE_PENDING;
   }
