@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import socket
+import threading
 import time
 
 import pytest
@@ -280,3 +281,92 @@ def test_clients_leaving_mid_upload_leave_nothing_behind(server):
     assert server.alive(), server.log_tail()
     ping(addr)
     assert wait_fds(pid, fds_before) <= fds_before
+
+
+# ---------------------------------------------------------------- Outgoing (tests/sdk/relay_probe.cpp)
+
+class Peer:
+    """A one-connection TCP peer on 127.0.0.1: records what it got and when its
+    connection ended; answers `reply` once it read the client's half-close."""
+
+    def __init__(self, reply=b"pong\n", answer=True):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.listener.settimeout(harness.IO_TIMEOUT)
+        self.port = self.listener.getsockname()[1]
+        self.reply, self.answer = reply, answer
+        self.got = b""
+        self.closed_by_server = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(harness.IO_TIMEOUT * 2)
+            try:
+                while (data := conn.recv(4096)):
+                    self.got += data
+                if self.answer:
+                    conn.sendall(self.reply)
+                    return
+                # Not answering: wait for the server to close its side.
+                conn.sendall(b"partial")
+                while conn.recv(4096):
+                    pass
+                self.closed_by_server.set()
+            except OSError:
+                self.closed_by_server.set()
+
+    def close(self):
+        self.listener.close()
+        self.thread.join(timeout=harness.IO_TIMEOUT)
+
+
+@pytest.fixture
+def relay_server(start_axle):
+    routes = [{"path": "/ping", "handler": "ping"}, {"path": "/relay/{port}", "handler": "relayprobe"}]
+    return start_axle.start(workers=1, routes=routes, module_dirs=[harness.build_dir() / "tests" / "sdk"])
+
+
+def test_outgoing_connect_send_read_to_the_end(relay_server):
+    peer = Peer()
+    try:
+        with harness.Conn(*relay_server.listeners[0]) as c:
+            r = c.request(f"GET /relay/{peer.port} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        assert r.status == 200 and r.body == b"pong\n"
+        assert peer.got == b"ping\n"
+    finally:
+        peer.close()
+
+
+def test_outgoing_refused_connect_is_a_500(relay_server):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nobody listens there now
+    with harness.Conn(*relay_server.listeners[0]) as c:
+        r = c.request(f"GET /relay/{port} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    assert r.status == 500
+    ping(relay_server.listeners[0])
+
+
+def test_client_leaving_closes_the_outgoing_connection(relay_server):
+    peer = Peer(answer=False)
+    try:
+        c = harness.Conn(*relay_server.listeners[0])
+        c.send(f"GET /relay/{peer.port} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        deadline = time.monotonic() + harness.IO_TIMEOUT
+        while peer.got != b"ping\n" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert peer.got == b"ping\n"
+        c.close()  # the request is aborted: its coroutine frame goes, and the Outgoing with it
+        assert peer.closed_by_server.wait(harness.IO_TIMEOUT * 2), "the outgoing connection stayed open"
+        assert relay_server.alive(), relay_server.log_tail()
+        ping(relay_server.listeners[0])
+    finally:
+        peer.close()
