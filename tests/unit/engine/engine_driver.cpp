@@ -128,8 +128,9 @@ const Bodies &bodies() {
 const std::string &ScriptDispatcher::file_contents() { return bodies().file; }
 const std::string &ScriptDispatcher::large_body() { return bodies().large; }
 
-http::DispatchResult ScriptDispatcher::dispatch(const axle_request_head_t &head, std::string_view body,
-                                                http::Response &resp) {
+http::DispatchResult ScriptDispatcher::dispatch(const http::DispatchInput &in, http::Response &resp) {
+  const axle_request_head_t &head = in.head;
+  std::string_view body = in.body;
   seen.push_back({std::string(head.method.ptr, head.method.len), std::string(head.target.ptr, head.target.len),
                   std::string(body), head.header_count});
   const std::string seq = std::to_string(seen.size());

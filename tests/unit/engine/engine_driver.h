@@ -90,8 +90,8 @@ class ScriptDispatcher final : public http::Dispatcher {
       "HTTP/1.1 200 OK\r\nServer: axle\r\nDate: Thu, 26 Nov 2026 18:40:10 GMT\r\nContent-Length: 9\r\n"
       "X-Prebuilt: 1\r\n\r\nprebuilt!";
 
-  http::DispatchResult dispatch(const axle_request_head_t &head, std::string_view body,
-                                http::Response &resp) override;
+  http::DispatchResult dispatch(const http::DispatchInput &in, http::Response &resp) override;
+  bool streams_body(const axle_request_head_t &) override { return false; }
 
   static const std::string &file_contents();  // what /file sends
   static const std::string &large_body();     // what /large sends
