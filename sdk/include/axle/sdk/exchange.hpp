@@ -126,7 +126,7 @@ class Exchange : private detail::Driver {
   // `co_await ex.write(bytes)`: the host copies them; waits while the
   // connection's output is at its bound. `bytes` must stay valid until the
   // co_await returns (a temporary in the same expression is).
-  auto write(std::string_view bytes) {
+  [[nodiscard]] auto write(std::string_view bytes) {
     struct Awaiter {
       Exchange *ex;
       bool await_ready() {
@@ -182,7 +182,7 @@ class Exchange : private detail::Driver {
   // host is paused whenever the coroutine is not waiting for one, so at most
   // one piece is held. Otherwise the whole body comes as one last piece.
   // After the last piece, more calls give an empty last piece.
-  auto body() {
+  [[nodiscard]] auto body() {
     struct Awaiter {
       Exchange *ex;
       bool await_ready() {

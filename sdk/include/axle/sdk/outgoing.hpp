@@ -126,7 +126,7 @@ class Outgoing {
   // `co_await conn.send(bytes)`: queues them all (copied by the host),
   // waiting while the connection's output is at its bound. `bytes` must stay
   // valid until the co_await returns (a temporary in the same expression is).
-  auto send(std::string_view bytes) {
+  [[nodiscard]] auto send(std::string_view bytes) {
     struct Awaiter {
       detail::OutgoingState *s;
       bool await_ready() {
@@ -146,7 +146,7 @@ class Outgoing {
 
   // `co_await conn.read()`: the bytes received since the last read (at most
   // about 64 KiB), or nullopt once the peer closed. Throws if the connection failed.
-  auto read() {
+  [[nodiscard]] auto read() {
     struct Awaiter {
       detail::OutgoingState *s;
       bool await_ready() const {
