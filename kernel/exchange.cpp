@@ -215,6 +215,17 @@ axle_status_t finish(axle_response_t *resp, const axle_header_t *trailers, uint3
   return AXLE_OK;
 }
 
+axle_status_t cancel(axle_response_t *resp) {
+  Exchange *ex = kept(resp, "response_cancel");
+  if (!ex) return AXLE_ERR_INVALID;
+  ex->conn.engine().kept_cancel();
+  Worker &w = ex->worker;
+  Connection &conn = ex->conn;
+  ex->release();
+  w.request_pump(&conn);
+  return AXLE_OK;
+}
+
 axle_status_t close_connection(axle_response_t *resp) {
   Connection *conn = nullptr;
   http::Engine *engine = engine_of(resp, "response_close_connection", &conn);

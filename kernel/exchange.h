@@ -83,6 +83,7 @@ axle_status_t finish(axle_response_t *resp, const axle_header_t *trailers, uint3
 axle_status_t close_connection(axle_response_t *resp);
 axle_status_t early_hints(axle_response_t *resp, const axle_header_t *headers, uint32_t count);
 axle_status_t body_pause(axle_response_t *resp, int paused);
+axle_status_t cancel(axle_response_t *resp);
 axle_status_t address(axle_response_t *resp, axle_conn_end_t end, axle_address_t *out);
 }  // namespace exchange_api
 

@@ -258,6 +258,7 @@ axle_outgoing_t *outgoing_connect(axle_worker_t *w, const axle_address_t *to, co
     o = Outgoing::open(*as_worker_mut(w), to, events, arg, error);
   }
   if (!o && err) err->message = error;
+  else if (!o) spdlog::warn("{}", error);
   return o;
 }
 
@@ -323,6 +324,7 @@ const axle_host_api_t kHostApi = {
     .metric_set = metrics::set,
     .metric_observe = metrics::observe,
     .metrics_collect = metrics::collect,
+    .response_cancel = exchange_api::cancel,
 };
 
 }  // namespace

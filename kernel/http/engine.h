@@ -124,6 +124,9 @@ class Engine {
   // 103 Early Hints before the response: inside dispatch or for a kept request not begun.
   Write early_hints(const axle_header_t *headers, uint32_t count);
   void kept_close_connection();
+  // Ends the kept request unfinished: 500 before begin; after begin the
+  // body is left incomplete and the connection closes after what was queued.
+  void kept_cancel();
   void kept_body_pause(bool paused);
   void *conn() const { return conn_; }
 

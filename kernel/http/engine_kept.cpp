@@ -253,6 +253,24 @@ void Engine::kept_close_connection() {
   if (kept()) work_->kept.close = true;
 }
 
+void Engine::kept_cancel() {
+  if (!kept()) return;
+  KeptState &k = work_->kept;
+  if (!k.begun) {
+    k.request = nullptr;
+    delete k.log;
+    k.log = nullptr;
+    answer_error(500, nullptr, 0, k.route_id, 0, k.head_only, k.close || !k.body_done,
+                 ctx_.observer ? k.started_ns : 0);
+    if (!k.body_done) stop_reading_requests();
+    else if (phase_ == Phase::Waiting) phase_ = Phase::Head;
+    resume_wanted_ = true;
+    return;
+  }
+  k.close = true;
+  end_kept(0);  // no last chunk: the close tells the client the body is cut
+}
+
 void Engine::kept_body_pause(bool paused) {
   if (!kept()) return;
   work_->kept.body_paused = paused;

@@ -282,7 +282,8 @@ typedef struct axle_host_api_t {
    * Content-Length. trailers: borrowed for the call, sent only after a
    * chunked body (ignored otherwise); may be NULL. */
   axle_status_t (*response_finish)(axle_response_t *resp, const axle_header_t *trailers, uint32_t trailer_count);
-  /* The connection closes after this response ("Connection: close"). Before begin. */
+  /* The connection closes after this response: announced ("Connection:
+   * close") when called before begin, done after the response otherwise. */
   axle_status_t (*response_close_connection)(axle_response_t *resp);
   /* Sends "103 Early Hints" with these header lines now, before the final
    * response (skipped for HTTP/1.0 clients). headers: borrowed for the call. */
@@ -313,7 +314,8 @@ typedef struct axle_host_api_t {
 
   /* Opens a TCP connection from `worker` (its thread) to a literal address,
    * through the serving io module. events/arg: see axle_outgoing_events_t.
-   * NULL on immediate failure, with err set. */
+   * NULL on immediate failure, with err set (err may be NULL: the host then
+   * logs the reason). */
   axle_outgoing_t *(*outgoing_connect)(axle_worker_t *worker, const axle_address_t *to,
                                        const axle_outgoing_events_t *events, void *arg, axle_error_t *err);
   /* Queues bytes to send (copied). AXLE_AGAIN: the connection holds as much
@@ -347,6 +349,13 @@ typedef struct axle_host_api_t {
   /* For metrics modules: calls visit once per registered metric, summed over
    * threads. Any thread. */
   void (*metrics_collect)(axle_metric_visit_fn visit, void *arg);
+
+  /* Ends a kept response unfinished (e.g. its source failed mid-body): before
+   * begin the host answers 500; after begin what was written is sent and the
+   * connection closes without completing the body (no last chunk), so the
+   * client sees a truncated response, never a complete-looking one. The
+   * handle is invalid afterwards; no on_abort follows. */
+  axle_status_t (*response_cancel)(axle_response_t *resp);
 } axle_host_api_t;
 
 /* ---- the descriptor a module returns from its entry symbol ---- */

@@ -165,6 +165,19 @@ class Exchange : private detail::Driver {
     mark_finished();
     check(api()->response_finish(resp_, lines.data(), static_cast<uint32_t>(lines.size())), "response_finish refused");
   }
+  // Ends a begun response unfinished (the connection closes without the
+  // body's end), e.g. when its source failed. Never throws.
+  void cancel() noexcept {
+    if (phase_ != Phase::body) return;
+    phase_ = Phase::done;
+    mark_finished();
+    if (AXLE_STRUCT_HAS(api(), axle_host_api_t, response_cancel) && api()->response_cancel) {
+      api()->response_cancel(resp_);
+    } else {  // a host table without the slot: close after an early finish
+      api()->response_close_connection(resp_);
+      api()->response_finish(resp_, nullptr, 0);
+    }
+  }
   // A whole response at once (before begin): the body, then finish().
   void reply(std::string_view body) {
     check_phase(Phase::head, "reply");

@@ -94,11 +94,9 @@ class Pending {
       ex_.body_.clear();
     }
     if (ex_.phase_ == Exchange::Phase::body) {
-      // 1.2 has no call to abort a begun body: ask for the connection to
-      // close after it (the kernel honours this after begin too) and end it
-      // early. A short Content-Length body then shows as truncated; a
-      // chunked one still gets its last chunk.
-      ex_.api()->response_close_connection(ex_.resp_);
+      // A begun body is cut: the client must see it truncated, not complete.
+      ex_.cancel();
+      return AXLE_PENDING;
     }
     if (!ex_.finished()) guarded([&] { ex_.finish(); }, [&](const char *what) { log(what); });
     return AXLE_PENDING;
