@@ -72,6 +72,31 @@ TEST_CASE("engine.kept: pending then respond: one Content-Length response, pipel
   });
 }
 
+TEST_CASE("engine.kept: requests pipelined behind a kept one are held up to kHoldInputBytes, then reading pauses") {
+  each_parser([&](const char *parser) {
+    Harness h(parser);
+    h.send(get("/keep"));
+    const std::string req = get("/p");
+    size_t sent = 0;
+    while (h.engine().reading() && sent < 4 * http::Engine::kHoldInputBytes / req.size()) {
+      h.send(req);
+      ++sent;
+    }
+    CHECK_FALSE(h.engine().reading());
+    CHECK(h.engine().buffered_input() >= http::Engine::kHoldInputBytes);
+    CHECK(h.engine().buffered_input() < http::Engine::kHoldInputBytes + req.size());
+    CHECK(h.dispatcher.seen.size() == 1);  // none parsed while it waits
+    REQUIRE(h.dispatcher.last_kept().respond(200, "first"));
+    h.pump();
+    CHECK(h.engine().reading());
+    WireParse w = h.responses();
+    REQUIRE_MESSAGE(w.error.empty(), w.error);
+    REQUIRE(w.responses.size() == sent + 1);
+    CHECK(w.responses[0].body == "first");
+    for (size_t i = 1; i <= sent; ++i) CHECK(w.responses[i].header("X-Seq") == std::to_string(i + 1));
+  });
+}
+
 TEST_CASE("engine.kept: answered inside dispatch, the kept request is done at once") {
   each_parser([&](const char *parser) {
     Harness h(parser);
