@@ -322,6 +322,7 @@ std::string run_bytes(const http::OutputRun &run) {
 
 bool Harness::step() {
   engine_->resume();  // what the handler side did since the last event (Connection::pump)
+  if (engine_->take_shutdown_write()) shutdown_seen = true;  // the glue asks after every event
   http::OutputRun run = engine_->take_output();
   if (run.empty()) return false;
   wire += run_bytes(run);

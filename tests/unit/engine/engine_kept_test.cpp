@@ -207,6 +207,42 @@ TEST_CASE("engine.kept: an unknown length on HTTP/1.0 is close-delimited") {
   });
 }
 
+// Regression (found by the engine fuzzer): a closing response whose finish
+// queued no byte got no output_done to close after it, and the connection
+// stayed open with no deadline; an HTTP/1.0 client waited for the close
+// that ends its body forever.
+TEST_CASE("engine.kept: a closing stream finished after its body went out still closes") {
+  each_parser([&](const char *parser) {
+    struct Case {
+      const char *request;
+      uint16_t status;
+      int64_t length;
+      std::string body;
+    };
+    const Case cases[] = {
+        {"GET /keep HTTP/1.0\r\n\r\n", 200, -1, "close-delimited"},
+        {"GET /keep HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 200, 6, "length"},
+        {"GET /keep HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 204, -1, ""},
+        {"HEAD /keep HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 200, 4, ""},
+    };
+    for (const Case &c : cases) {
+      INFO(std::string(c.request) << c.status);
+      Harness h(parser);
+      h.send(c.request);
+      TestKept &k = h.dispatcher.last_kept();
+      REQUIRE(k.begin(c.status, c.length) == Write::Ok);
+      if (!c.body.empty()) REQUIRE(k.write(c.body) == Write::Ok);
+      h.pump();  // the client has read everything
+      CHECK_FALSE(h.shutdown_seen);
+      REQUIRE(k.finish());
+      h.pump();
+      CHECK(h.shutdown_seen);
+      h.engine().peer_closed(0);
+      CHECK(h.engine().wants_close());
+    }
+  });
+}
+
 TEST_CASE("engine.kept: HEAD sends the head only; writes are accepted and dropped") {
   each_parser([&](const char *parser) {
     for (int64_t length : {int64_t{5}, int64_t{-1}}) {
