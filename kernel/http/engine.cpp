@@ -356,7 +356,10 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
     }
     if (phase_ == Phase::Head) phase_ = Phase::Waiting;
     if (phase_ == Phase::StreamBody && info.expect_continue && !k.begun && !queue_continue(w->out)) closed_ = true;
-    if (!k.begun) set_deadline(ctx_.timeouts.response_ms, kTimeoutResponse);
+    // While output is queued its write deadline runs (settle_deadline arms
+    // this one once it drained); replacing it would let a client that stopped
+    // reading hold the connection for response_ms (found by the engine fuzzer).
+    if (!k.begun && output_empty()) set_deadline(ctx_.timeouts.response_ms, kTimeoutResponse);
     return;
   }
   // A handler that answered at once left a streamed body unread: close after.

@@ -431,6 +431,28 @@ TEST_CASE("engine.kept: the response deadline aborts with TIMEOUT and answers 50
   });
 }
 
+// Regression (found by the engine fuzzer): keeping a request replaced the
+// write deadline of the output in flight by the response deadline, so a
+// client that stopped reading held the connection for response_ms.
+TEST_CASE("engine.kept: a request kept behind output in flight leaves the write deadline running") {
+  each_parser([&](const char *parser) {
+    Timeouts t;
+    t.write_ms = 1000;
+    t.response_ms = 60'000;
+    Harness h(parser, {}, t);
+    h.send(get("/large"));
+    REQUIRE(h.take_and_stall());  // the client stops reading
+    h.send(get("/keep"));
+    CHECK(h.engine().kept());
+    CHECK(h.engine().deadline_kind() == AXLE_TIMEOUT_WRITE);
+    h.engine().tick(FakeClock::now + 1000);
+    TestKept &k = h.dispatcher.last_kept();
+    REQUIRE(k.aborts.size() == 1);
+    CHECK(k.aborts[0] == AXLE_ABORT_TIMEOUT);
+    CHECK(h.engine().wants_close());
+  });
+}
+
 TEST_CASE("engine.kept: abort_kept(DRAIN) ends the kept request and the connection") {
   each_parser([&](const char *parser) {
     Harness h(parser);
