@@ -243,6 +243,32 @@ TEST_CASE("engine.kept: a closing stream finished after its body went out still 
   });
 }
 
+// Regression (found by the engine fuzzer): a finish that queued no byte
+// still counted as a queued response, so with max_pipelined = 1 the next
+// pipelined request waited for an output_done that never came.
+TEST_CASE("engine.kept: a stream finished after its body went out does not hold up the next request") {
+  each_parser([&](const char *parser) {
+    for (int64_t length : {int64_t{-2}, int64_t{3}}) {  // -2: a 204
+      INFO("length " << length);
+      Limits lim;
+      lim.max_pipelined = 1;
+      Harness h(parser, lim);
+      h.send(get("/keep") + get("/b"));
+      TestKept &k = h.dispatcher.last_kept();
+      REQUIRE(k.begin(length < 0 ? 204 : 200, length < 0 ? -1 : length) == Write::Ok);
+      if (length > 0) REQUIRE(k.write("abc") == Write::Ok);
+      h.pump();
+      REQUIRE(k.finish());
+      h.pump();
+      CHECK(h.engine().reading());
+      WireParse w = h.responses();
+      REQUIRE_MESSAGE(w.error.empty(), w.error);
+      REQUIRE(w.responses.size() == 2);
+      CHECK(w.responses[1].body == "seq=2");
+    }
+  });
+}
+
 TEST_CASE("engine.kept: HEAD sends the head only; writes are accepted and dropped") {
   each_parser([&](const char *parser) {
     for (int64_t length : {int64_t{5}, int64_t{-1}}) {
