@@ -140,7 +140,7 @@ class FuzzKept final : public KeptRequest {
     total_ = written_ = 0;
   }
 
-  // One step of the handler's work; finishing: the input is over, end soon.
+  // One step of the handler's work (r: 32 random bits); finishing: the input is over, end soon.
   void act(uint32_t r, bool finishing) {
     if (!active_ || want_writable_) return;
     if (mode_ == 'u' && streamed_body_ && !last_seen_) {
@@ -331,6 +331,7 @@ struct Schedule {
     state = state * 1103515245u + 12345u;
     return state >> 16;
   }
+  uint32_t wide() { return next() << 16 | next(); }  // 32 random bits
 };
 
 // The client's side of the connection.
@@ -450,12 +451,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           if (pos >= payload_len) break;
         }
         // A kept request's handler works between events, e.g. on the next byte batch.
-        if (dispatcher.kept.active() && ((r >> 9) & 1)) dispatcher.kept.act(schedule.next(), false);
+        if (dispatcher.kept.active() && ((r >> 9) & 1)) dispatcher.kept.act(schedule.wide(), false);
         glue();
       }
       // The input is over: kept requests end (with a client that reads, fully).
       for (int i = 0; i < 10'000 && dispatcher.kept.active() && !engine.wants_close(); ++i) {
-        dispatcher.kept.act(schedule.next(), true);
+        dispatcher.kept.act(schedule.wide(), true);
         glue();
         if (client_reads) client.read_all();
       }
