@@ -34,9 +34,72 @@ void check_next_served(Harness &h) {
   CHECK(r.body == "seq=" + std::to_string(h.dispatcher.seen.size()));
 }
 
+// What the engine reports for metrics and the access log.
+struct RecordingObserver final : http::Observer {
+  struct Done {
+    std::string method, target, user_agent;
+    uint32_t route_id;
+    uint16_t status;
+    uint64_t bytes_in, bytes_out;
+    bool refused;
+  };
+  void request_done(void *, const http::RequestRecord &rec) override {
+    Done d{{}, {}, {}, rec.route_id, rec.status, rec.bytes_in, rec.bytes_out, rec.refused};
+    if (rec.head) {
+      d.method.assign(rec.head->method.ptr, rec.head->method.len);
+      d.target.assign(rec.head->target.ptr, rec.head->target.len);
+      for (uint32_t i = 0; i < rec.head->header_count; ++i)
+        if (std::string_view(rec.head->headers[i].name.ptr, rec.head->headers[i].name.len) == "User-Agent")
+          d.user_agent.assign(rec.head->headers[i].value.ptr, rec.head->headers[i].value.len);
+    }
+    done.push_back(d);
+  }
+  void parse_error(uint16_t) override {}
+  void timeout(uint8_t) override {}
+  std::vector<Done> done;
+};
+
 }  // namespace
 
 TEST_SUITE("engine") {
+
+TEST_CASE("engine.kept: a kept request is reported once when it ends, with its request line, route and bytes") {
+  each_parser([&](const char *parser) {
+    for (bool streamed : {false, true}) {
+      INFO("streamed " << streamed);
+      Harness h(parser);
+      RecordingObserver observer;
+      h.ctx.observer = &observer;
+      const std::string req = "GET /keep?q=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: kept-test\r\n\r\n";
+      h.send(req);
+      TestKept &k = h.dispatcher.last_kept();
+      CHECK(observer.done.empty());  // not before it ends
+      if (streamed) {
+        REQUIRE(k.begin(202, -1) == Write::Ok);
+        REQUIRE(k.write("abc") == Write::Ok);
+        h.pump();
+        REQUIRE(k.write("defg") == Write::Ok);
+        REQUIRE(k.finish());
+      } else {
+        REQUIRE(k.respond(202, "abcdefg"));
+      }
+      h.pump();
+      REQUIRE(observer.done.size() == 1);
+      const RecordingObserver::Done &d = observer.done[0];
+      CHECK(d.method == "GET");
+      CHECK(d.target == "/keep?q=1");
+      CHECK(d.user_agent == "kept-test");
+      CHECK(d.route_id == ScriptDispatcher::kKeptRoute);
+      CHECK(d.status == 202);
+      CHECK(d.bytes_in == req.size());
+      CHECK(d.bytes_out == h.wire.size());
+      CHECK_FALSE(d.refused);
+      h.ctx.observer = nullptr;
+    }
+  });
+}
+
+
 
 TEST_CASE("engine.kept: pending then respond: one Content-Length response, pipelined requests after it in order") {
   each_parser([&](const char *parser) {
