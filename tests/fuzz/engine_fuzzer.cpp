@@ -35,6 +35,7 @@
 #include "http/engine.h"
 #include "wire_reader.h"
 
+#include <axle/handler.h>
 #include <axle/parser.h>
 #include <unistd.h>
 
@@ -136,7 +137,7 @@ class FuzzKept final : public KeptRequest {
     seq_ = seq;
     streamed_body_ = streamed_body;
     active_ = true;
-    begun_ = want_writable_ = last_seen_ = paused_ = false;
+    begun_ = want_writable_ = last_seen_ = paused_ = answer_in_hook_ = false;
     total_ = written_ = 0;
   }
 
@@ -148,6 +149,7 @@ class FuzzKept final : public KeptRequest {
         respond("early");
       } else {
         paused_ = (r >> 4) & 1;
+        answer_in_hook_ = ((r >> 5) & 7) == 0;
         call([&] { engine_->kept_body_pause(paused_); });
       }
       return;
@@ -198,6 +200,7 @@ class FuzzKept final : public KeptRequest {
     check("writable");
     if (!want_writable_) fail("writable() without a refused write");
     want_writable_ = false;
+    if (written_ & 1) act(static_cast<uint32_t>(written_) * 2654435761u, false);  // writes on from the hook
   }
   void body(const char *, size_t len, bool last) override {
     check("body");
@@ -205,6 +208,7 @@ class FuzzKept final : public KeptRequest {
     if (len == 0 && !last) fail("an empty body call that is not the last");
     if (paused_) fail("body while paused");
     last_seen_ = last;
+    if (answer_in_hook_ || (last && len % 3 == 0)) respond(last ? "hook-last" : "hook");  // answers from the hook
   }
 
   size_t max_write = 0;  // the connection's output bound: no write exceeds it
@@ -233,7 +237,7 @@ class FuzzKept final : public KeptRequest {
   char mode_ = 0;
   size_t seq_ = 0;
   bool active_ = false, begun_ = false, want_writable_ = false, streamed_body_ = false, last_seen_ = false,
-       paused_ = false;
+       paused_ = false, answer_in_hook_ = false;
   uint64_t total_ = 0, written_ = 0;
   bool in_call_ = false;
 };
@@ -460,6 +464,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         glue();
         if (client_reads) client.read_all();
       }
+      // A draining worker's glue aborts what is left at the drain deadline.
+      if (draining && dispatcher.kept.active() && (schedule.next() & 1)) engine.abort_kept(AXLE_ABORT_DRAIN);
       if (eof && !engine.wants_close()) engine.peer_closed(0);
       glue();
       if (client_reads) client.read_all();
