@@ -456,11 +456,59 @@ class ConfigParser {
     return mask;
   }
 
+  // One "host" pattern, lowercased: a DNS name ("example.com", "127.0.0.1")
+  // or "*." and one ("*.example.com": every name below it). Ports, IPv6
+  // literals and a '*' elsewhere are refused: routing looks at the name only.
+  std::string host_pattern(const toml::node &node, const std::string &path) const {
+    std::string name = string(node, path);
+    for (char &c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    auto bad = [&](std::string_view why) { fail(node, path, std::string(why) + ", got " + describe(node)); };
+    if (name.empty()) bad("empty host name");
+    std::string_view rest = name;
+    if (rest.starts_with("*.")) rest.remove_prefix(2);
+    if (rest.find(':') != std::string_view::npos) bad("no port or IPv6 literal: routes match the host name, whatever the port");
+    if (rest.find('*') != std::string_view::npos) bad("'*' is allowed only as a leading \"*.\" (e.g. \"*.example.com\")");
+    if (rest.size() > 253) bad("a host name has at most 253 characters");
+    size_t label = 0;
+    for (size_t i = 0; i <= rest.size(); ++i) {
+      if (i == rest.size() || rest[i] == '.') {
+        if (label == 0) bad("empty label (leading, trailing or doubled '.')");
+        if (label > 63) bad("a label has at most 63 characters");
+        label = 0;
+        continue;
+      }
+      char c = rest[i];
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+        bad("a host name has letters, digits, '-', '_' and '.' only");
+      ++label;
+    }
+    return name;
+  }
+
+  std::vector<std::string> hosts(const toml::node &node, const std::string &path) const {
+    std::vector<std::string> out;
+    if (node.is_string()) {
+      out.push_back(host_pattern(node, path));
+      return out;
+    }
+    const toml::array *arr = node.as_array();
+    if (!arr || arr->empty()) fail(node, path, "expected a host name or a non-empty array of them, got " + describe(node));
+    for (size_t i = 0; i < arr->size(); ++i) {
+      std::string item = path + "[" + std::to_string(i) + "]";
+      std::string name = host_pattern((*arr)[i], item);
+      if (std::find(out.begin(), out.end(), name) != out.end()) fail((*arr)[i], item, "\"" + name + "\" is listed twice");
+      out.push_back(std::move(name));
+    }
+    return out;
+  }
+
   void parse_routes(const toml::node &node, Config &cfg) const {
     const toml::array *arr = node.as_array();
     if (!arr || !arr->is_array_of_tables()) {
       fail(node, "route", "expected [[route]] tables, got " + describe(node));
     }
+    // (fallback kind, host scope) -> the route that answers it: one each.
+    std::map<std::pair<RouteFallback, std::string>, SourcePos> fallbacks;
     for (size_t i = 0; i < arr->size(); ++i) {
       const toml::table &tbl = *(*arr)[i].as_table();
       std::string prefix = "route[" + std::to_string(i) + "]";
@@ -468,9 +516,12 @@ class ConfigParser {
       route.pos = pos(tbl);
       route.method_mask = AXLE_METHOD_ANY;
       bool has_path = false, has_handler = false;
+      const toml::node *path_node = nullptr, *fallback_node = nullptr, *methods_node = nullptr,
+                       *stream_node = nullptr;
       for (auto &&[key, value] : tbl) {
         std::string path = child(prefix, key.str());
         if (key == "path") {
+          path_node = &value;
           route.path = string(value, path);
           if (route.path.empty() || route.path[0] != '/') {
             fail(value, path, "must start with '/', got " + describe(value));
@@ -487,16 +538,44 @@ class ConfigParser {
           route.handler = module_name(value, path);
           has_handler = true;
         } else if (key == "methods") {
+          methods_node = &value;
           route.method_mask = methods(value, path);
         } else if (key == "stream_body") {
+          stream_node = &value;
           const toml::value<bool> *flag = value.as_boolean();
           if (!flag) fail(value, path, "expected true or false, got " + describe(value));
           route.stream_body = flag->get();
+        } else if (key == "host") {
+          route.hosts = hosts(value, path);
+        } else if (key == "answers") {
+          std::optional<std::string> kind = value.value<std::string>();
+          if (kind == "not_found") route.fallback = RouteFallback::NotFound;
+          else if (kind == "method_not_allowed") route.fallback = RouteFallback::MethodNotAllowed;
+          else fail(value, path, "expected \"not_found\" or \"method_not_allowed\", got " + describe(value));
+          fallback_node = &value;
         }
       }
-      if (!has_path) fail(tbl, prefix + ".path", "required key missing");
+      if (fallback_node) {
+        std::string key = prefix + ".answers";
+        if (path_node) fail(*path_node, prefix + ".path", "a fallback route has no path (it answers what no path matched)");
+        if (methods_node) fail(*methods_node, prefix + ".methods", "a fallback route answers every method; remove methods");
+        if (stream_node) fail(*stream_node, prefix + ".stream_body", "a fallback route cannot stream the request body");
+        std::vector<std::string> scopes = route.hosts.empty() ? std::vector<std::string>{""} : route.hosts;
+        for (const std::string &scope : scopes) {
+          auto [it, fresh] = fallbacks.emplace(std::make_pair(route.fallback, scope), route.pos);
+          if (!fresh) {
+            fail(*fallback_node, key,
+                 "a " + describe(*fallback_node) + " fallback for " +
+                     (scope.empty() ? std::string("routes without host") : "host \"" + scope + "\"") +
+                     " is already configured at " + it->second.str());
+          }
+        }
+      } else if (!has_path) {
+        fail(tbl, prefix + ".path", "required key missing (or answers = \"not_found\" / \"method_not_allowed\")");
+      }
       if (!has_handler) fail(tbl, prefix + ".handler", "required key missing");
-      route.options = options(tbl, prefix, {"path", "handler", "methods", "stream_body"});
+      std::vector<std::string_view> kernel_keys = {"path", "handler", "methods", "stream_body", "host", "answers"};
+      route.options = options(tbl, prefix, kernel_keys);
       cfg.routes.push_back(std::move(route));
     }
   }

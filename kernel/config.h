@@ -38,12 +38,20 @@ struct ListenAddress {
   std::string text() const;
 };
 
+// What a [[route]] without a path answers (key "fallback"): the requests its
+// host scope has no route for (404) or no route for with this method (405).
+enum class RouteFallback : uint8_t { None, NotFound, MethodNotAllowed };
+
 struct RouteConfig {
   SourcePos pos;
-  std::string path;        // pattern, e.g. "/echo/{msg}"
+  std::string path;        // pattern, e.g. "/echo/{msg}"; empty for a fallback
   std::string handler;     // handler module name, e.g. "static"
   uint32_t method_mask;    // AXLE_METHOD_* bits; "methods" key, default ANY
   bool stream_body = false;  // "stream_body": the handler receives the body as it arrives
+  // "host": lowercase exact names ("example.com") and wildcards ("*.example.com",
+  // any name below example.com); empty = every host (the unscoped routes).
+  std::vector<std::string> hosts;
+  RouteFallback fallback = RouteFallback::None;  // set: no path, answers 404 or 405 for its scopes
   OptionTable options;     // every other key of the [[route]] table
 };
 

@@ -11,36 +11,41 @@ namespace axle {
 
 // ---- handles ----
 
+// Handle bits, above the low 1: slot index (23), worker index (16), generation (24).
+ExchangeTable::Parts ExchangeTable::parts(const axle_response_t *handle) {
+  uint64_t value = reinterpret_cast<uintptr_t>(handle) >> 1;
+  return {static_cast<uint32_t>(value & 0x7fffffu), static_cast<uint32_t>((value >> 23) & 0xffffu),
+          static_cast<uint32_t>(value >> 39)};
+}
+
 axle_response_t *ExchangeTable::add(Exchange *ex) {
   uint32_t index;
   if (!free_.empty()) {
     index = free_.back();
     free_.pop_back();
   } else {
+    if (slots_.size() >= kMaxSlots) return nullptr;
     index = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
   }
   Slot &s = slots_[index];
   s.ex = ex;
-  uint64_t value = ((uint64_t{s.generation} << 32 | index) << 1) | 1u;
+  uint64_t value = (uint64_t{s.generation} << 39 | uint64_t{worker_} << 23 | index) << 1 | 1u;
   return reinterpret_cast<axle_response_t *>(static_cast<uintptr_t>(value));
 }
 
 Exchange *ExchangeTable::find(axle_response_t *handle) const {
-  uint64_t value = reinterpret_cast<uintptr_t>(handle) >> 1;
-  uint32_t index = static_cast<uint32_t>(value);
-  uint32_t generation = static_cast<uint32_t>(value >> 32);
-  if (index >= slots_.size() || slots_[index].generation != generation) return nullptr;
-  return slots_[index].ex;
+  Parts p = parts(handle);
+  if (p.worker != worker_ || p.index >= slots_.size() || slots_[p.index].generation != p.generation) return nullptr;
+  return slots_[p.index].ex;
 }
 
 void ExchangeTable::remove(axle_response_t *handle) {
-  uint64_t value = reinterpret_cast<uintptr_t>(handle) >> 1;
-  uint32_t index = static_cast<uint32_t>(value);
-  if (index >= slots_.size() || slots_[index].generation != static_cast<uint32_t>(value >> 32)) return;
-  slots_[index].ex = nullptr;
-  slots_[index].generation = (slots_[index].generation + 1) & 0x7fffffffu;  // fits the 63-bit handle
-  free_.push_back(index);
+  Parts p = parts(handle);
+  if (p.worker != worker_ || p.index >= slots_.size() || slots_[p.index].generation != p.generation) return;
+  slots_[p.index].ex = nullptr;
+  slots_[p.index].generation = (slots_[p.index].generation + 1) & 0xffffffu;
+  free_.push_back(p.index);
 }
 
 // ---- the kept request ----
@@ -153,6 +158,10 @@ axle_response_t *keep(axle_response_t *resp, const axle_response_hooks_t *hooks,
   auto *ex = new (std::nothrow) Exchange(*w, *w->dispatching.conn, hooks, arg);
   if (!ex) return nullptr;
   ex->handle = w->exchanges.add(ex);
+  if (!ex->handle) {
+    delete ex;
+    return nullptr;
+  }
   if (!w->dispatching.engine->keep(ex, w->dispatching.route_id)) {
     ex->release();
     misuse("response_keep", "the request cannot be kept");

@@ -3,9 +3,10 @@
 // the hooks the engine's events reach it through.
 //
 // A kept handle is never a pointer a module could use after it ended: it is
-// a slot index and a generation count in an odd-valued axle_response_t *, so
-// a call with a finished or aborted handle is recognised and refused (the
-// even-valued handles are the worker's Response during handle()).
+// a slot index, the worker's index and a generation count in an odd-valued
+// axle_response_t *, so a call with a finished or aborted handle, or from
+// another worker's thread, is recognised and refused (the even-valued handles
+// are the worker's Response during handle()).
 #pragma once
 
 #include "http/dispatcher.h"
@@ -48,6 +49,8 @@ class Exchange final : public http::KeptRequest {
 // holds at most max_connections entries.
 class ExchangeTable {
  public:
+  explicit ExchangeTable(uint32_t worker_index) : worker_(worker_index & 0xffffu) {}
+  static constexpr uint32_t kMaxSlots = 1u << 23;  // beyond max_connections' bound (1 << 20)
   axle_response_t *add(Exchange *ex);
   Exchange *find(axle_response_t *handle) const;  // null: unknown, finished or aborted
   void remove(axle_response_t *handle);
@@ -58,6 +61,11 @@ class ExchangeTable {
     Exchange *ex = nullptr;
     uint32_t generation = 0;
   };
+  struct Parts {
+    uint32_t index, worker, generation;
+  };
+  static Parts parts(const axle_response_t *handle);
+  uint32_t worker_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
 };

@@ -86,56 +86,76 @@ bool Generation::load(std::string &error) {
   if (metrics.library) metrics_vt = metrics.vtable<axle_metrics_vtable_t>();
 
   // One instance per handler module, shared by its routes.
-  std::vector<axle_route_spec_t> specs;
   for (const RouteConfig &rc : config.routes) {
     uint32_t slot = 0;
     while (slot < handlers.size() && handlers[slot].desc().name != rc.handler) ++slot;
     if (slot == handlers.size()) {
       handlers.emplace_back();
       if (!instantiate(config, AXLE_KIND_HANDLER, rc.handler, handlers.back(), error)) {
-        error = rc.pos.str() + ": route " + rc.path + ": " + error;
+        error = rc.pos.str() + ": route " + (rc.path.empty() ? "fallback" : rc.path) + ": " + error;
         return false;
       }
     }
     RouteEntry entry;
-    entry.pattern = rc.path;
+    entry.pattern = rc.fallback == RouteFallback::None ? rc.path
+                    : rc.fallback == RouteFallback::NotFound ? "(not_found)"
+                                                               : "(method_not_allowed)";
+    entry.label = entry.pattern;
+    if (!rc.hosts.empty()) {
+      std::string hosts;
+      for (const std::string &h : rc.hosts) hosts += (hosts.empty() ? "" : ",") + h;
+      entry.label = hosts + " " + entry.pattern;
+    }
     entry.handler_name = rc.handler;
     entry.handler = handlers[slot].vtable<axle_handler_vtable_t>();
     entry.handler_slot = slot;
     entry.stream_body = rc.stream_body;
-    entry.config = std::make_unique<axle_config_t>();
-    if (!build_module_config(handlers[slot].desc(), rc.options, {"path", "handler", "methods", "stream_body"}, config.base_dir,
-                             *entry.config, error))
+    if (rc.stream_body && handlers[slot].desc().abi_minor < 2) {
+      error = rc.pos.str() + ": route " + rc.path + ": stream_body needs a handler built for ABI 1.2 or later ('" +
+              rc.handler + "' is " + std::to_string(handlers[slot].desc().abi_major) + "." +
+              std::to_string(handlers[slot].desc().abi_minor) + ")";
       return false;
-    entry.config->owner = rc.handler + " " + rc.path;
+    }
+    entry.config = std::make_unique<axle_config_t>();
+    // The kernel's own route keys are not the handler's.
+    if (!build_module_config(handlers[slot].desc(), rc.options,
+                             {"path", "handler", "methods", "stream_body", "host", "answers"},
+                             config.base_dir, *entry.config, error))
+      return false;
+    entry.config->owner = rc.handler + " " + entry.label;
     axle_error_t err;
+    // route_init gets the path pattern: a fallback's is empty, it matches no path of its own.
     if (entry.handler->route_init(handlers[slot].instance, entry.config.get(), {rc.path.data(), rc.path.size()},
                                   &entry.route_state, &err) != AXLE_OK) {
-      error = rc.pos.str() + ": route " + rc.path + ": handler '" + rc.handler + "' refused it: " + err.message;
+      error = rc.pos.str() + ": route " + entry.label + ": handler '" + rc.handler + "' refused it: " + err.message;
       return false;
     }
     routes.push_back(std::move(entry));
   }
   if (metrics_vt) {
     RouteEntry entry;
-    entry.pattern = config.metrics_path;
+    entry.pattern = entry.label = config.metrics_path;
     entry.handler_name = "metrics";
     routes.push_back(std::move(entry));
   }
-  // routes no longer moves: the specs may point into it. route_id = index.
+  // routes no longer moves: the tables may point into it. route_id = index.
+  static const std::vector<std::string> kAnyHost;
+  std::vector<HostRoutes::Input> inputs;
   for (uint32_t i = 0; i < routes.size(); ++i) {
-    uint32_t methods = i < config.routes.size() ? config.routes[i].method_mask : AXLE_METHOD_GET | AXLE_METHOD_HEAD;
-    specs.push_back({sizeof(axle_route_spec_t), {routes[i].pattern.data(), routes[i].pattern.size()}, methods, i});
+    if (i < config.routes.size()) {
+      const RouteConfig &rc = config.routes[i];
+      inputs.push_back({rc.path, rc.method_mask, &rc.hosts, rc.fallback});
+    } else {  // the metrics route
+      inputs.push_back({routes[i].pattern, AXLE_METHOD_GET | AXLE_METHOD_HEAD, &kAnyHost, RouteFallback::None});
+    }
   }
-  axle_error_t err;
-  if (router_vt->build(router.instance, specs.data(), specs.size(), &router_table, &err) != AXLE_OK) {
-    router_table = nullptr;
-    error = "router '" + config.router + "' rejected the routes: " + err.message;
+  if (!host_routes.build(router_vt, router.instance, inputs, error)) {
+    error = "router '" + config.router + "' rejected " + error;
     return false;
   }
   if (metrics_vt) {
     std::vector<axle_str_t> labels;
-    for (const RouteEntry &r : routes) labels.push_back({r.pattern.data(), r.pattern.size()});
+    for (const RouteEntry &r : routes) labels.push_back({r.label.data(), r.label.size()});
     std::vector<axle_module_info_t> infos;
     // The ABI each module was built for (not the host's), as --list-modules shows it.
     std::vector<std::string> kinds, abis;
@@ -153,6 +173,7 @@ bool Generation::load(std::string &error) {
       ++i;
     }
     uint32_t workers = config.workers ? config.workers : std::max(1u, std::thread::hardware_concurrency());
+    axle_error_t err;
     axle_metrics_generation_t info{sizeof info,       id, labels.data(), static_cast<uint32_t>(labels.size()),
                                    infos.data(),      static_cast<uint32_t>(infos.size()), workers};
     if (metrics_vt->describe(metrics.instance, &info, &err) != AXLE_OK) {
@@ -175,7 +196,7 @@ Generation::~Generation() {
   workers_.clear();
   for (auto it = routes.rbegin(); it != routes.rend(); ++it)
     if (it->handler && it->route_state) it->handler->route_fini(handlers[it->handler_slot].instance, it->route_state);
-  if (router_table) router_vt->table_destroy(router.instance, router_table);
+  host_routes.clear();  // before the router instance goes
   std::vector<ModuleInstance *> instances = all_instances();
   for (auto it = instances.rbegin(); it != instances.rend(); ++it)
     if ((*it)->library && (*it)->instance) (*it)->desc().destroy((*it)->instance);

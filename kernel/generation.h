@@ -1,11 +1,12 @@
 // A generation: one config, the modules it names (loaded and instantiated),
-// the router table built from its routes, and the workers that serve it.
+// the router tables built from its routes, and the workers that serve it.
 // Immutable once built; a reload builds a new one beside it.
 #pragma once
 
 #include "access_log.h"
 #include "http/budget.h"
 #include "config.h"
+#include "host_routes.h"
 #include "module_config.h"
 #include "module_loader.h"
 
@@ -39,7 +40,8 @@ struct ModuleInstance {
 };
 
 struct RouteEntry {
-  std::string pattern;
+  std::string pattern;  // the path pattern; "(not_found)" or "(method_not_allowed)" for a fallback
+  std::string label;    // metrics label and name in errors: "[hosts ]pattern", e.g. "*.a.test /x"
   std::string handler_name;
   const axle_handler_vtable_t *handler = nullptr;  // null: the built-in metrics route
   uint32_t handler_slot = 0;                       // index into Generation::handlers
@@ -80,7 +82,7 @@ class Generation {
   const axle_parser_vtable_t *parser_vt = nullptr;
   const axle_router_vtable_t *router_vt = nullptr;
   const axle_metrics_vtable_t *metrics_vt = nullptr;  // null: no metrics module
-  void *router_table = nullptr;
+  HostRoutes host_routes;  // the router tables, one per host scope
   std::shared_ptr<AccessLog> access_log;  // null: off
   std::vector<RouteEntry> routes;  // indexed by route_id
 

@@ -5,6 +5,8 @@
 #include "http/char_class.h"
 #include "http/tokens.h"
 #include "module_config.h"
+#include "module_metrics.h"
+#include "outgoing.h"
 #include "http/response.h"
 #include "worker.h"
 
@@ -199,6 +201,88 @@ axle_status_t response_prebuilt(axle_response_t *r, const void *wire, size_t len
   return AXLE_OK;
 }
 
+// ---- module metrics (module_metrics.h) ----
+
+axle_metric_t *metric_register(const axle_config_t *cfg, axle_metric_kind_t kind, const char *name, const char *help,
+                               const uint64_t *bounds, uint32_t bucket_count, axle_error_t *err) {
+  // A route's config is owned by "<handler> <path>": the module is the first word.
+  std::string_view module = cfg ? std::string_view(cfg->owner) : std::string_view();
+  module = module.substr(0, module.find(' '));
+  std::string error;
+  axle_metric_t *m = metrics::register_metric(module, kind, name ? name : "", help ? help : "", bounds, bucket_count,
+                                              error);
+  if (!m && err) err->message = std::move(error);
+  return m;
+}
+
+// ---- loop services (1.2): timers, posted tasks, outgoing connections ----
+
+Worker *as_worker_mut(axle_worker_t *w) { return static_cast<Worker *>(w); }
+
+axle_timer_t *timer_start(axle_worker_t *w, uint64_t delay_ms, uint64_t repeat_ms, axle_task_fn fn, void *arg) {
+  if (!w) return nullptr;
+  return as_worker_mut(w)->loop_services.timer_start(delay_ms, repeat_ms, fn, arg);
+}
+
+// The handle names no worker: the calling thread's services own it.
+void timer_stop(axle_timer_t *timer) {
+  if (!timer) return;
+  LoopServices *services = LoopServices::current();
+  if (!services) {
+    spdlog::error("timer_stop called outside a worker thread: ignored");
+    return;
+  }
+  services->timer_stop(timer);
+}
+
+axle_status_t worker_post(axle_worker_t *w, axle_task_fn fn, void *arg) {
+  if (!w) return AXLE_ERR_INVALID;
+  return as_worker_mut(w)->loop_services.post(fn, arg);
+}
+
+// Outgoing calls are refused off the connection's worker thread, never run.
+bool on_worker_thread(const Worker &w, const char *call) {
+  if (w.loop_services.on_thread()) return true;
+  spdlog::error("{} on worker {} called from another thread: refused", call, w.index);
+  return false;
+}
+
+axle_outgoing_t *outgoing_connect(axle_worker_t *w, const axle_address_t *to, const axle_outgoing_events_t *events,
+                                  void *arg, axle_error_t *err) {
+  std::string error = "outgoing_connect: no worker";
+  Outgoing *o = nullptr;
+  if (!w) {
+  } else if (!on_worker_thread(*as_worker_mut(w), "outgoing_connect")) {
+    error = "outgoing_connect: called from a thread other than the worker's";
+  } else {
+    o = Outgoing::open(*as_worker_mut(w), to, events, arg, error);
+  }
+  if (!o && err) err->message = error;
+  return o;
+}
+
+axle_status_t outgoing_send(axle_outgoing_t *conn, const void *data, size_t len) {
+  auto *o = static_cast<Outgoing *>(conn);
+  if (!o || !on_worker_thread(o->worker(), "outgoing_send")) return AXLE_ERR_INVALID;
+  return o->send(data, len);
+}
+
+void outgoing_pause(axle_outgoing_t *conn, int paused) {
+  auto *o = static_cast<Outgoing *>(conn);
+  if (o && on_worker_thread(o->worker(), "outgoing_pause")) o->pause(paused != 0);
+}
+
+axle_status_t outgoing_shutdown_write(axle_outgoing_t *conn) {
+  auto *o = static_cast<Outgoing *>(conn);
+  if (!o || !on_worker_thread(o->worker(), "outgoing_shutdown_write")) return AXLE_ERR_INVALID;
+  return o->shutdown_write();
+}
+
+void outgoing_close(axle_outgoing_t *conn) {
+  auto *o = static_cast<Outgoing *>(conn);
+  if (o && on_worker_thread(o->worker(), "outgoing_close")) o->close_by_module();
+}
+
 const axle_host_api_t kHostApi = {
     .struct_size = sizeof(axle_host_api_t),
     .abi_major = AXLE_ABI_MAJOR,
@@ -226,6 +310,19 @@ const axle_host_api_t kHostApi = {
     .response_early_hints = exchange_api::early_hints,
     .request_body_pause = exchange_api::body_pause,
     .request_address = exchange_api::address,
+    .timer_start = timer_start,
+    .timer_stop = timer_stop,
+    .worker_post = worker_post,
+    .outgoing_connect = outgoing_connect,
+    .outgoing_send = outgoing_send,
+    .outgoing_pause = outgoing_pause,
+    .outgoing_shutdown_write = outgoing_shutdown_write,
+    .outgoing_close = outgoing_close,
+    .metric_register = metric_register,
+    .metric_add = metrics::add,
+    .metric_set = metrics::set,
+    .metric_observe = metrics::observe,
+    .metrics_collect = metrics::collect,
 };
 
 }  // namespace

@@ -115,7 +115,7 @@ const KindInfo *find_kind(const std::string &name) {
 }
 
 // Route tables carry these keys themselves; a handler may not declare them.
-constexpr const char *kRouteOwnKeys[] = {"path", "handler", "methods"};
+constexpr const char *kRouteOwnKeys[] = {"path", "handler", "methods", "stream_body", "host", "answers"};
 
 std::string version_text(unsigned major, unsigned minor) {
   return std::to_string(major) + "." + std::to_string(minor);

@@ -1,10 +1,13 @@
 #include "route_dispatcher.h"
 
 #include "connection.h"
+#include "http/error_response.h"
 #include "http/request_path.h"
 #include "worker.h"  // Generation's inline members need the complete Worker
 
 #include <spdlog/spdlog.h>
+
+#include <cstring>
 
 namespace axle {
 namespace {
@@ -23,14 +26,33 @@ uint32_t method_bit(axle_str_t m) {
 
 }  // namespace
 
+inline axle_route_result_t RouteDispatcher::match_in(const void *table, uint32_t method, axle_str_t path,
+                                                     axle_route_match_t &match) const {
+  if (!table) return AXLE_ROUTE_NOT_FOUND;
+  match.param_count = 0;
+  axle_route_result_t found = gen_.router_vt->match(table, method, path, &match);
+  if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED && method == AXLE_METHOD_HEAD &&
+      (match.allowed_methods & AXLE_METHOD_GET)) {
+    match.param_count = 0;  // HEAD is served wherever GET is
+    found = gen_.router_vt->match(table, AXLE_METHOD_GET, path, &match);
+  }
+  return found;
+}
+
 RouteDispatcher::RouteDispatcher(const Generation &gen, Worker &worker, const std::vector<void *> &handler_ctx)
-    : gen_(gen), worker_(worker), handler_ctx_(handler_ctx) {
+    : gen_(gen),
+      worker_(worker),
+      handler_ctx_(handler_ctx),
+      unscoped_table_(gen.host_routes.unscoped().table),
+      scoped_(gen.host_routes.scoped()) {
   path_.reserve(256);
   for (const RouteEntry &r : gen.routes) any_stream_routes_ = any_stream_routes_ || r.stream_body;
 }
 
 axle_route_result_t RouteDispatcher::route(const axle_request_head_t &head, uint32_t method,
-                                           axle_route_match_t &match, uint16_t &error_status) {
+                                           axle_route_match_t &match, uint16_t &error_status,
+                                           const HostRoutes::Scope *&scope) {
+  scope = nullptr;
   if (!http::normalize_request_path({head.path.ptr, head.path.len}, path_)) {
     error_status = 400;
     return AXLE_ROUTE_NOT_FOUND;
@@ -40,12 +62,12 @@ axle_route_result_t RouteDispatcher::route(const axle_request_head_t &head, uint
   match.params = params_;
   match.param_capacity = kMaxParams;
   axle_str_t path{path_.data(), path_.size()};
-  axle_route_result_t found = gen_.router_vt->match(gen_.router_table, method, path, &match);
-  if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED && method == AXLE_METHOD_HEAD &&
-      (match.allowed_methods & AXLE_METHOD_GET)) {
-    match.param_count = 0;  // HEAD is served wherever GET is
-    found = gen_.router_vt->match(gen_.router_table, AXLE_METHOD_GET, path, &match);
-  }
+  // The request host's routes first; what they do not know (404), the
+  // unscoped routes answer. Configs without host scopes skip this.
+  axle_route_result_t found = AXLE_ROUTE_NOT_FOUND;
+  if (scoped_ && (scope = gen_.host_routes.find(request_host(head, host_))))
+    found = match_in(scope->table, method, path, match);
+  if (found == AXLE_ROUTE_NOT_FOUND) found = match_in(unscoped_table_, method, path, match);
   if (found == AXLE_ROUTE_NOT_FOUND) error_status = 404;
   if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED) error_status = 405;
   return found;
@@ -55,7 +77,9 @@ bool RouteDispatcher::streams_body(const axle_request_head_t &head) {
   if (!any_stream_routes_) return false;
   axle_route_match_t match;
   uint16_t error_status = 0;
-  if (route(head, method_bit(head.method), match, error_status) != AXLE_ROUTE_FOUND) return false;
+  const HostRoutes::Scope *scope;
+  // A 404/405 fallback never streams (the config refuses stream_body there).
+  if (route(head, method_bit(head.method), match, error_status, scope) != AXLE_ROUTE_FOUND) return false;
   return gen_.routes[match.route_id].stream_body;
 }
 
@@ -65,9 +89,24 @@ http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, ht
   result.route_id = AXLE_ROUTE_NONE;
   uint32_t method = method_bit(head.method);
   axle_route_match_t match;
-  if (route(head, method, match, result.error_status) != AXLE_ROUTE_FOUND) {
+  const HostRoutes::Scope *scope;
+  if (route(head, method, match, result.error_status, scope) != AXLE_ROUTE_FOUND) [[unlikely]] {
     if (result.error_status == 405) result.allow = match.allowed_methods;
-    return result;
+    if (result.error_status == 400) return result;
+    match.route_id = gen_.host_routes.fallback(scope, result.error_status);
+    if (match.route_id == AXLE_ROUTE_NONE) return result;
+    // A configured fallback answers instead, from this preset (it may change it).
+    resp.status = result.error_status;
+    if (result.allow) {
+      char line[sizeof "Allow: \r\n" + http::kAllowMaxBytes];
+      char *end = http::write_allow(line + 7, result.allow);
+      std::memcpy(line, "Allow: ", 7);
+      std::memcpy(end, "\r\n", 2);
+      resp.header_lines.append(line, static_cast<size_t>(end + 2 - line));
+    }
+    result.error_status = 0;
+    result.allow = 0;
+    match.param_count = 0;
   }
   axle_str_t path{path_.data(), path_.size()};
   result.route_id = match.route_id;
@@ -97,11 +136,14 @@ http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, ht
     bool kept = worker_.dispatching.kept;
     worker_.dispatching = {};
     if (kept) {
-      // From response_keep on, the module answers through the kept handle.
-      if (status != AXLE_PENDING)
-        spdlog::error("handler '{}' for route {} kept its response but returned status {}; it must finish it",
-                      route.handler_name, route.pattern, static_cast<int>(status));
+      // From response_keep on, the module answers through the kept handle;
+      // a failure after keeping is answered 500 once the engine aborted it.
       result.kept = true;
+      if (status != AXLE_PENDING && status != AXLE_OK) {
+        spdlog::error("handler '{}' for route {} failed with status {} after keeping its response",
+                      route.handler_name, route.pattern, static_cast<int>(status));
+        result.error_status = 500;
+      }
       return result;
     }
     if (status == AXLE_PENDING) {

@@ -1,5 +1,6 @@
 // The engine's Dispatcher in the server: normalizes the path, asks the
-// generation's router, and calls the route's handler (or renders metrics).
+// generation's router (the request host's routes, then the unscoped ones),
+// and calls the route's handler, a configured 404/405 fallback, or renders metrics.
 #pragma once
 
 #include "generation.h"
@@ -24,16 +25,23 @@ class RouteDispatcher final : public http::Dispatcher {
   static constexpr uint32_t kMaxParams = 33;  // routers allow 32 {params} plus "*"
 
  private:
+  // One table's answer; a HEAD that only GET routes accept is matched as GET.
+  axle_route_result_t match_in(const void *table, uint32_t method, axle_str_t path, axle_route_match_t &match) const;
+
   const Generation &gen_;
-  // The route a head goes to: found, or the error to answer (status 400, 404, 405).
+  // The route a head goes to: found, or the error to answer (status 400, 404, 405);
+  // scope: the request host's routes, or null (the unscoped ones).
   axle_route_result_t route(const axle_request_head_t &head, uint32_t method, axle_route_match_t &match,
-                            uint16_t &error_status);
+                            uint16_t &error_status, const HostRoutes::Scope *&scope);
 
   Worker &worker_;
   bool any_stream_routes_ = false;
   const std::vector<void *> &handler_ctx_;
+  const void *unscoped_table_;  // the generation's, copied so the plain path reads no more than before
+  const bool scoped_;           // some route has a host: look the request's up
   std::string path_;  // scratch: the normalized path
   axle_route_param_t params_[kMaxParams];
+  char host_[kMaxRoutingHostBytes];  // scratch: the request host, lowercased
 };
 
 }  // namespace axle

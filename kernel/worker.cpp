@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include "connection.h"
+#include "outgoing.h"
 #include "request_observer.h"
 #include "route_dispatcher.h"
 
@@ -50,6 +51,10 @@ void Worker::drain(uint32_t deadline_ms, bool close_idle) {
   drain_deadline_ms_.store(deadline_ms, std::memory_order_relaxed);
   drain_close_idle_.store(close_idle, std::memory_order_relaxed);
   drain_requested_.store(true, std::memory_order_release);
+  wake();
+}
+
+void Worker::wake() {
   std::lock_guard lock(loop_mutex_);
   if (loop) gen.io_vt->wake(loop);
 }
@@ -148,6 +153,8 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
       events_.on_closed = ev_closed;
       events_.on_tick = ev_tick;
       events_.on_wake = ev_wake;
+      events_.on_timer = ev_timer;
+      events_.on_connected = ev_connected;
       axle_io_loop_options_t options{sizeof options, kTickMs, gen.config.limits.max_connections};
       axle_error_t err;
       void *new_loop = nullptr;
@@ -157,6 +164,8 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
       } else {
         std::lock_guard lock(loop_mutex_);
         loop = new_loop;
+        // Tasks posted before the loop existed (e.g. from thread_init) woke nothing.
+        gen.io_vt->wake(loop);
       }
     }
     listener_fds_.reserve(listeners.size());
@@ -184,8 +193,11 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
       }
       gen.io_vt->loop_destroy(dead);
     }
+    loop_services.stop_posting();
+    loop_services.drop_timers();
     free_engine_context();
     fini_modules();
+    Outgoing::free_all(outgoing_head);
     finished_.store(true, std::memory_order_release);
     ready.set_value(error);
     return;
@@ -198,8 +210,13 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
                   connection_count());
     abandon_connections();
   }
-  // Every connection is closed now (see maybe_finish_drain) and run() has
-  // returned: the loop may go. A drain() from now on has nothing to wake.
+  // Every connection, client and outgoing, is closed now (see
+  // maybe_finish_drain) and run() has returned: queued tasks run (their args
+  // are not leaked), timers are dropped unfired, and the loop may go. A
+  // drain() or worker_post from now on has nothing to wake.
+  outgoing_closing = true;
+  loop_services.stop_posting();
+  loop_services.drop_timers();
   void *dead = loop;
   {
     std::lock_guard lock(loop_mutex_);
@@ -208,6 +225,7 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
   gen.io_vt->loop_destroy(dead);
   free_engine_context();
   fini_modules();
+  Outgoing::free_all(outgoing_head);  // handles the modules never closed
   finished_.store(true, std::memory_order_release);
 }
 
@@ -221,6 +239,16 @@ void Worker::abandon_connections() {
     c->close(AXLE_ABORT_ERROR);
     connection_closed(c);
     c = next;
+  }
+  outgoing_closing = true;
+  for (Outgoing *o = outgoing_head; o;) {  // from the head again: an event may free any closed one
+    if (!o->io_open()) {
+      o = o->next;
+      continue;
+    }
+    o->close_by_host();
+    o->forget_io();
+    o = outgoing_head;
   }
   for (int fd : listener_fds_) gen.io_vt->listen_remove(loop, fd);
   listener_fds_.clear();
@@ -255,23 +283,39 @@ void *Worker::ev_accept(void *host, void *io_conn, int, uint32_t) {
   return c;
 }
 
+// conn is a Connection*, or a tagged Outgoing* (see Outgoing::tag). Every
+// event ends with settle(): a module may have answered a kept response from it.
 void Worker::ev_data(void *host, void *conn, const char *data, size_t len) {
-  static_cast<Connection *>(conn)->on_data(data, len);
+  if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_data(data, len);
+  else static_cast<Connection *>(conn)->on_data(data, len);
   static_cast<Worker *>(host)->settle();
 }
 
 void Worker::ev_eof(void *host, void *conn, int err) {
-  static_cast<Connection *>(conn)->on_eof(err);
+  if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_eof(err);
+  else static_cast<Connection *>(conn)->on_eof(err);
   static_cast<Worker *>(host)->settle();
 }
 
 void Worker::ev_sent(void *host, void *conn, int err) {
-  static_cast<Connection *>(conn)->on_sent(err);
+  if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_sent(err);
+  else static_cast<Connection *>(conn)->on_sent(err);
   static_cast<Worker *>(host)->settle();
 }
 
 void Worker::ev_closed(void *host, void *conn) {
-  static_cast<Worker *>(host)->connection_closed(static_cast<Connection *>(conn));
+  auto *w = static_cast<Worker *>(host);
+  if (Outgoing::is_tagged(conn)) {
+    Outgoing::untag(conn)->on_closed();
+    w->maybe_finish_drain();
+  } else {
+    w->connection_closed(static_cast<Connection *>(conn));
+  }
+  w->settle();
+}
+
+void Worker::ev_connected(void *host, void *conn, int err) {
+  if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_connected(err);  // only outgoing ones connect
   static_cast<Worker *>(host)->settle();
 }
 
@@ -282,6 +326,11 @@ void Worker::ev_tick(void *host) {
 
 void Worker::ev_wake(void *host) {
   static_cast<Worker *>(host)->on_wake();
+  static_cast<Worker *>(host)->settle();
+}
+
+void Worker::ev_timer(void *host) {
+  static_cast<Worker *>(host)->loop_services.run_timers(true);
   static_cast<Worker *>(host)->settle();
 }
 
@@ -303,6 +352,7 @@ void Worker::connection_closed(Connection *c) {
 
 void Worker::on_tick() {
   date.refresh();
+  loop_services.run_timers(false);
   uint64_t now = coarse_now_ms();
   for (Connection *c = connections_head; c;) {
     Connection *next = c->next;  // on_tick may close c (freed only in on_closed)
@@ -316,6 +366,7 @@ void Worker::on_tick() {
 }
 
 void Worker::on_wake() {
+  loop_services.run_posted();
   if (!drain_requested_.load(std::memory_order_acquire) || draining) return;
   draining = true;
   engine_ctx->draining = true;
@@ -330,8 +381,26 @@ void Worker::on_wake() {
   maybe_finish_drain();
 }
 
+// Client connections decide when a draining worker ends; then the outgoing
+// connections modules still hold are closed (the module hears on_eof or
+// on_connected with ECONNABORTED) and the loop stops once the io module
+// closed them all: a loop is never destroyed with an open connection.
 void Worker::maybe_finish_drain() {
-  if (draining && connections_head == nullptr) gen.io_vt->stop(loop);
+  if (!draining || connections_head != nullptr) return;
+  outgoing_closing = true;
+  // From the head again after each one: the module's event may close (and so
+  // free) any handle whose io side is already closed.
+  for (Outgoing *o = outgoing_head; o;) {
+    if (!o->io_close_pending()) {
+      o = o->next;
+      continue;
+    }
+    o->close_by_host();
+    o = outgoing_head;
+  }
+  for (Outgoing *o = outgoing_head; o; o = o->next)
+    if (o->io_open()) return;  // its on_closed calls us again
+  gen.io_vt->stop(loop);
 }
 
 }  // namespace axle

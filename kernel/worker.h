@@ -7,6 +7,7 @@
 #include "http/budget.h"
 #include "http/engine.h"
 #include "http/http_date.h"
+#include "loop_services.h"
 
 #include <atomic>
 #include <future>
@@ -17,6 +18,7 @@
 namespace axle {
 
 class Connection;
+class Outgoing;
 class RequestObserver;
 class RouteDispatcher;
 
@@ -86,7 +88,7 @@ class Worker : public axle_worker_t {
     bool kept = false;  // response_keep succeeded in this call
   };
   Dispatching dispatching;
-  ExchangeTable exchanges;       // kept responses' handles
+  ExchangeTable exchanges{index};  // kept responses' handles
   uint64_t next_request_id = 0;  // low 48 bits of axle_request_t.request_id
 
   // A module changed a connection's engine from outside that connection's
@@ -95,6 +97,15 @@ class Worker : public axle_worker_t {
   // call. At most one entry per connection.
   void request_pump(Connection *c);
   void settle();
+
+  // Loop services (timers, posted tasks) and the outgoing connections modules
+  // opened (loop thread; Outgoing keeps the list). outgoing_closing: the
+  // worker is ending, outgoing_connect is refused.
+  LoopServices loop_services{*this};
+  Outgoing *outgoing_head = nullptr;
+  bool outgoing_closing = false;
+  // Any thread: schedules on_wake if the loop runs.
+  void wake();
 
  private:
   void thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready);
@@ -114,6 +125,8 @@ class Worker : public axle_worker_t {
   static void ev_closed(void *host, void *conn);
   static void ev_tick(void *host);
   static void ev_wake(void *host);
+  static void ev_timer(void *host);
+  static void ev_connected(void *host, void *conn, int err);
 
   ModuleMemory memory_{*this};
   http::Budget budget_;

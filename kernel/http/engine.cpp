@@ -345,6 +345,17 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
   dispatching_ = true;
   DispatchResult r = ctx_.dispatcher.dispatch({head, body, stream_body, *this}, resp);
   dispatching_ = false;
+  if (r.kept && r.error_status && k.request) {
+    // The handler kept the request and then failed: it is told, and the
+    // client gets the error unless part of a response already went out.
+    bool begun = k.begun;
+    abort_for(AXLE_ABORT_ERROR);
+    if (begun) {
+      closed_ = true;
+      return;
+    }
+    r.kept = false;
+  }
   if (r.kept) {
     if (!k.request) {  // answered before dispatch returned
       if (phase_ == Phase::StreamBody && !final_) stop_reading_requests();
@@ -363,7 +374,7 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
     return;
   }
   // A handler that answered at once left a streamed body unread: close after.
-  if (stream_body) {
+  if (stream_body && !r.kept) {
     close = true;
     phase_ = Phase::Head;
   }

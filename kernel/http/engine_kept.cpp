@@ -164,7 +164,9 @@ bool Engine::kept_respond(Response &resp) {
   if (!kept()) return false;
   KeptState &k = work_->kept;
   k.status = resp.status ? resp.status : 200;
-  ResponseFrame frame{ctx_.date.view(), k.version_minor, k.close || !k.body_done, k.head_only};
+  // Draining since the request came: its connection closes after it.
+  ResponseFrame frame{ctx_.date.view(), k.version_minor, k.close || !k.body_done || ctx_.draining || resp.close,
+                      k.head_only};
   k.close = frame.close;
   end_kept(serialize_response(work_->out, resp, frame));
   return true;
@@ -175,7 +177,7 @@ Engine::Write Engine::kept_begin(Response &resp, int64_t length) {
   KeptState &k = work_->kept;
   k.status = resp.status ? resp.status : 200;
   // A body still arriving is not read after the response: say so now.
-  k.close = k.close || !k.body_done;
+  k.close = k.close || !k.body_done || ctx_.draining || resp.close;
   if (k.head_only || !status_has_body(k.status)) k.stream = StreamBody::None;
   else if (length >= 0) k.stream = StreamBody::Length;
   else if (k.version_minor >= 1) k.stream = StreamBody::Chunked;

@@ -208,3 +208,90 @@ def test_promtool_accepts_the_exposition(start_axle, static_root):
     out = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and not out.stdout.strip() and not out.stderr.strip(), \
         f"promtool check metrics: rc={out.returncode}\n{out.stdout}\n{out.stderr}\n--- exposition ---\n{text}"
+
+
+# ---------------------------------------------------------------- module metrics (ABI 1.2)
+
+RING_ENTRIES = 256
+RING_BUFFERS = 128
+
+
+def uring_pool_server(start_axle, static_root):
+    """2 workers on io uring and alloc pool with known ring sizes; a skip when
+    this machine cannot run io_uring."""
+    kwargs = dict(modules={"io": "uring", "allocator": "pool"},
+                  extra=f"[module.uring]\nentries = {RING_ENTRIES}\nbuffer_count = {RING_BUFFERS}")
+    check = harness.run_axle(["--check", start_axle.write_config(
+        harness.render_config(routes=harness.default_routes(static_root), **kwargs))])
+    if check.returncode != 0 and "is not available" in check.stderr:
+        pytest.skip(f"io_uring cannot run here: {check.stderr.strip()}")
+    assert check.returncode == 0, check.stderr
+    return metrics_server(start_axle, static_root, **{"modules": kwargs["modules"], "extra": kwargs["extra"]})
+
+
+def module_total(samples, prefix, suffix, module):
+    """Sum of every series of `module` whose name is prefix...suffix."""
+    return sum(v for (name, lbl), v in samples.items()
+               if name.startswith(prefix) and name.endswith(suffix) and dict(lbl).get("module") == module)
+
+
+def echo_traffic(server, connections):
+    """Each request on its own connection, so both workers allocate and submit."""
+    for i in range(connections):
+        with Conn(*server.listeners[0]) as c:
+            assert c.request(get(f"/echo/m{i}")).status == 200
+
+
+def scrape_until(server, done, what):
+    """Scrapes until done(samples) holds: io-uring publishes once per tick
+    (250 ms) and the pool every 64 allocations of a worker. Bounded."""
+    for _ in range(40):
+        text = scrape(server)
+        s = parse(text)
+        if done(s):
+            return s, text
+        time.sleep(0.1)
+    pytest.fail(f"{what} never showed in /metrics:\n{text}")
+
+
+def test_uring_and_pool_publish_their_figures_and_they_grow(start_axle, static_root):
+    server = uring_pool_server(start_axle, static_root)
+    echo_traffic(server, 200)
+
+    def published(s):
+        return (value(s, "axle_uring_sqes_submitted_total", module="uring") or 0) > 0 and \
+            module_total(s, "axle_alloc_class_", "_allocations_total", "pool") > 0
+    s, text = scrape_until(server, published, "uring SQE and pool allocation counters")
+
+    # Sizes are exact: one ring per worker.
+    assert value(s, "axle_uring_sq_entries", module="uring") == 2 * RING_ENTRIES, text
+    assert value(s, "axle_uring_buffers", module="uring") == 2 * RING_BUFFERS, text
+    assert 0 <= value(s, "axle_uring_buffers_in_use", module="uring") <= 2 * RING_BUFFERS, text
+    for counter in ("axle_uring_submit_calls_total", "axle_uring_cqes_reaped_total",
+                    "axle_uring_recv_enobufs_total", "axle_uring_stashed_bytes_total"):
+        assert value(s, counter, module="uring") is not None, (counter, text)
+    assert value(s, "axle_alloc_remote_frees_total", module="pool") is not None, text
+    assert "# TYPE axle_uring_sqes_submitted_total counter" in text
+    assert "# TYPE axle_uring_buffers gauge" in text
+    assert "# TYPE axle_alloc_class_112_held_bytes gauge" in text
+
+    before_sqes = value(s, "axle_uring_sqes_submitted_total", module="uring")
+    before_cqes = value(s, "axle_uring_cqes_reaped_total", module="uring")
+    before_allocs = module_total(s, "axle_alloc_class_", "_allocations_total", "pool")
+    echo_traffic(server, 200)
+    scrape_until(server, lambda s2:
+                 value(s2, "axle_uring_sqes_submitted_total", module="uring") > before_sqes and
+                 value(s2, "axle_uring_cqes_reaped_total", module="uring") > before_cqes and
+                 module_total(s2, "axle_alloc_class_", "_allocations_total", "pool") > before_allocs,
+                 "growth of the uring and pool counters")
+
+
+@pytest.mark.skipif(not PROMTOOL, reason="promtool not installed (Debian package 'prometheus')")
+def test_promtool_accepts_the_exposition_with_module_metrics(start_axle, static_root):
+    server = uring_pool_server(start_axle, static_root)
+    echo_traffic(server, 100)
+    s, text = scrape_until(server, lambda s: (value(s, "axle_uring_cqes_reaped_total", module="uring") or 0) > 0,
+                           "uring CQE counter")
+    out = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and not out.stdout.strip() and not out.stderr.strip(), \
+        f"promtool check metrics: rc={out.returncode}\n{out.stdout}\n{out.stderr}\n--- exposition ---\n{text}"

@@ -78,8 +78,9 @@ def main():
         missing = (default_config_modules(args.default_config) & module_packages) - recommends
         check(not missing, f"axle does not recommend {sorted(missing)}, which the default config needs")
 
-        for package in module_packages:
-            so = package.removeprefix("axle-module-")
+        for component in args.modules:
+            # The package name has '-' for the module name's '_'; the file keeps it.
+            package, so = "axle-" + component.replace("_", "-"), component.removeprefix("module-")
             files = contents(debs[package])
             check(f"./usr/lib/axle/modules/axle-{so}.so" in files, f"{package} holds {sorted(files)}")
             check(not any(p.endswith(".so") and not p.endswith(f"axle-{so}.so") for p in files),

@@ -8,6 +8,9 @@
 //   with one exchange on its slow path;
 // - once the owner has finished, the heap lives on until its last block comes
 //   back, under the instance mutex.
+// - per size class, allocations and bytes held are counted in the heap (plain
+//   fields, owner only) and handed to the host's module metrics every
+//   kPublishEvery allocations; remote frees are counted as they happen.
 #include "pool.h"
 
 #include <sys/mman.h>
@@ -81,6 +84,13 @@ constexpr uintptr_t kTagMask = 15;
 constexpr size_t kLargeHeaderBytes = 64;
 constexpr size_t kMaxLargeBytes = size_t{1} << 46;
 
+// Module metrics (host ABI 1.2): per class, and one more "class" for large blocks.
+constexpr size_t kMetricClasses = kClassCount + 1;
+constexpr size_t kLargeClass = kClassCount;
+// The owner publishes its class counts once per this many allocations, so the
+// fast path pays one decrement; the exposition lags by at most this many.
+constexpr uint32_t kPublishEvery = 64;
+
 struct Heap;
 struct Slab;
 
@@ -131,6 +141,12 @@ struct Heap {
   uint64_t in_use_bytes = 0;
   uint64_t fast_hits = 0;
   uint64_t slow_misses = 0;
+  // Per class: allocations and bytes of live blocks, and what was published.
+  uint64_t class_allocs[kMetricClasses] = {};
+  int64_t class_held[kMetricClasses] = {};
+  uint64_t published_allocs[kMetricClasses] = {};
+  int64_t published_held[kMetricClasses] = {};
+  uint32_t publish_countdown = kPublishEvery;
   bool finished = false;
   Heap *prev = nullptr, *next = nullptr;  // instance list, under the instance mutex
 
@@ -138,9 +154,23 @@ struct Heap {
   alignas(64) std::atomic<uintptr_t> returned{0};
 };
 
+// Handles of the module's metrics; null when the host has none (before 1.2)
+// or refused one: that figure is then not published.
+struct PoolMetrics {
+  const axle_host_api_t *host = nullptr;
+  axle_metric_t *allocs[kMetricClasses] = {};
+  axle_metric_t *held[kMetricClasses] = {};
+  axle_metric_t *remote_frees = nullptr;
+
+  void add(axle_metric_t *m, int64_t delta) const {
+    if (m && delta) host->metric_add(m, delta);
+  }
+};
+
 struct Instance {
   const axle_host_api_t *host = nullptr;
   const axle_config_t *cfg = nullptr;
+  PoolMetrics metrics;
   std::unique_ptr<SlabSource> source;
   uint64_t max_cached_bytes = 0;
   std::mutex mutex;  // heap list, and every heap whose owner has finished
@@ -320,10 +350,42 @@ inline void *take_block(Span *span) {
   return nullptr;
 }
 
+// ---- module metrics ----
+
+// Owner only (or under the instance mutex once finished): hands the class
+// counts gathered since the last call to the host.
+[[gnu::noinline]] void publish_metrics(Heap *heap) {
+  heap->publish_countdown = kPublishEvery;
+  const PoolMetrics &m = heap->instance->metrics;
+  if (!m.host) return;
+  for (size_t cls = 0; cls < kMetricClasses; ++cls) {
+    m.add(m.allocs[cls], static_cast<int64_t>(heap->class_allocs[cls] - heap->published_allocs[cls]));
+    m.add(m.held[cls], heap->class_held[cls] - heap->published_held[cls]);
+    heap->published_allocs[cls] = heap->class_allocs[cls];
+    heap->published_held[cls] = heap->class_held[cls];
+  }
+}
+
+// The worker stops: its counts stay, its blocks leave the held gauges (a block
+// freed later, under the mutex, is not published).
+void retire_metrics(Heap *heap) {
+  publish_metrics(heap);
+  const PoolMetrics &m = heap->instance->metrics;
+  for (size_t cls = 0; cls < kMetricClasses && m.host; ++cls) m.add(m.held[cls], -heap->published_held[cls]);
+}
+
+inline void count_class_alloc(Heap *heap, size_t cls, size_t bytes) {
+  ++heap->class_allocs[cls];
+  heap->class_held[cls] += static_cast<int64_t>(bytes);
+  if (--heap->publish_countdown == 0) [[unlikely]]
+    publish_metrics(heap);
+}
+
 inline void count_alloc(Heap *heap, Span *span) {
   ++span->live;
   ++heap->live_blocks;
   heap->in_use_bytes += span->block_bytes;
+  count_class_alloc(heap, span->cls, span->block_bytes);
 }
 
 // A span was full or is now empty: list it again, or give its runs back.
@@ -340,6 +402,7 @@ inline void free_small_home(Heap *heap, void *block) {
   --span->live;
   --heap->live_blocks;
   heap->in_use_bytes -= span->block_bytes;
+  heap->class_held[span->cls] -= span->block_bytes;
   if (!span->listed || span->live == 0) [[unlikely]]
     span_needs_care(heap, span);
 }
@@ -355,6 +418,7 @@ void unmap_large(Heap *heap, LargeHeader *header) {
 void free_large_home(Heap *heap, LargeHeader *header) {
   --heap->live_blocks;
   heap->in_use_bytes -= header->mapped_bytes;
+  heap->class_held[kLargeClass] -= static_cast<int64_t>(header->mapped_bytes);
   unmap_large(heap, header);
 }
 
@@ -396,6 +460,8 @@ void free_orphaned(Heap *heap, void *block, bool large) {
 // Any thread but the owner: push onto the owner's return stack (Treiber push;
 // no ABA since only the owner pops, and it takes the whole stack at once).
 [[gnu::noinline]] void free_remote(Heap *owner, void *block, bool large) {
+  const PoolMetrics &m = owner->instance->metrics;  // alive: this block still counts in owner
+  if (m.host) m.add(m.remote_frees, 1);
   uintptr_t entry = reinterpret_cast<uintptr_t>(block) | (large ? kLargeTag : 0);
   uintptr_t head = owner->returned.load(std::memory_order_relaxed);
   do {
@@ -422,6 +488,7 @@ void free_orphaned(Heap *heap, void *block, bool large) {
   heap->in_use_bytes += mapped;
   heap->reserved_bytes += mapped;
   ++heap->slow_misses;
+  count_class_alloc(heap, kLargeClass, mapped);
   return static_cast<char *>(memory) + kLargeHeaderBytes;
 }
 
@@ -519,6 +586,40 @@ void *map_aligned(size_t bytes, size_t align) noexcept {
   return reinterpret_cast<void *>(aligned);
 }
 
+namespace {
+
+// Per class: axle_alloc_class_<bytes>_allocations_total and
+// axle_alloc_class_<bytes>_held_bytes ("large" above the biggest class), and
+// axle_alloc_remote_frees_total. The module's name is the metrics' label.
+// Out of memory here leaves the pool without metrics, not without memory.
+void register_metrics(Instance &instance) noexcept try {
+  const axle_host_api_t *host = instance.host;
+  if (!AXLE_STRUCT_HAS(host, axle_host_api_t, metrics_collect) || !host->metric_register || !host->metric_add) return;
+  std::string refused;
+  auto reg = [&](axle_metric_kind_t kind, const std::string &name, const char *help) {
+    axle_metric_t *m = host->metric_register(instance.cfg, kind, name.c_str(), help, nullptr, 0, nullptr);
+    if (!m) refused += (refused.empty() ? "" : ", ") + name;
+    return m;
+  };
+  PoolMetrics &m = instance.metrics;
+  for (size_t cls = 0; cls < kMetricClasses; ++cls) {
+    std::string base = "axle_alloc_class_" + (cls == kLargeClass ? std::string("large") : std::to_string(class_bytes(cls)));
+    m.allocs[cls] = reg(AXLE_METRIC_COUNTER, base + "_allocations_total", "Blocks allocated in this size class.");
+    m.held[cls] = reg(AXLE_METRIC_GAUGE, base + "_held_bytes",
+                      "Bytes of live blocks of this size class, as of each worker's last publication.");
+  }
+  m.remote_frees = reg(AXLE_METRIC_COUNTER, "axle_alloc_remote_frees_total",
+                       "Blocks freed by another thread than the worker that allocated them.");
+  m.host = host;
+  if (!refused.empty() && host->log) {
+    std::string msg = "metrics not published (refused by the host): " + refused;
+    host->log(instance.cfg, AXLE_LOG_WARN, msg.data(), msg.size());
+  }
+} catch (const std::bad_alloc &) {
+}
+
+}  // namespace
+
 axle_status_t create_instance(const axle_host_api_t *host, const axle_config_t *cfg,
                               std::unique_ptr<SlabSource> source, void **instance_out,
                               axle_error_t *err) noexcept {
@@ -541,6 +642,7 @@ axle_status_t create_instance(const axle_host_api_t *host, const axle_config_t *
     auto *instance = new Instance();
     instance->host = host;
     instance->cfg = cfg;
+    register_metrics(*instance);
     instance->source = std::move(source);
     instance->max_cached_bytes = static_cast<uint64_t>(max_cached);
     *instance_out = instance;
@@ -593,6 +695,7 @@ void thread_fini(void *instance_ptr, void *thread_ctx) noexcept {
   auto *instance = static_cast<Instance *>(instance_ptr);
   auto *heap = static_cast<Heap *>(thread_ctx);
   if (!heap) return;
+  retire_metrics(heap);  // on the worker's thread, before the heap may go
   std::lock_guard lock(instance->mutex);
   // From here on, returning threads see the tag and free under the mutex.
   heap->finished = true;

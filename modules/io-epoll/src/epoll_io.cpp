@@ -4,7 +4,9 @@
 // EPOLLRDHUP and never modified again: readiness is remembered in per-connection
 // flags, so pausing reads or waiting for writability costs no epoll_ctl call.
 // Listeners are level-triggered with EPOLLEXCLUSIVE (several loops share one
-// listening socket). See README.md for the reasoning.
+// listening socket). The 1.2 loop timer is folded into the epoll_wait timeout;
+// outgoing connections are connecting sockets registered like accepted ones.
+// See README.md for the reasoning.
 #include <axle/io.h>
 
 #include "socket_slots.h"
@@ -87,6 +89,15 @@ int64_t monotonic_ms() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// A timer_arm delay beyond this is clamped (no overflow of the deadline): a year.
+constexpr uint64_t kMaxTimerDelayMs = 365ull * 24 * 3600 * 1000;
+
 // What an epoll_event's data.ptr points at.
 enum class SourceKind : uint8_t { kConn, kListener, kWake, kTick };
 struct Source {
@@ -158,6 +169,8 @@ struct Conn {
   bool peer_hup : 1 = false;        // EPOLLRDHUP/HUP seen: read on to find the EOF
   bool wr_shut : 1 = false;         // shutdown_write() called: no more sends
   bool in_completions : 1 = false;  // queued for on_sent or on_closed
+  bool connecting : 1 = false;      // connect(): on_connected not delivered yet
+  uint8_t connect_err = 0;          // connect() failed at once: the errno its deferred on_connected reports
   int fd = -1;
   void *ctx = nullptr;  // the host's conn_ctx
   Link link;            // on the loop's ready list
@@ -206,6 +219,8 @@ struct Loop {
   Conn *completions_head = nullptr;
   Conn *completions_tail = nullptr;
 
+  int64_t timer_deadline_ns = -1;  // timer_arm(): when on_timer is due; -1 = not armed
+
   bool running = false;
   bool stop_requested = false;
 
@@ -241,6 +256,8 @@ struct Loop {
     c->link.unlink();
     put_send(c);
     c->closing = c->paused = c->eof = c->readable = c->peer_hup = c->wr_shut = c->in_completions = false;
+    c->connecting = false;
+    c->connect_err = 0;
     c->writable = true;
     c->fd = -1;
     c->ctx = nullptr;
@@ -415,8 +432,29 @@ struct Loop {
 
   // ---- dispatch ----
 
+  // Reports the end of connect(): err = 0 connected, else the connection is
+  // dead (no read, the host closes it). Dispatch only.
+  void finish_connect(Conn *c, int err) {
+    c->connecting = false;
+    if (err != 0) {
+      c->eof = true;
+      c->readable = false;
+    }
+    ev.on_connected(ev.host_ctx, c->ctx, err);
+  }
+
   void on_conn_event(Conn *c, uint32_t events_mask) {
     if (c->closing) return;  // closed earlier in this batch
+    if (c->connecting) {
+      // A connecting socket turns writable once the handshake ended either way.
+      if (!(events_mask & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+      int so_error = 0;
+      socklen_t len = sizeof so_error;
+      if (::getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) so_error = errno;
+      if (so_error == 0 && (events_mask & (EPOLLERR | EPOLLHUP)) && !(events_mask & EPOLLOUT)) so_error = ECONNRESET;
+      finish_connect(c, so_error);
+      if (c->closing || c->eof) return;
+    }
     if (events_mask & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->readable = true;
     if (events_mask & (EPOLLRDHUP | EPOLLHUP)) c->peer_hup = true;
     if (events_mask & (EPOLLOUT | EPOLLHUP | EPOLLERR)) c->writable = true;
@@ -550,6 +588,8 @@ struct Loop {
         void *ctx = c->ctx;
         release_conn(c);
         if (ctx) ev.on_closed(ev.host_ctx, ctx);  // no ctx: refused inside on_accept
+      } else if (c->connecting) {
+        finish_connect(c, c->connect_err);  // connect() failed at once
       } else if (c->send && !c->sending()) {
         int err = c->send->err;
         put_send(c);  // before the callback, which may send again
@@ -561,8 +601,20 @@ struct Loop {
 
   int wait_timeout_ms() const {
     if (stop_requested || ready.linked() || completions_head) return 0;
-    if (backoff_until_ms < 0) return -1;
-    return static_cast<int>(std::max<int64_t>(0, backoff_until_ms - monotonic_ms()));
+    int64_t timeout = -1;
+    if (backoff_until_ms >= 0) timeout = std::max<int64_t>(0, backoff_until_ms - monotonic_ms());
+    if (timer_deadline_ns >= 0) {
+      // Rounded up: epoll_wait must not return before the deadline and spin.
+      int64_t left_ms = std::max<int64_t>(0, (timer_deadline_ns - monotonic_ns() + 999999) / 1000000);
+      if (timeout < 0 || left_ms < timeout) timeout = left_ms;
+    }
+    return static_cast<int>(std::min<int64_t>(timeout, INT_MAX));
+  }
+
+  void fire_timer_if_due() {
+    if (timer_deadline_ns < 0 || monotonic_ns() < timer_deadline_ns) return;
+    timer_deadline_ns = -1;  // before the call: on_timer may arm again
+    ev.on_timer(ev.host_ctx);
   }
 
   axle_status_t run(axle_error_t *err) {
@@ -578,6 +630,7 @@ struct Loop {
         n = 0;
       }
       for (int i = 0; i < n; ++i) dispatch(events[i]);
+      fire_timer_if_due();
       process_ready();
       deliver_completions();
       if (stop_requested) return AXLE_OK;
@@ -603,8 +656,12 @@ axle_status_t loop_create(void *instance, void * /*thread_ctx*/, const axle_io_e
       inst->fail(err, "loop_create: events or options smaller than their ABI 1.0 layout");
       return AXLE_ERR_INVALID;
     }
-    // Every event is 1.0: copy the 1.0 part whatever size a newer host compiled.
+    // Copy the 1.0 part whatever size a newer host compiled, then the 1.2
+    // events an older host's struct may lack (left NULL: timer_arm and
+    // connect are then refused).
     std::memcpy(&loop->ev, events, kEvents10Size);
+    if (AXLE_STRUCT_HAS(events, axle_io_events_t, on_timer)) loop->ev.on_timer = events->on_timer;
+    if (AXLE_STRUCT_HAS(events, axle_io_events_t, on_connected)) loop->ev.on_connected = events->on_connected;
     if (!loop->ev.on_accept || !loop->ev.on_data || !loop->ev.on_eof || !loop->ev.on_sent || !loop->ev.on_closed) {
       inst->fail(err, "loop_create: on_accept, on_data, on_eof, on_sent and on_closed are required");
       return AXLE_ERR_INVALID;
@@ -739,7 +796,7 @@ void wake(void *loop) {
 axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_t count) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->wr_shut || c->send || (count > 0 && !iov)) return AXLE_ERR_INVALID;
+  if (!c || c->closing || c->connecting || c->wr_shut || c->send || (count > 0 && !iov)) return AXLE_ERR_INVALID;
   PendingSend *p = loop->get_send(count);
   if (!p) return AXLE_ERR_NOMEM;
   c->send = p;
@@ -756,7 +813,7 @@ axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_
 axle_status_t sendfile(void *loop_ptr, void *io_conn, int file_fd, uint64_t offset, uint64_t length) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->wr_shut || c->send || file_fd < 0 || offset > static_cast<uint64_t>(INT64_MAX) ||
+  if (!c || c->closing || c->connecting || c->wr_shut || c->send || file_fd < 0 || offset > static_cast<uint64_t>(INT64_MAX) ||
       length > static_cast<uint64_t>(INT64_MAX) - offset)
     return AXLE_ERR_INVALID;
   PendingSend *p = loop->get_send(0);
@@ -813,6 +870,89 @@ axle_status_t conn_option(void *, void *io_conn, axle_conn_option_t option, int6
   Conn *c = as_conn(io_conn);
   if (!c || c->closing || c->fd < 0) return AXLE_ERR_INVALID;
   return axle::io_socket::option(c->fd, option, value);
+}
+
+void timer_arm(void *loop_ptr, uint64_t delay_ms) {
+  auto *loop = static_cast<Loop *>(loop_ptr);
+  if (!loop->ev.on_timer) return;  // a host without on_timer never asked for it
+  loop->timer_deadline_ns = monotonic_ns() + static_cast<int64_t>(std::min(delay_ms, kMaxTimerDelayMs)) * 1000000;
+}
+
+// A sockaddr for a literal axle_address_t; false for an unknown family.
+bool to_sockaddr(const axle_address_t &to, sockaddr_storage &ss, socklen_t &len) {
+  ss = {};
+  if (to.family == AXLE_ADDR_IPV4) {
+    auto *in = reinterpret_cast<sockaddr_in *>(&ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(to.port);
+    std::memcpy(&in->sin_addr, to.addr, 4);
+    len = sizeof *in;
+    return true;
+  }
+  if (to.family == AXLE_ADDR_IPV6) {
+    auto *in6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(to.port);
+    std::memcpy(&in6->sin6_addr, to.addr, 16);
+    len = sizeof *in6;
+    return true;
+  }
+  return false;
+}
+
+axle_status_t connect(void *loop_ptr, const axle_address_t *to, void *conn_ctx, void **io_conn_out,
+                      axle_error_t *err) {
+  auto *loop = static_cast<Loop *>(loop_ptr);
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!to || !conn_ctx || !io_conn_out || !AXLE_STRUCT_HAS(to, axle_address_t, addr) || !to_sockaddr(*to, ss, len)) {
+    loop->inst->fail(err, "connect: an IPv4 or IPv6 address, a conn_ctx and io_conn_out are required");
+    return AXLE_ERR_INVALID;
+  }
+  if (!loop->ev.on_connected) {
+    loop->inst->fail(err, "connect: the host's events have no on_connected");
+    return AXLE_ERR_UNSUPPORTED;
+  }
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    loop->inst->fail(err, errno_message("connect: socket", errno));
+    return AXLE_ERR_IO;
+  }
+  int rc = ::connect(fd, reinterpret_cast<sockaddr *>(&ss), len);
+  int connect_errno = rc == 0 ? 0 : errno;
+  Conn *c;
+  try {
+    c = loop->acquire_conn(fd);
+  } catch (const std::bad_alloc &) {
+    ::close(fd);
+    loop->inst->fail(err, "connect: out of memory");
+    return AXLE_ERR_NOMEM;
+  }
+  c->ctx = conn_ctx;
+  c->connecting = true;
+  c->writable = false;  // until the handshake is over
+  if (rc != 0 && connect_errno != EINPROGRESS) {
+    // Refused or unreachable at once (possible on loopback): reported like a
+    // late failure, by on_connected from run(), never from inside this call.
+    c->connect_err = static_cast<uint8_t>(std::clamp(connect_errno, 1, 255));
+    loop->queue_completion(c);
+  } else {
+    // Registered like an accepted socket; the EPOLLOUT edge (or ERR/HUP) ends the connect.
+    epoll_event e{};
+    e.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    e.data.ptr = &c->src;
+    if (::epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+      int e2 = errno;
+      ::close(fd);
+      c->fd = -1;
+      c->ctx = nullptr;
+      loop->release_conn(c);
+      loop->inst->fail(err, errno_message("connect: epoll_ctl", e2));
+      return AXLE_ERR_IO;
+    }
+  }
+  *io_conn_out = c;
+  return AXLE_OK;
 }
 
 // ---- lifecycle ----
@@ -886,6 +1026,8 @@ const axle_io_vtable_t kVtable = {
     .shutdown_write = shutdown_write,
     .conn_address = conn_address,
     .conn_option = conn_option,
+    .timer_arm = timer_arm,
+    .connect = connect,
 };
 
 }  // namespace
@@ -898,7 +1040,7 @@ AXLE_MODULE_ENTRY {
       .kind = AXLE_KIND_IO,
       .flags = 0,
       .name = "epoll",
-      .version = "1.1.0",
+      .version = "1.2.0",
       .description = "Event loop on epoll: edge-triggered connections, shared listeners, sendfile",
       .config_keys = kConfigKeys,
       .config_key_count = sizeof kConfigKeys / sizeof kConfigKeys[0],

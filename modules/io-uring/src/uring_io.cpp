@@ -3,7 +3,9 @@
 // Single-shot accepts re-armed each turn (fair among loops), multishot recv
 // into a provided-buffer ring, sendmsg for vectored sends, splice (file -> pipe
 // -> socket) for files, a multishot timeout for ticks and an eventfd read for
-// wakes. One io_uring_submit_and_wait per loop turn.
+// wakes. One io_uring_submit_and_wait per loop turn. Since ABI 1.2: the loop
+// timer is one absolute IORING_OP_TIMEOUT; an outgoing connection is a
+// non-blocking connect(2) followed by a POLLOUT poll op.
 //
 // Shape of a turn: submit + wait, handle the completions (events may be
 // delivered straight from there), then the work list: every connection whose
@@ -20,6 +22,7 @@
 #include <liburing.h>
 
 #include "socket_slots.h"  // io-epoll's: the address and option slots are the same socket calls
+#include "uring_metrics.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -39,6 +42,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <memory>
 #include <new>
@@ -76,7 +80,8 @@ constexpr size_t kEvents10Size = offsetof(axle_io_events_t, on_wake) + sizeof(ax
 constexpr size_t kOptions10Size =
     offsetof(axle_io_loop_options_t, max_connections) + sizeof(axle_io_loop_options_t::max_connections);
 
-// user_data = object pointer | tag. Objects are 16-byte aligned.
+// user_data = object pointer | tag. Objects are 16-byte aligned. A
+// connection's tags come first: Conn::ops has one bit for each.
 enum Tag : uint64_t {
   kIgnore = 0,  // cancel requests: their completion carries no information
   kRecv,
@@ -85,18 +90,28 @@ enum Tag : uint64_t {
   kSpliceOut,
   kPollOut,
   kCloseOp,
+  kShutdown,
+  kConnect,  // POLLOUT on a connecting socket
   kAccept,
   kWake,
   kTick,
   kBackoff,
-  kShutdown,
+  kTimer,
 };
 constexpr uint64_t kTagMask = 15;
 
 constexpr uint32_t bit(Tag t) { return 1u << t; }
 constexpr uint32_t kSendOps = bit(kSend) | bit(kSpliceIn) | bit(kSpliceOut) | bit(kPollOut);
 // Operations close() cancels (the close op itself is queued after them).
-constexpr uint32_t kCancelOnClose = bit(kRecv) | kSendOps | bit(kShutdown);
+constexpr uint32_t kCancelOnClose = bit(kRecv) | kSendOps | bit(kShutdown) | bit(kConnect);
+// A timer_arm delay beyond this is clamped (no overflow of the deadline): a year.
+constexpr uint64_t kMaxTimerDelayMs = 365ull * 24 * 3600 * 1000;
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 uint64_t user_data(const void *object, Tag tag) { return reinterpret_cast<uintptr_t>(object) | tag; }
 
@@ -109,6 +124,7 @@ struct Instance {
   bool sqpoll = false;
   unsigned buffer_count = kDefaultBufferCount;
   unsigned buffer_size = kDefaultBufferSize;
+  axle::uring::Metrics metrics;  // module metrics handles, registered in create()
 
   void log(axle_log_level_t level, const std::string &msg) const {
     if (host && host->log) host->log(cfg, level, msg.data(), msg.size());
@@ -209,7 +225,7 @@ struct alignas(16) Conn {
   SendState *send = nullptr;  // from send()/sendfile() until on_sent is delivered
   Stash *stash = nullptr;     // only while paused bytes wait
   int fd = -1;
-  uint32_t ops : 12 = 0;  // bit(tag) for each outstanding operation
+  uint32_t ops : 9 = 0;  // bit(tag) for each outstanding operation (tags kRecv..kConnect)
   uint32_t closing : 1 = 0;           // close() called: only on_closed may follow
   uint32_t close_submitted : 1 = 0;   // cancels + close op queued (or fd closed directly)
   uint32_t paused : 1 = 0;
@@ -220,7 +236,9 @@ struct alignas(16) Conn {
   uint32_t throttled : 1 = 0;         // was paused once: single-shot recvs from now on
   uint32_t wr_shut : 1 = 0;           // shutdown_write() called: no more sends
   uint32_t shut_submitted : 1 = 0;
-  uint32_t eof_err : 8 = 0;           // errno for the pending EOF (Linux errnos are < 256)
+  uint32_t connecting : 1 = 0;        // connect(): on_connected not delivered yet
+  uint32_t connect_failed : 1 = 0;    // connect(2) failed at once: on_connected(eof_err) is due
+  uint32_t eof_err : 8 = 0;           // errno for the pending EOF or failed connect (Linux errnos are < 256)
 
   bool sending() const { return send && send->kind != SendKind::kNone; }
   bool has_stash() const { return stash && stash->off < stash->bytes.size(); }
@@ -230,7 +248,7 @@ struct alignas(16) Conn {
   }
 };
 static_assert(std::is_standard_layout_v<Conn>);
-static_assert(kShutdown < 12, "Conn::ops has one bit per tag");
+static_assert(kConnect < 9, "Conn::ops has one bit per connection tag");
 static_assert(sizeof(Conn) <= 64, "an idle connection's core must stay small (README: bytes per connection)");
 
 struct alignas(16) Listener {
@@ -271,6 +289,16 @@ struct alignas(16) Loop {
   bool backing_off = false;
   bool backoff_armed = false;
 
+  // timer_arm(): the wanted deadline (0 = none) and the one absolute timeout
+  // op in flight for it. Re-arming later lets the op fire early and be
+  // ignored (now < wanted); re-arming earlier removes it. No stale completion
+  // raises on_timer: only reaching the wanted deadline does.
+  uint64_t timer_want_ns = 0;
+  uint64_t timer_op_ns = 0;
+  __kernel_timespec timer_ts{};
+  bool timer_armed = false;
+  bool timer_remove_sent = false;
+
   std::vector<std::unique_ptr<Listener>> listeners;
 
   std::deque<Conn> conns;  // stable addresses; never shrinks
@@ -284,8 +312,10 @@ struct alignas(16) Loop {
   uint64_t inflight = 0;  // operations whose last completion has not been seen
   bool running = false;
   bool stop_requested = false;
+  axle::uring::Figures figures;  // published to the host's metrics once per tick
 
   ~Loop() {
+    figures.retire(inst->metrics, ring.sq.sqe_head);
     if (ring_ready) drain_and_exit();
     for (Conn &c : conns) {
       if (c.fd >= 0) ::close(c.fd);
@@ -394,6 +424,7 @@ struct alignas(16) Loop {
   io_uring_sqe *get_sqe() {
     io_uring_sqe *sqe = io_uring_get_sqe(&ring);
     if (sqe) return sqe;
+    ++figures.submits;
     io_uring_submit(&ring);
     if (sqpoll) io_uring_sqring_wait(&ring);
     return io_uring_get_sqe(&ring);
@@ -401,6 +432,7 @@ struct alignas(16) Loop {
 
   bool has_sqes(unsigned n) {
     if (io_uring_sq_space_left(&ring) >= n) return true;
+    ++figures.submits;
     io_uring_submit(&ring);
     if (sqpoll) io_uring_sqring_wait(&ring);
     return io_uring_sq_space_left(&ring) >= n;
@@ -504,6 +536,7 @@ struct alignas(16) Loop {
     c->closing = c->close_submitted = c->paused = c->recv_cancel_sent = 0;
     c->recv_done = c->eof_pending = c->starved = c->throttled = 0;
     c->wr_shut = c->shut_submitted = 0;
+    c->connecting = c->connect_failed = 0;
     c->eof_err = 0;
     c->next_free = free_conns;
     free_conns = c;
@@ -557,6 +590,7 @@ struct alignas(16) Loop {
           st->off = 0;
           st->bytes.insert(st->bytes.end(), buffer(bid), buffer(bid) + len);
           stashed = true;
+          figures.stashed += len;
         } catch (const std::bad_alloc &) {
         }
       }
@@ -614,6 +648,7 @@ struct alignas(16) Loop {
       if (res == 0) {
         deliver_eof(c, 0);
       } else if (res == -ENOBUFS) {
+        ++figures.enobufs;
         // The ring ran dry; the bytes wait in the socket until buffers come back.
         if (!more && !c->starving.linked()) {
           c->starved = true;
@@ -810,7 +845,7 @@ struct alignas(16) Loop {
       } else {
         unsigned needed = static_cast<unsigned>(__builtin_popcount(c->ops)) + 1;
         if (!has_sqes(needed)) return false;
-        for (uint32_t t = kRecv; t <= kShutdown; ++t)
+        for (uint32_t t = kRecv; t <= kConnect; ++t)
           if (c->ops & kCancelOnClose & bit(static_cast<Tag>(t))) cancel_op(c, static_cast<Tag>(t));
         // Queued after the cancels, so the number is not reused while an SQE
         // that names it is still waiting to be issued.
@@ -830,8 +865,41 @@ struct alignas(16) Loop {
 
   // ---- the work list ----
 
+  // Reports the end of connect(): err = 0 connected (the recv is armed by
+  // the work list), else the connection is dead until the host closes it.
+  void finish_connect(Conn *c, int err) {
+    c->connecting = c->connect_failed = 0;
+    c->eof_err = 0;
+    if (err != 0) c->recv_done = true;
+    push_work(c);
+    ev.on_connected(ev.host_ctx, c->ctx, err);
+  }
+
+  void on_connect_cqe(Conn *c, int res) {
+    c->ops &= ~bit(kConnect);
+    if (c->closing) return push_work(c);
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err == 0 && res < 0 && res != -ECANCELED) err = -res;
+    if (err == 0 && res >= 0 && (res & (POLLERR | POLLHUP)) && !(res & POLLOUT)) err = ECONNRESET;
+    finish_connect(c, err);
+  }
+
   bool process(Conn *c) {
     if (c->closing) return progress_close(c);
+    if (c->connecting) {
+      if (c->connect_failed) {
+        finish_connect(c, static_cast<int>(c->eof_err));
+        return true;
+      }
+      if (c->ops & bit(kConnect)) return true;
+      io_uring_sqe *sqe = start_op(c, kConnect);
+      if (!sqe) return false;
+      io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+      c->ops |= bit(kConnect);
+      return true;
+    }
     if (!c->paused && (c->has_stash() || c->eof_pending)) {
       drain_stash(c);
       if (c->closing) return true;  // close() queued it again
@@ -922,6 +990,7 @@ struct alignas(16) Loop {
         tick_armed = true;
       }
     }
+    reconcile_timer();
     if (backing_off && !backoff_armed) {
       if (io_uring_sqe *sqe = start_op(this, kBackoff)) {
         io_uring_prep_timeout(sqe, &backoff_ts, 0, 0);
@@ -948,6 +1017,34 @@ struct alignas(16) Loop {
     }
   }
 
+  void reconcile_timer() {
+    if (timer_armed) {
+      if (timer_want_ns != 0 && timer_want_ns < timer_op_ns && !timer_remove_sent && has_sqes(1)) {
+        io_uring_sqe *sqe = get_sqe();
+        io_uring_prep_timeout_remove(sqe, user_data(this, kTimer), 0);
+        io_uring_sqe_set_data64(sqe, kIgnore);
+        timer_remove_sent = true;
+      }
+      return;
+    }
+    if (timer_want_ns == 0) return;
+    io_uring_sqe *sqe = start_op(this, kTimer);
+    if (!sqe) return;
+    timer_ts.tv_sec = static_cast<long long>(timer_want_ns / 1000000000u);
+    timer_ts.tv_nsec = static_cast<long long>(timer_want_ns % 1000000000u);
+    io_uring_prep_timeout(sqe, &timer_ts, 0, IORING_TIMEOUT_ABS);  // CLOCK_MONOTONIC, like monotonic_ns()
+    timer_armed = true;
+    timer_op_ns = timer_want_ns;
+  }
+
+  void on_timer_cqe() {
+    timer_armed = false;
+    timer_remove_sent = false;
+    if (timer_want_ns == 0 || monotonic_ns() < timer_want_ns) return;  // replaced by a later arm
+    timer_want_ns = 0;  // before the call: on_timer may arm again
+    ev.on_timer(ev.host_ctx);
+  }
+
   // A removed listener whose accept has not reported its last completion: a
   // connection the kernel accepted meanwhile must reach the host, so run()
   // turns until it is settled.
@@ -970,6 +1067,10 @@ struct alignas(16) Loop {
       case kSpliceOut:
       case kPollOut:
         return on_send_step(static_cast<Conn *>(object), tag, res);
+      case kConnect:
+        return on_connect_cqe(static_cast<Conn *>(object), res);
+      case kTimer:
+        return on_timer_cqe();
       case kCloseOp:
       case kShutdown: {  // a failed half-close needs no action: the host closes anyway
         auto *c = static_cast<Conn *>(object);
@@ -988,6 +1089,7 @@ struct alignas(16) Loop {
           tick_multishot = false;  // kernel before 6.4: re-arm a one-shot timeout each tick
           return;
         }
+        if (res == -ETIME) publish_figures();
         if (res == -ETIME && ev.on_tick) ev.on_tick(ev.host_ctx);
         return;
       case kBackoff:
@@ -1017,7 +1119,13 @@ struct alignas(16) Loop {
       for (unsigned i = 0; i < n; ++i) handle(done[i].ud, done[i].res, done[i].flags);
       total += n;
     }
+    figures.cqes += total;
     return total;
+  }
+
+  void publish_figures() {
+    figures.publish(inst->metrics, {ring.sq.sqe_head, ring.sq.ring_entries, io_uring_sq_ready(&ring), buffer_count,
+                                    buffer_count - free_buffers, static_cast<int64_t>(inflight)});
   }
 
   axle_status_t run(axle_error_t *err) {
@@ -1025,10 +1133,12 @@ struct alignas(16) Loop {
       process_work();
       reconcile_loop();
       if (stop_requested && !accept_cancel_in_flight()) {
+        ++figures.submits;
         io_uring_submit(&ring);
         return AXLE_OK;
       }
       unsigned wait_nr = (work.linked() || io_uring_cq_ready(&ring) > 0) ? 0 : 1;
+      ++figures.submits;
       int rc = io_uring_submit_and_wait(&ring, wait_nr);
       if (rc == -EEXIST) {  // IORING_SETUP_SINGLE_ISSUER: another thread submitted
         inst->fail(err, "io_uring loop used from a thread other than the one that created it");
@@ -1089,8 +1199,12 @@ axle_status_t loop_create(void *instance, void * /*thread_ctx*/, const axle_io_e
       inst->fail(err, "loop_create: events or options smaller than their ABI 1.0 layout");
       return AXLE_ERR_INVALID;
     }
-    // Every event is 1.0: copy the 1.0 part whatever size a newer host compiled.
+    // Copy the 1.0 part whatever size a newer host compiled, then the 1.2
+    // events an older host's struct may lack (left NULL: timer_arm and
+    // connect are then refused).
     std::memcpy(&loop->ev, events, kEvents10Size);
+    if (AXLE_STRUCT_HAS(events, axle_io_events_t, on_timer)) loop->ev.on_timer = events->on_timer;
+    if (AXLE_STRUCT_HAS(events, axle_io_events_t, on_connected)) loop->ev.on_connected = events->on_connected;
     if (!loop->ev.on_accept || !loop->ev.on_data || !loop->ev.on_eof || !loop->ev.on_sent || !loop->ev.on_closed) {
       inst->fail(err, "loop_create: on_accept, on_data, on_eof, on_sent and on_closed are required");
       return AXLE_ERR_INVALID;
@@ -1190,7 +1304,7 @@ void wake(void *loop) {
 axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_t count) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->wr_shut || c->send || (c->ops & kSendOps) || (count > 0 && !iov))
+  if (!c || c->closing || c->connecting || c->wr_shut || c->send || (c->ops & kSendOps) || (count > 0 && !iov))
     return AXLE_ERR_INVALID;
   uint32_t used = 0;
   for (uint32_t i = 0; i < count; ++i) used += iov[i].len > 0;
@@ -1207,7 +1321,7 @@ axle_status_t send(void *loop_ptr, void *io_conn, const axle_iov_t *iov, uint32_
 axle_status_t sendfile(void *loop_ptr, void *io_conn, int file_fd, uint64_t offset, uint64_t length) {
   auto *loop = static_cast<Loop *>(loop_ptr);
   Conn *c = as_conn(io_conn);
-  if (!c || c->closing || c->wr_shut || c->send || (c->ops & kSendOps) || file_fd < 0 ||
+  if (!c || c->closing || c->connecting || c->wr_shut || c->send || (c->ops & kSendOps) || file_fd < 0 ||
       offset > static_cast<uint64_t>(INT64_MAX) || length > static_cast<uint64_t>(INT64_MAX) - offset)
     return AXLE_ERR_INVALID;
   SendState *s = loop->get_send(0);
@@ -1259,6 +1373,78 @@ axle_status_t conn_option(void *, void *io_conn, axle_conn_option_t option, int6
   Conn *c = as_conn(io_conn);
   if (!c || c->closing || c->fd < 0) return AXLE_ERR_INVALID;
   return axle::io_socket::option(c->fd, option, value);
+}
+
+void timer_arm(void *loop_ptr, uint64_t delay_ms) {
+  auto *loop = static_cast<Loop *>(loop_ptr);
+  if (!loop->ev.on_timer) return;  // a host without on_timer never asked for it
+  loop->timer_want_ns = monotonic_ns() + std::min(delay_ms, kMaxTimerDelayMs) * 1000000u;
+}
+
+// A sockaddr for a literal axle_address_t; false for an unknown family.
+bool to_sockaddr(const axle_address_t &to, sockaddr_storage &ss, socklen_t &len) {
+  ss = {};
+  if (to.family == AXLE_ADDR_IPV4) {
+    auto *in = reinterpret_cast<sockaddr_in *>(&ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(to.port);
+    std::memcpy(&in->sin_addr, to.addr, 4);
+    len = sizeof *in;
+    return true;
+  }
+  if (to.family == AXLE_ADDR_IPV6) {
+    auto *in6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(to.port);
+    std::memcpy(&in6->sin6_addr, to.addr, 16);
+    len = sizeof *in6;
+    return true;
+  }
+  return false;
+}
+
+// connect(2) itself is non-blocking and immediate; only waiting for the
+// handshake goes through the ring (a POLLOUT op), so no sockaddr has to stay
+// alive for an IORING_OP_CONNECT.
+axle_status_t connect(void *loop_ptr, const axle_address_t *to, void *conn_ctx, void **io_conn_out,
+                      axle_error_t *err) {
+  auto *loop = static_cast<Loop *>(loop_ptr);
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!to || !conn_ctx || !io_conn_out || !AXLE_STRUCT_HAS(to, axle_address_t, addr) || !to_sockaddr(*to, ss, len)) {
+    loop->inst->fail(err, "connect: an IPv4 or IPv6 address, a conn_ctx and io_conn_out are required");
+    return AXLE_ERR_INVALID;
+  }
+  if (!loop->ev.on_connected) {
+    loop->inst->fail(err, "connect: the host's events have no on_connected");
+    return AXLE_ERR_UNSUPPORTED;
+  }
+  int fd = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    loop->inst->fail(err, errno_message("connect: socket", errno));
+    return AXLE_ERR_IO;
+  }
+  int rc = ::connect(fd, reinterpret_cast<sockaddr *>(&ss), len);
+  int connect_errno = rc == 0 ? 0 : errno;
+  Conn *c;
+  try {
+    c = loop->acquire_conn(fd);
+  } catch (const std::bad_alloc &) {
+    ::close(fd);
+    loop->inst->fail(err, "connect: out of memory");
+    return AXLE_ERR_NOMEM;
+  }
+  c->ctx = conn_ctx;
+  c->connecting = 1;
+  if (rc != 0 && connect_errno != EINPROGRESS) {
+    // Refused or unreachable at once (possible on loopback): reported like a
+    // late failure, by on_connected from run(), never from inside this call.
+    c->connect_failed = 1;
+    c->eof_err = static_cast<uint32_t>(std::clamp(connect_errno, 1, 255));
+  }
+  loop->push_work(c);  // arms the POLLOUT op, or delivers the failure
+  *io_conn_out = c;
+  return AXLE_OK;
 }
 
 // ---- lifecycle ----
@@ -1321,6 +1507,8 @@ axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void
     auto *inst = new Instance;
     inst->host = host;
     inst->cfg = cfg;
+    std::string refused = inst->metrics.register_all(host, cfg);
+    if (!refused.empty()) inst->log(AXLE_LOG_WARN, "metrics not published (refused by the host): " + refused);
     inst->entries = static_cast<unsigned>(entries);
     inst->sqpoll = sqpoll != 0;
     inst->buffer_count = static_cast<unsigned>(buffer_count);
@@ -1371,6 +1559,8 @@ const axle_io_vtable_t kVtable = {
     .shutdown_write = shutdown_write,
     .conn_address = conn_address,
     .conn_option = conn_option,
+    .timer_arm = timer_arm,
+    .connect = connect,
 };
 
 }  // namespace
@@ -1383,7 +1573,7 @@ AXLE_MODULE_ENTRY {
       .kind = AXLE_KIND_IO,
       .flags = 0,
       .name = "uring",
-      .version = "1.1.0",
+      .version = "1.2.0",
       .description = "Event loop on io_uring: fair accepts, multishot recv, buffer ring, batched submit, splice",
       .config_keys = kConfigKeys,
       .config_key_count = sizeof kConfigKeys / sizeof kConfigKeys[0],

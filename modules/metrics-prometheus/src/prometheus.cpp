@@ -7,14 +7,19 @@
 // std::atomic so that render(), running on any worker, reads them without a
 // data race; it sums every slot. Slots live as long as the instance, so counts
 // of a worker that stopped never go backwards.
+//
+// After its own series it renders every metric modules registered with the
+// host (metrics_collect, host ABI 1.2), labelled with the module's name.
 #include <axle/metrics.h>
 #include <axle/module.h>
 
 #include <atomic>
 #include <charconv>
+#include <algorithm>
 #include <iterator>
 #include <memory>
 #include <new>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -122,6 +127,24 @@ void append_seconds(std::string &out, uint64_t ns) {
   uint64_t rest = ns % 1'000'000'000;
   for (int i = 9; i >= 1; --i, rest /= 10) frac[i] = static_cast<char>('0' + rest % 10);
   out.append(frac, sizeof frac);
+}
+
+// HELP text per the text format: backslash and newline escaped.
+std::string escape_help(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (char c : in) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+void append_int(std::string &out, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
 }
 
 void append_family(std::string &out, const char *name, const char *type, const char *help) {
@@ -317,6 +340,103 @@ void add_route(RouteTotals &t, const RouteCounters &c) {
   t.bytes_out += read(c.bytes_out);
 }
 
+// ---- metrics modules registered with the host ----
+
+// Families this module renders itself; a module metric may not take their names.
+constexpr const char *kOwnFamilies[] = {
+    "axle_http_requests_total",      "axle_http_request_duration_seconds", "axle_http_request_bytes_total",
+    "axle_http_response_bytes_total", "axle_connections_open",             "axle_connections_accepted_total",
+    "axle_connections_closed_total", "axle_http_parse_errors_total",       "axle_timeouts_total",
+    "axle_module_info",              "axle_workers"};
+constexpr const char *kHistogramSuffixes[] = {"_bucket", "_sum", "_count"};
+
+// One module metric, copied out of the visit (its pointers live for the call only).
+struct ModuleSeries {
+  std::string name, module, help;
+  axle_metric_kind_t kind{};
+  int64_t value = 0;
+  std::vector<uint64_t> bounds, counts;  // counts cumulative
+  uint64_t count = 0, sum = 0;
+};
+
+void keep_sample(void *arg, const axle_metric_sample_t *s) {
+  if (!s || !AXLE_STRUCT_HAS(s, axle_metric_sample_t, sum)) return;
+  auto &all = *static_cast<std::vector<ModuleSeries> *>(arg);
+  ModuleSeries m;
+  m.name.assign(view(s->name));
+  m.module = escape_label(view(s->module));
+  m.help = escape_help(view(s->help));
+  m.kind = s->kind;
+  m.value = s->value;
+  if (s->kind == AXLE_METRIC_HISTOGRAM && s->bucket_count && s->bucket_bounds && s->bucket_counts) {
+    m.bounds.assign(s->bucket_bounds, s->bucket_bounds + s->bucket_count);
+    m.counts.assign(s->bucket_counts, s->bucket_counts + s->bucket_count);
+  }
+  m.count = s->count;
+  m.sum = s->sum;
+  all.push_back(std::move(m));
+}
+
+const char *type_of(axle_metric_kind_t kind) {
+  switch (kind) {
+    case AXLE_METRIC_COUNTER: return "counter";
+    case AXLE_METRIC_GAUGE: return "gauge";
+    case AXLE_METRIC_HISTOGRAM: return "histogram";
+  }
+  return nullptr;
+}
+
+// Appends every module metric, grouped by name (HELP and TYPE once per name),
+// one series per module. A name that would collide with another family's
+// samples (ours, or a histogram's _bucket/_sum/_count) is left out, so the
+// exposition always parses.
+void append_module_metrics(std::string &out, const axle_host_api_t *host) {
+  if (!host || !AXLE_STRUCT_HAS(host, axle_host_api_t, metrics_collect) || !host->metrics_collect) return;
+  std::vector<ModuleSeries> all;
+  host->metrics_collect(keep_sample, &all);
+  std::stable_sort(all.begin(), all.end(), [](const ModuleSeries &a, const ModuleSeries &b) {
+    return a.name != b.name ? a.name < b.name : a.module < b.module;
+  });
+
+  std::set<std::string, std::less<>> taken;  // sample names of other families
+  for (const char *own : kOwnFamilies) taken.insert(own);
+  for (const char *suffix : kHistogramSuffixes) taken.insert(std::string("axle_http_request_duration_seconds") + suffix);
+  for (const ModuleSeries &m : all)
+    if (m.kind == AXLE_METRIC_HISTOGRAM)
+      for (const char *suffix : kHistogramSuffixes) taken.insert(m.name + suffix);
+
+  const std::string *family = nullptr;  // name whose HELP/TYPE went out last
+  for (const ModuleSeries &m : all) {
+    const char *type = type_of(m.kind);
+    if (!type || m.name.empty() || taken.count(m.name)) continue;
+    if (!family || *family != m.name) {
+      family = &m.name;
+      out += "# HELP " + m.name + ' ' + m.help + "\n# TYPE " + m.name + ' ' + type + '\n';
+    }
+    const std::string label = "module=\"" + m.module + '"';
+    if (m.kind != AXLE_METRIC_HISTOGRAM) {
+      out += m.name + '{' + label + "} ";
+      append_int(out, m.value);
+      out += '\n';
+      continue;
+    }
+    for (size_t b = 0; b < m.bounds.size(); ++b) {
+      out += m.name + "_bucket{" + label + ",le=\"";
+      append_uint(out, m.bounds[b]);
+      out += "\"} ";
+      append_uint(out, m.counts[b]);
+      out += '\n';
+    }
+    out += m.name + "_bucket{" + label + ",le=\"+Inf\"} ";
+    append_uint(out, m.count);
+    out += '\n' + m.name + "_sum{" + label + "} ";
+    append_uint(out, m.sum);
+    out += '\n' + m.name + "_count{" + label + "} ";
+    append_uint(out, m.count);
+    out += '\n';
+  }
+}
+
 std::string build_exposition(const Instance &inst) {
   const size_t route_slots = inst.route_labels.size();  // routes + "none"
   std::vector<RouteTotals> routes(route_slots);
@@ -434,6 +554,7 @@ std::string build_exposition(const Instance &inst) {
   out += inst.module_info;
 
   single("axle_workers", "gauge", "Worker threads of the serving generation.", inst.worker_count);
+  append_module_metrics(out, inst.host);
   return out;
 }
 

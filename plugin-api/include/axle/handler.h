@@ -45,6 +45,7 @@ typedef struct axle_request_t {
   /* since 1.2 */
   uint64_t request_id;               /* unique in the process while it runs (worker index in the top 16 bits) */
   uint32_t flags;                    /* AXLE_REQUEST_* */
+  uint32_t reserved;                 /* zero; names the tail padding so a later field starts past it */
 } axle_request_t;
 
 /* ---- since 1.2: responses that outlive handle() ----

@@ -47,7 +47,7 @@ typedef enum axle_status_t {
   AXLE_ERR_INTERNAL = 6,    /* bug; the message says where */
   /* since 1.2 */
   AXLE_PENDING = 7, /* handle(): the module kept the response and finishes it later (handler.h) */
-  AXLE_AGAIN = 8    /* not now: the queue is at its bound; an on_writable event follows */
+  AXLE_AGAIN = 8    /* not now: the queue is at its bound (after a write, on_writable follows) */
 } axle_status_t;
 
 typedef enum axle_module_kind_t {
@@ -273,8 +273,9 @@ typedef struct axle_host_api_t {
   axle_status_t (*response_begin)(axle_response_t *resp, int64_t content_length);
   /* Appends body bytes (begin first). data: borrowed for the call; the host
    * copies it. AXLE_AGAIN: the connection holds as much unsent output as it
-   * may; nothing was taken, and on_writable follows when it drained. A HEAD
-   * request's bytes are accepted and dropped. */
+   * may; nothing was taken, and on_writable follows when it drained. One write
+   * larger than that bound ([limits] max_conn_output_bytes) is refused: split
+   * it. A HEAD request's bytes are accepted and dropped. */
   axle_status_t (*response_write)(axle_response_t *resp, const void *data, size_t len);
   /* Ends the response; the handle is invalid afterwards. Without a begin, the
    * status, headers and body set so far go out as one response with a

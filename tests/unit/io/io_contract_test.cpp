@@ -1250,3 +1250,143 @@ TEST_CASE("io: paused connections that keep sending do not starve another connec
     CHECK(no_stray_events(h));
   }
 }
+
+// ---- since 1.2: the loop timer and outgoing connections ----
+
+TEST_CASE("io: timer_arm fires on_timer once") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    h.io().timer_arm(h.loop(), 20);
+    REQUIRE(h.run_until([&] { return h.timers == 1; }));
+    CHECK(h.run_ticks(5));  // 50 ms more: a one-shot arm stays quiet
+    CHECK(h.timers == 1);
+    // Re-armed from inside on_timer: each arm gives exactly one more.
+    h.on_timer_hook = [&] {
+      if (h.timers < 3) h.io().timer_arm(h.loop(), 0);
+    };
+    h.io().timer_arm(h.loop(), 0);
+    REQUIRE(h.run_until([&] { return h.timers == 3; }));
+    CHECK(h.run_ticks(3));
+    CHECK(h.timers == 3);
+  }
+}
+
+TEST_CASE("io: a new timer_arm replaces the previous one, earlier or later") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    // Later: the 10 ms arm is gone; the ticks end long before 60 s.
+    h.io().timer_arm(h.loop(), 10);
+    h.io().timer_arm(h.loop(), 60000);
+    CHECK(h.run_ticks(6));
+    CHECK(h.timers == 0);
+    // Earlier: the 60 s arm gives way to a 5 ms one, which fires once.
+    h.io().timer_arm(h.loop(), 5);
+    REQUIRE(h.run_until([&] { return h.timers == 1; }));
+    CHECK(h.run_ticks(3));
+    CHECK(h.timers == 1);
+  }
+}
+
+TEST_CASE("io: connect to a listening socket, echo round trip, then close") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    uint16_t port = h.listen();
+    HostConn &out = h.connect_to(port);
+    CHECK(out.connects == 0);  // never from inside connect()
+    CHECK(h.accepts == 0);
+    REQUIRE(h.run_until([&] { return out.connects == 1 && h.conns.size() == 2; }));
+    CHECK(out.connect_err == 0);
+    CHECK(h.accepts == 1);  // on_accept only for the server side
+    HostConn &server = *h.conns[1];
+    // The server side echoes what it gets.
+    std::string echo_buf;
+    h.on_data_hook = [&](HostConn &c, const char *data, size_t len) {
+      if (&c != &server) return;
+      echo_buf.assign(data, len);
+      axle_iov_t iov{echo_buf.data(), echo_buf.size()};
+      REQUIRE(h.io().send(h.loop(), c.io, &iov, 1) == AXLE_OK);
+    };
+    const std::string msg = "ping over an outgoing connection";
+    axle_iov_t iov{msg.data(), msg.size()};
+    REQUIRE(h.io().send(h.loop(), out.io, &iov, 1) == AXLE_OK);
+    REQUIRE(h.run_until([&] { return out.data.size() == msg.size() && out.sents == 1; }));
+    CHECK(out.data == msg);
+    CHECK(out.sent_errs == std::vector<int>{0});
+    // Addresses work as for accepted connections.
+    axle_address_t peer{.struct_size = sizeof(axle_address_t)};
+    REQUIRE(h.io().conn_address(h.loop(), out.io, AXLE_CONN_PEER, &peer) == AXLE_OK);
+    CHECK(peer.family == AXLE_ADDR_IPV4);
+    CHECK(peer.port == port);
+    CHECK(h.io().conn_option(h.loop(), out.io, AXLE_CONN_OPT_NODELAY, 1) == AXLE_OK);
+    // Half-close from the outgoing side: the server sees EOF, closes; we see EOF.
+    h.on_data_hook = nullptr;
+    REQUIRE(h.io().shutdown_write(h.loop(), out.io) == AXLE_OK);
+    REQUIRE(h.run_until([&] { return server.eofs == 1; }));
+    h.io().close(h.loop(), server.io);
+    REQUIRE(h.run_until([&] { return out.eofs == 1; }));
+    CHECK(out.eof_err == 0);
+    h.io().close(h.loop(), out.io);
+    REQUIRE(h.run_until([&] { return out.closed == 1 && server.closed == 1; }));
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: connect to a closed port gives on_connected(ECONNREFUSED), then close gives on_closed") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    uint16_t port = 0;
+    ::close(listen_socket(port));  // nobody listens there now
+    for (int round = 0; round < 3; ++round) {  // also reuses the recycled connection objects
+      HostConn &out = h.connect_to(port);
+      REQUIRE(h.run_until([&] { return out.connects == 1; }));
+      CHECK(out.connect_err == ECONNREFUSED);
+      CHECK(h.run_ticks(2));
+      CHECK(out.data.empty());
+      CHECK(out.eofs == 0);
+      h.io().close(h.loop(), out.io);
+      REQUIRE(h.run_until([&] { return out.closed == 1; }));
+    }
+    CHECK(h.run_ticks(2));
+    CHECK(no_stray_events(h));
+    for (auto &c : h.conns) CHECK(c->closed == 1);
+  }
+}
+
+TEST_CASE("io: close while connecting gives on_closed and no on_connected") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    uint16_t port = h.listen();
+    HostConn &out = h.connect_to(port);
+    h.io().close(h.loop(), out.io);
+    REQUIRE(h.run_until([&] { return out.closed == 1; }));
+    CHECK(h.run_ticks(2));
+    CHECK(out.connects == 0);
+    CHECK(no_stray_events(h));
+  }
+}
+
+TEST_CASE("io: recv_pause and recv_resume on an outgoing connection") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    Harness h(name);
+    uint16_t port = h.listen();
+    HostConn &out = h.connect_to(port);
+    h.io().recv_pause(h.loop(), out.io);  // before the connection is even up
+    REQUIRE(h.run_until([&] { return out.connects == 1 && h.conns.size() == 2; }));
+    HostConn &server = *h.conns[1];
+    const std::string payload = pattern(200000, 7);
+    axle_iov_t iov{payload.data(), payload.size()};
+    REQUIRE(h.io().send(h.loop(), server.io, &iov, 1) == AXLE_OK);
+    CHECK(h.run_ticks(4));
+    CHECK(out.data.empty());
+    h.io().recv_resume(h.loop(), out.io);
+    REQUIRE(h.run_until([&] { return out.data.size() == payload.size() && server.sents == 1; }));
+    CHECK(out.data == payload);
+    CHECK(no_stray_events(h));
+  }
+}

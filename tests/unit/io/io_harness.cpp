@@ -53,6 +53,8 @@ Harness::Harness(const std::string &module, const axle_config_t &cfg, uint32_t t
       .on_closed = ev_closed,
       .on_tick = ev_tick,
       .on_wake = ev_wake,
+      .on_timer = ev_timer,
+      .on_connected = ev_connected,
   };
   axle_io_loop_options_t options{.struct_size = sizeof(axle_io_loop_options_t), .tick_ms = tick_ms,
                                  .max_connections = 64};
@@ -125,6 +127,17 @@ HostConn &Harness::accept_one() {
   size_t next = static_cast<size_t>(accepted_taken_++);
   REQUIRE(run_until([&] { return conns.size() > next; }));
   return *conns[next];
+}
+
+HostConn &Harness::connect_to(uint16_t port) {
+  axle_address_t to{.struct_size = sizeof(axle_address_t), .family = AXLE_ADDR_IPV4, .port = port, .addr = {}};
+  uint32_t loopback = htonl(INADDR_LOOPBACK);
+  std::memcpy(to.addr, &loopback, 4);
+  auto c = std::make_unique<HostConn>();
+  axle_error_t err;
+  REQUIRE_MESSAGE(io_->connect(loop_, &to, c.get(), &c->io, &err) == AXLE_OK, err.message);
+  conns.push_back(std::move(c));
+  return *conns.back();
 }
 
 void Harness::check_done() {
@@ -201,6 +214,22 @@ void Harness::ev_wake(void *h) {
     self->io_->stop(self->loop_);
     return;
   }
+  self->check_done();
+}
+
+void Harness::ev_timer(void *h) {
+  auto *self = static_cast<Harness *>(h);
+  ++self->timers;
+  if (self->on_timer_hook) self->on_timer_hook();
+  self->check_done();
+}
+
+void Harness::ev_connected(void *h, void *ctx, int err) {
+  auto *self = static_cast<Harness *>(h);
+  HostConn *c = conn_of(ctx);
+  if (c->closed || c->connects) c->event_after_close = true;  // at most once, never after close
+  ++c->connects;
+  c->connect_err = err;
   self->check_done();
 }
 

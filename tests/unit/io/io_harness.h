@@ -30,6 +30,8 @@ struct HostConn {
   int sents = 0;
   std::vector<int> sent_errs;
   int closed = 0;
+  int connects = 0;      // on_connected calls (outgoing connections)
+  int connect_err = -1;  // its err
   bool event_after_close = false;  // contract breach: anything after on_closed
 };
 
@@ -57,16 +59,21 @@ class Harness {
 
   // The next accepted connection not yet returned (after the caller connected a client).
   HostConn &accept_one();
+  // Starts an outgoing connection (io 1.2 connect) to 127.0.0.1:port; it is
+  // in `conns` like an accepted one. REQUIREs that connect() accepted the call.
+  HostConn &connect_to(uint16_t port);
 
   // Event hooks the tests may set; defaults record only.
   std::function<bool(void *io_conn, int fd)> accept_filter;  // false = refuse
   std::function<void(HostConn &, const char *, size_t)> on_data_hook;
   std::function<void(HostConn &, int)> on_sent_hook;
   std::function<void()> on_tick_hook;
+  std::function<void()> on_timer_hook;
 
   std::vector<std::unique_ptr<HostConn>> conns;
   int accepts = 0;  // on_accept calls, refused ones included
   int ticks = 0;
+  int timers = 0;  // on_timer calls
   std::atomic<int> wakes{0};
   int stray_closed = 0;  // on_closed for a refused connection
 
@@ -78,6 +85,8 @@ class Harness {
   static void ev_closed(void *h, void *ctx);
   static void ev_tick(void *h);
   static void ev_wake(void *h);
+  static void ev_timer(void *h);
+  static void ev_connected(void *h, void *ctx, int err);
   void check_done();
 
   LoadedModule module_;

@@ -361,7 +361,8 @@ TEST_CASE("errors name file, line and key") {
   }
   SUBCASE("routes") {
     const std::string ok_route = "[[route]]\npath = \"/a\"\nhandler = \"ping\"\n";  // lines 3-5
-    CHECK(error_of(kListen + ok_route + "[[route]]\nhandler = \"ping\"\n") == "t.toml:6: route[1].path: required key missing");
+    CHECK(error_of(kListen + ok_route + "[[route]]\nhandler = \"ping\"\n") ==
+          "t.toml:6: route[1].path: required key missing (or answers = \"not_found\" / \"method_not_allowed\")");
     CHECK(error_of(kListen + "[[route]]\npath = \"/a\"\n") == "t.toml:3: route[0].handler: required key missing");
     CHECK(error_of(kListen + "[[route]]\npath = \"a\"\nhandler = \"ping\"\n") ==
           "t.toml:4: route[0].path: must start with '/', got \"a\"");
@@ -413,6 +414,98 @@ TEST_CASE("load_config_file") {
   CHECK(error == (dir / "bad.toml").string() +
                      ":3: server.workers: expected an integer from 1 to 1024 or \"auto\", got -1");
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("route host scopes and fallbacks") {
+  auto cfg = parse_ok(kListen + R"([[route]]
+path = "/a"
+handler = "ping"
+host = "Example.COM"
+
+[[route]]
+path = "/b"
+handler = "ping"
+host = ["*.Example.com", "127.0.0.1", "x_y.test"]
+
+[[route]]
+answers = "not_found"
+handler = "hello"
+greeting = "gone"
+
+[[route]]
+answers = "not_found"
+handler = "hello"
+host = "example.com"
+
+[[route]]
+answers = "method_not_allowed"
+handler = "hello"
+host = ["example.com", "*.example.com"]
+
+[[route]]
+path = "/"
+handler = "static"
+fallback = "welcome"
+)");
+  REQUIRE(cfg.routes.size() == 6);
+  CHECK(cfg.routes[0].hosts == std::vector<std::string>{"example.com"});
+  CHECK(cfg.routes[0].fallback == axle::RouteFallback::None);
+  CHECK(cfg.routes[0].options.values.empty());
+  CHECK(cfg.routes[1].hosts == std::vector<std::string>{"*.example.com", "127.0.0.1", "x_y.test"});
+  CHECK(cfg.routes[2].fallback == axle::RouteFallback::NotFound);
+  CHECK(cfg.routes[2].path.empty());
+  CHECK(cfg.routes[2].hosts.empty());
+  REQUIRE(cfg.routes[2].options.values.size() == 1);  // greeting is the handler's
+  CHECK(std::get<std::string>(cfg.routes[2].options.values.at("greeting")) == "gone");
+  CHECK(cfg.routes[3].fallback == axle::RouteFallback::NotFound);
+  CHECK(cfg.routes[4].fallback == axle::RouteFallback::MethodNotAllowed);
+  // "fallback" is not a kernel key: static's own (its welcome page).
+  CHECK(cfg.routes[5].fallback == axle::RouteFallback::None);
+  CHECK(std::get<std::string>(cfg.routes[5].options.values.at("fallback")) == "welcome");
+}
+
+TEST_CASE("route host and fallback errors name file, line and key") {
+  auto route = [](const std::string &keys) { return kListen + "[[route]]\nhandler = \"ping\"\n" + keys; };  // keys from line 5
+  CHECK(error_of(route("path = \"/\"\nhost = \"\"\n")) == "t.toml:6: route[0].host: empty host name, got \"\"");
+  CHECK(error_of(route("path = \"/\"\nhost = \"a.test:8080\"\n")) ==
+        "t.toml:6: route[0].host: no port or IPv6 literal: routes match the host name, whatever the port, got \"a.test:8080\"");
+  CHECK(error_of(route("path = \"/\"\nhost = \"[::1]\"\n")).rfind("t.toml:6: route[0].host: no port or IPv6 literal", 0) == 0);
+  CHECK(error_of(route("path = \"/\"\nhost = \"a.*.test\"\n")) ==
+        "t.toml:6: route[0].host: '*' is allowed only as a leading \"*.\" (e.g. \"*.example.com\"), got \"a.*.test\"");
+  CHECK(error_of(route("path = \"/\"\nhost = \"*\"\n")).rfind("t.toml:6: route[0].host: '*' is allowed only", 0) == 0);
+  CHECK(error_of(route("path = \"/\"\nhost = \"*a.test\"\n")).rfind("t.toml:6: route[0].host: '*' is allowed only", 0) == 0);
+  CHECK(error_of(route("path = \"/\"\nhost = \"*.\"\n")) ==
+        "t.toml:6: route[0].host: empty label (leading, trailing or doubled '.'), got \"*.\"");
+  CHECK(error_of(route("path = \"/\"\nhost = \"a..test\"\n")).rfind("t.toml:6: route[0].host: empty label", 0) == 0);
+  CHECK(error_of(route("path = \"/\"\nhost = \"a.test.\"\n")).rfind("t.toml:6: route[0].host: empty label", 0) == 0);
+  CHECK(error_of(route("path = \"/\"\nhost = \"a b\"\n")) ==
+        "t.toml:6: route[0].host: a host name has letters, digits, '-', '_' and '.' only, got \"a b\"");
+  CHECK(error_of(route("path = \"/\"\nhost = \"" + std::string(64, 'a') + ".test\"\n"))
+            .rfind("t.toml:6: route[0].host: a label has at most 63 characters", 0) == 0);
+  CHECK(error_of(route("path = \"/\"\nhost = []\n")) ==
+        "t.toml:6: route[0].host: expected a host name or a non-empty array of them, got an array");
+  CHECK(error_of(route("path = \"/\"\nhost = 3\n")) ==
+        "t.toml:6: route[0].host: expected a host name or a non-empty array of them, got 3");
+  CHECK(error_of(route("path = \"/\"\nhost = [\"a.test\", \"A.test\"]\n")) ==
+        "t.toml:6: route[0].host[1]: \"a.test\" is listed twice");
+  CHECK(error_of(route("path = \"/\"\nhost = [\"a.test\", 1]\n")) ==
+        "t.toml:6: route[0].host[1]: expected a string, got 1");
+
+  CHECK(error_of(route("path = \"/\"\nanswers = \"not_found\"\n")) ==
+        "t.toml:5: route[0].path: a fallback route has no path (it answers what no path matched)");
+  CHECK(error_of(route("answers = \"not_found\"\nmethods = [\"GET\"]\n")) ==
+        "t.toml:6: route[0].methods: a fallback route answers every method; remove methods");
+  CHECK(error_of(route("answers = \"method_not_allowed\"\nstream_body = true\n")) ==
+        "t.toml:6: route[0].stream_body: a fallback route cannot stream the request body");
+  CHECK(error_of(route("fallback = \"gone\"\n")) ==
+        "t.toml:3: route[0].path: required key missing (or answers = \"not_found\" / \"method_not_allowed\")");
+  // One of each per scope; the unscoped routes are a scope of their own.
+  std::string nf = "[[route]]\nanswers = \"not_found\"\nhandler = \"ping\"\n";  // lines 3-5, then 6-8
+  CHECK(error_of(kListen + nf + nf) ==
+        "t.toml:7: route[1].answers: a \"not_found\" fallback for routes without host is already configured at t.toml:3");
+  CHECK(error_of(kListen + nf + "host = [\"b.test\", \"*.a.test\"]\n" + nf + "host = \"*.A.test\"\n") ==
+        "t.toml:8: route[1].answers: a \"not_found\" fallback for host \"*.a.test\" is already configured at t.toml:3");
+  parse_ok(kListen + nf + "host = \"a.test\"\n" + nf + "[[route]]\nanswers = \"method_not_allowed\"\nhandler = \"ping\"\n");
 }
 
 }  // TEST_SUITE

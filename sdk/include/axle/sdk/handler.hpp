@@ -22,6 +22,9 @@
 // runs on the control thread and returns the route's object, which lives
 // until route_fini. Route::handle must be const: it runs on every worker at
 // once. Optional members: config_keys (array), flags (AXLE_MODULE_FLAG_*).
+// A route that waits or streams makes handle a coroutine instead:
+//   axle::sdk::Task handle(axle::sdk::Exchange &ex) const;
+// (exchange.hpp has its rules; the SDK keeps the response when it first waits.)
 // Thread contexts (thread_init/thread_fini) are not wrapped: use the C ABI.
 #pragma once
 
@@ -29,8 +32,12 @@
 #include <axle/module.h>
 #include <axle/sdk/config.hpp>
 #include <axle/sdk/error.hpp>
+#include <axle/sdk/exchange.hpp>
+#include <axle/sdk/guard.hpp>
+#include <axle/sdk/pending.hpp>
 #include <axle/sdk/request.hpp>
 #include <axle/sdk/response.hpp>
+#include <axle/sdk/task.hpp>
 
 #include <concepts>
 #include <cstdio>
@@ -55,50 +62,20 @@ concept HandlerModule = requires(M &module, const RouteConfig &cfg) {
 template <class R>
 concept HandlerRoute = requires(const R &route, const Request &req, Response &resp) { route.handle(req, resp); };
 
-namespace detail {
-
-// Runs body(); an exception becomes its status, and its text goes to report
-// (which must not throw). Nothing escapes.
-template <class Body, class Report>
-axle_status_t guarded(Body &&body, Report &&report) noexcept {
-  try {
-    body();
-    return AXLE_OK;
-  } catch (const Error &e) {
-    report(e.what());
-    return e.status() == AXLE_OK ? AXLE_ERR_INTERNAL : e.status();
-  } catch (const std::bad_alloc &) {
-    report("out of memory");
-    return AXLE_ERR_NOMEM;
-  } catch (const std::invalid_argument &e) {
-    report(e.what());
-    return AXLE_ERR_INVALID;
-  } catch (const std::exception &e) {
-    report(e.what());
-    return AXLE_ERR_INTERNAL;
-  } catch (...) {
-    report("unknown exception");
-    return AXLE_ERR_INTERNAL;
-  }
-}
-
-// "<prefix>: <what>" in a fixed buffer (truncated), so reporting an error
-// cannot itself fail. The host copies it.
-struct Message {
-  char text[512];
-  size_t len;
-  Message(const char *prefix, const char *what) noexcept {
-    int n = std::snprintf(text, sizeof text, "%s: %s", prefix, what);
-    len = n < 0 ? 0 : (static_cast<size_t>(n) < sizeof text ? static_cast<size_t>(n) : sizeof text - 1);
-  }
+// A route whose handle is a coroutine (exchange.hpp): it may wait and stream.
+template <class R>
+concept CoroutineRoute = requires(const R &route, Exchange &ex) {
+  { route.handle(ex) } -> std::same_as<Task>;
 };
+
+namespace detail {
 
 template <HandlerModule M>
 struct HandlerGlue {
   using Route = std::remove_cvref_t<decltype(std::declval<M &>().route_init(std::declval<const RouteConfig &>()))>;
-  static_assert(HandlerRoute<Route>,
+  static_assert(HandlerRoute<Route> || CoroutineRoute<Route>,
                 "the object route_init returns needs `void handle(const axle::sdk::Request &, "
-                "axle::sdk::Response &) const`");
+                "axle::sdk::Response &) const` or `axle::sdk::Task handle(axle::sdk::Exchange &) const`");
 
   struct Instance {
     Host host;
@@ -147,17 +124,22 @@ struct HandlerGlue {
   // status makes the host answer 500.
   static axle_status_t handle(void *route_state, void *, const axle_request_t *req, axle_response_t *resp) noexcept {
     const auto *state = static_cast<const RouteState *>(route_state);
-    return guarded(
-        [&] {
-          Response response(state->host.api(), resp);
-          state->route.handle(Request(req), response);
-        },
-        [&](const char *what) {
-          char prefix[256];
-          std::snprintf(prefix, sizeof prefix, "%s: route %s", M::name, state->pattern.c_str());
-          Message m(prefix, what);
-          state->host.log(LogLevel::error, std::string_view(m.text, m.len));
-        });
+    if constexpr (CoroutineRoute<Route>) {
+      return Pending::start(state->host, M::name, state->pattern, req, resp,
+                            [&](Exchange &ex) { return state->route.handle(ex); });
+    } else {
+      return guarded(
+          [&] {
+            Response response(state->host.api(), resp);
+            state->route.handle(Request(req), response);
+          },
+          [&](const char *what) {
+            char prefix[256];
+            std::snprintf(prefix, sizeof prefix, "%s: route %s", M::name, state->pattern.c_str());
+            Message m(prefix, what);
+            state->host.log(LogLevel::error, std::string_view(m.text, m.len));
+          });
+    }
   }
 
   static constexpr axle_handler_vtable_t vtable() {

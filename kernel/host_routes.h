@@ -1,0 +1,82 @@
+// Routes scoped by the request's Host: one router table per host scope (an
+// exact name or a "*.suffix") plus the unscoped one, all built through the
+// generation's router module, so every router serves host routing unchanged.
+// Built on the control thread; read by every worker at once, with no lock.
+#pragma once
+
+#include "config.h"
+
+#include <axle/metrics.h>  // AXLE_ROUTE_NONE
+#include <axle/parser.h>
+#include <axle/router.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace axle {
+
+// Longest host name routing looks at (a DNS name has at most 253 bytes);
+// a longer one matches no scope and gets the unscoped routes.
+constexpr size_t kMaxRoutingHostBytes = 255;
+
+// The host a request names, as routing compares it: the authority of an
+// absolute-form target, else the Host field; userinfo, port and one trailing
+// dot removed, lowercased into buf. Empty when there is none or it is too long.
+std::string_view request_host(const axle_request_head_t &head, char (&buf)[kMaxRoutingHostBytes]);
+// The same for one raw Host value or authority.
+std::string_view normalize_host(std::string_view raw, char (&buf)[kMaxRoutingHostBytes]);
+
+class HostRoutes {
+ public:
+  // One route as the generation hands it over; route_id is its index.
+  struct Input {
+    std::string_view pattern;  // empty for a fallback; must outlive the tables
+    uint32_t method_mask;
+    const std::vector<std::string> *hosts;  // empty: unscoped
+    RouteFallback fallback;
+  };
+  struct Scope {
+    void *table = nullptr;  // null: the scope has no path route
+    uint32_t not_found = AXLE_ROUTE_NONE;           // fallback route ids
+    uint32_t method_not_allowed = AXLE_ROUTE_NONE;
+  };
+
+  HostRoutes() = default;
+  HostRoutes(const HostRoutes &) = delete;
+  HostRoutes &operator=(const HostRoutes &) = delete;
+  ~HostRoutes() { clear(); }
+  // Destroys the tables (every worker must have stopped, the router instance
+  // must still exist).
+  void clear();
+
+  // Builds every scope's table; false with error naming the scope on failure
+  // (the tables built so far are destroyed with this object).
+  bool build(const axle_router_vtable_t *vt, void *router_instance, const std::vector<Input> &routes,
+             std::string &error);
+
+  // True when some route has a host: otherwise lookup is skipped altogether.
+  bool scoped() const { return names_.size() > 0; }
+  // The scope for a normalized host, or null: the exact name, else the
+  // longest matching "*.suffix". Cost: at most one binary search over the
+  // configured names per label of the host (<= 128 labels of <= 255 bytes),
+  // no allocation.
+  const Scope *find(std::string_view host) const;
+  const Scope &unscoped() const { return scopes_[0]; }
+
+  // A route id's fallback for an answer of `status` (404 or 405) in `scope`
+  // (null: unscoped): the scope's own, else the unscoped one, else NONE.
+  uint32_t fallback(const Scope *scope, uint16_t status) const;
+
+ private:
+  const axle_router_vtable_t *vt_ = nullptr;
+  void *instance_ = nullptr;
+  std::vector<Scope> scopes_{1};  // [0] is the unscoped routes
+  // Sorted by name: "a.example.com" (exact) or ".example.com" (from
+  // "*.example.com"; the leading '.' keeps wildcards apart from exact names).
+  std::vector<std::pair<std::string, uint32_t>> names_;
+};
+
+}  // namespace axle
