@@ -160,6 +160,7 @@ http::DispatchResult ScriptDispatcher::dispatch(const http::DispatchInput &in, h
     CHECK_FALSE(in.engine.keep(&k, kKeptRoute));  // once only
     k.response().take_from(resp);  // what handle() set so far, as the Exchange does
     if (path == "/keep-now") REQUIRE(k.respond(200, "now"));
+    if (path == "/keep-fail") r.error_status = 500;  // kept, then handle() failed
     r.kept = true;
     r.route_id = kKeptRoute;
     return r;

@@ -123,7 +123,8 @@ class TestKept final : public http::KeptRequest {
 //   /404 /500   the engine's error answer; /405 with Allow: GET
 //   /hints      a 103 (Link) from inside dispatch, then "seq=<n>"
 //   /keep...    kept (route 7): a TestKept in `kept`, answered by the test;
-//               /keep-hints sends a 103 first, /keep-now answers inside dispatch
+//               /keep-hints sends a 103 first, /keep-now answers inside dispatch,
+//               /keep-fail keeps and then fails (error 500)
 //   /upload...  streams its body; /upload keeps the request like /keep,
 //               /upload-now answers at once without reading the body
 //   anything else: "seq=<n>" (the request's number, from 1)

@@ -542,6 +542,52 @@ TEST_CASE("engine.kept: a request kept behind output in flight leaves the write 
   });
 }
 
+TEST_CASE("engine.kept: a handler that kept the request and then failed is aborted with ERROR; the client gets 500") {
+  each_parser([&](const char *parser) {
+    Harness h(parser);
+    h.send(get("/keep-fail") + get("/b"));
+    TestKept &k = h.dispatcher.last_kept();
+    REQUIRE(k.aborts.size() == 1);
+    CHECK(k.aborts[0] == AXLE_ABORT_ERROR);
+    CHECK_FALSE(h.engine().kept());
+    h.pump();
+    WireParse w = h.responses();
+    REQUIRE_MESSAGE(w.error.empty(), w.error);
+    REQUIRE(w.responses.size() == 2);
+    CHECK(w.responses[0].status == 500);
+    CHECK(w.responses[1].body == "seq=2");
+    CHECK(k.faults == 0);
+  });
+}
+
+TEST_CASE("engine.kept: draining, or a handler asking for it, closes the connection after a kept response") {
+  each_parser([&](const char *parser) {
+    for (int why : {0, 1, 2}) {  // 0: draining, 1: kept_close_connection, 2: Response::close
+      for (bool streamed : {false, true}) {
+        INFO("why " << why << " streamed " << streamed);
+        Harness h(parser);
+        h.send(get("/keep") + get("/never"));
+        TestKept &k = h.dispatcher.last_kept();
+        if (why == 0) h.ctx.draining = true;
+        if (why == 1) h.engine().kept_close_connection();
+        if (why == 2) k.response().close = true;
+        if (streamed) {
+          REQUIRE(k.begin(200, -1) == Write::Ok);
+          REQUIRE(k.finish());
+        } else {
+          REQUIRE(k.respond(200, "bye"));
+        }
+        h.pump();
+        WireResponse r = only_response(h);
+        CHECK(r.closes());
+        CHECK(h.shutdown_seen);
+        CHECK(h.dispatcher.seen.size() == 1);
+        h.ctx.draining = false;
+      }
+    }
+  });
+}
+
 TEST_CASE("engine.kept: abort_kept(DRAIN) ends the kept request and the connection") {
   each_parser([&](const char *parser) {
     Harness h(parser);
