@@ -110,19 +110,7 @@ void Engine::output_done(int err) {
   if (work_->out.empty()) {
     work_->queued_responses = 0;
     if (final_) {
-      if (peer_eof_) {
-        closed_ = true;
-      } else if (!linger_) {
-        // Lingering close: stop sending, read and drop what the client still
-        // sends, so its unread bytes do not turn our close into a reset that
-        // destroys the response in flight.
-        linger_ = true;
-        shutdown_wanted_ = true;
-        phase_ = Phase::Closing;
-        paused_ = false;
-        work_->in.release();
-        set_deadline(kLingerMs, kTimeoutLinger);
-      }
+      close_after_final();
       account();
       return;
     }
@@ -137,6 +125,23 @@ void Engine::output_done(int err) {
   // Answered everything and holds nothing: give the work block back now, so
   // it is reused by the next request instead of idling with the connection.
   if (idle()) free_work();
+}
+
+// The last response went out whole: close, or linger if the peer still sends.
+void Engine::close_after_final() {
+  if (peer_eof_) {
+    closed_ = true;
+  } else if (!linger_) {
+    // Lingering close: stop sending, read and drop what the client still
+    // sends, so its unread bytes do not turn our close into a reset that
+    // destroys the response in flight.
+    linger_ = true;
+    shutdown_wanted_ = true;
+    phase_ = Phase::Closing;
+    paused_ = false;
+    work_->in.release();
+    set_deadline(kLingerMs, kTimeoutLinger);
+  }
 }
 
 void Engine::tick(uint64_t now_ms) {
@@ -200,6 +205,11 @@ void Engine::resume() {
   if (closed_) return;
   if (phase_ == Phase::StreamBody) deliver_body();
   if (phase_ == Phase::Head && !paused_) run_buffered();
+  // A closing kept response that ended without queueing a byte (its body
+  // had already gone out: a Content-Length or close-delimited stream, a HEAD
+  // or a 204) gets no output_done to close after it: close from here, or the
+  // connection would stay open with no deadline (found by the engine fuzzer).
+  if (final_ && work_ && work_->out.empty()) close_after_final();
   finish_if_done();
   settle_deadline();
   account();
@@ -357,7 +367,10 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
     }
     if (phase_ == Phase::Head) phase_ = Phase::Waiting;
     if (phase_ == Phase::StreamBody && info.expect_continue && !k.begun && !queue_continue(w->out)) closed_ = true;
-    if (!k.begun) set_deadline(ctx_.timeouts.response_ms, kTimeoutResponse);
+    // While output is queued its write deadline runs (settle_deadline arms
+    // this one once it drained); replacing it would let a client that stopped
+    // reading hold the connection for response_ms (found by the engine fuzzer).
+    if (!k.begun && output_empty()) set_deadline(ctx_.timeouts.response_ms, kTimeoutResponse);
     return;
   }
   // A handler that answered at once left a streamed body unread: close after.

@@ -178,6 +178,7 @@ class Engine {
               int64_t bytes_out, uint64_t started_ns, bool refused);
   bool output_full() const;
   void finish_if_done();
+  void close_after_final();  // the final response is out: close or linger
   void set_deadline(uint32_t ms, uint8_t kind);
   void settle_deadline();
 

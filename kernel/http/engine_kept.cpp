@@ -140,7 +140,10 @@ void Engine::end_kept(int64_t queued) {
     return;
   }
   k.bytes_out += static_cast<uint64_t>(queued);
-  ++w.queued_responses;
+  // A response whose last byte already went out (a finish that queued
+  // nothing) is not waiting for the client: counted, it would pause
+  // max_pipelined with no output_done to lift it (found by the engine fuzzer).
+  if (!w.out.empty()) ++w.queued_responses;
   if (ctx_.observer) {
     RequestRecord rec{k.log ? &k.log->head : nullptr, k.route_id, k.status, k.bytes_in, k.bytes_out,
                       k.started_ns, false};

@@ -14,18 +14,28 @@
 //           header count (bits 4-5)
 //   byte 3  seed of the schedule: receive sizes, when the client reads,
 //           when the clock moves
+// Paths (second byte) that wait or stream: 'k' is kept and answered at a
+// later step of the schedule; 's' is kept and streams its response (chunked,
+// a known length, or a 204) with writes that may be refused (Again) until
+// writable(); 'u' streams its request body (paused and resumed by the
+// schedule) and answers after the last byte or early; 'w' streams its body
+// but answers at once; 'h' sends a 103 first. After any kept_* call the
+// driver calls resume() before taking output, like the connection glue.
 // Invariants, checked on every input: the engine's bytes parse as
-// well-formed HTTP/1.1 responses; final responses answer the dispatched
+// well-formed HTTP/1.1 responses (chunked and close-delimited included); final responses answer the dispatched
 // requests in order (the dispatcher numbers them and the number comes back
 // in X-Seq); nothing follows a response that said Connection: close; output
 // and open files stay under their bounds; when the client read everything
-// and no deadline fired, every dispatched request was answered; all engine
+// and no deadline fired and nothing was aborted, every dispatched request
+// was answered; a kept request hears nothing after its end, abort at most
+// once, no hook from inside a kept_* call, no body after `last`; all engine
 // memory comes back and every lent body is released once. Any violation
 // aborts.
 
 #include "http/engine.h"
 #include "wire_reader.h"
 
+#include <axle/handler.h>
 #include <axle/parser.h>
 #include <unistd.h>
 
@@ -86,18 +96,172 @@ int file_fd() {
 struct Expected {
   uint16_t error_status;  // 0: a handler answer carrying X-Seq
   bool head;
+  bool aborted = false;  // a kept request the engine aborted: an error answer or none
+};
+
+// A small owned body carrying X-Seq, as a handler fills a Response.
+void fill_small(Response &resp, size_t seq, std::string_view text) {
+  resp.header_lines += "X-Seq: " + std::to_string(seq) + "\r\n";
+  if (text.empty()) return;
+  void *block = resp.memory.alloc(text.size());
+  std::memcpy(block, text.data(), text.size());
+  resp.body = Response::Body::Owned;
+  resp.owned_block = block;
+  resp.owned_size = text.size();
+  resp.data = static_cast<const char *>(block);
+  resp.len = text.size();
+}
+
+// The one kept request an engine may hold at a time, driven by the schedule
+// (act) and checking what the engine tells it.
+class FuzzKept final : public KeptRequest {
+  // Runs a kept_* call, marking it so a hook from inside it shows.
+  template <class Fn>
+  auto call(Fn &&fn) {
+    struct Mark {
+      bool &flag;
+      ~Mark() { flag = false; }
+    } mark{in_call_ = true};
+    return fn();
+  }
+
+ public:
+  FuzzKept(Memory &memory, std::vector<Expected> &expected) : resp_(memory), expected_(expected) {}
+  ~FuzzKept() { resp_.reset(); }
+
+  bool active() const { return active_; }
+  // Inside dispatch: the request numbered seq (from 1) is kept in mode 'k', 's' or 'u'.
+  void start(Engine &engine, char mode, size_t seq, bool streamed_body) {
+    engine_ = &engine;
+    mode_ = mode;
+    seq_ = seq;
+    streamed_body_ = streamed_body;
+    active_ = true;
+    begun_ = want_writable_ = last_seen_ = paused_ = answer_in_hook_ = false;
+    total_ = written_ = 0;
+  }
+
+  // One step of the handler's work (r: 32 random bits); finishing: the input is over, end soon.
+  void act(uint32_t r, bool finishing) {
+    if (!active_ || want_writable_) return;
+    if (mode_ == 'u' && streamed_body_ && !last_seen_) {
+      if (finishing || (r & 15) == 0) {  // answers before the body ended: the connection closes
+        respond("early");
+      } else {
+        paused_ = (r >> 4) & 1;
+        answer_in_hook_ = ((r >> 5) & 7) == 0;
+        call([&] { engine_->kept_body_pause(paused_); });
+      }
+      return;
+    }
+    if (mode_ != 's') {
+      if (!begun_ && (r & 7) == 0) hints();
+      else respond("kept");
+      return;
+    }
+    if (!begun_) {
+      const bool no_content = ((r >> 24) & 7) == 0;
+      total_ = no_content ? 0 : (r >> 8) % 3000;
+      const int64_t length = ((r >> 4) & 1) && !no_content ? static_cast<int64_t>(total_) : -1;
+      fill_small(resp_, seq_, {});
+      resp_.status = no_content ? 204 : 200;
+      Engine::Write w = call([&] { return engine_->kept_begin(resp_, length); });
+      if (w != Engine::Write::Ok && w != Engine::Write::Failed) fail("kept_begin refused");
+      begun_ = true;
+      return;
+    }
+    for (int i = 0; i < 4 && written_ < total_; ++i) {
+      size_t n = std::min<size_t>(total_ - written_, 1 + (r >> (i * 3)) % 1500);
+      n = std::min<size_t>(n, max_write);
+      const std::string piece(n, static_cast<char>('a' + written_ % 26));
+      Engine::Write w = call([&] { return engine_->kept_write(piece); });
+      if (w == Engine::Write::Again) {
+        want_writable_ = true;
+        return;
+      }
+      if (w != Engine::Write::Ok) fail("kept_write refused a piece within every bound");
+      written_ += n;
+    }
+    if (written_ == total_) {
+      end();
+      if (!call([&] { return engine_->kept_finish(nullptr, 0); })) fail("kept_finish short of a complete body");
+    }
+  }
+
+  // ---- the engine's calls ----
+  void abort(uint8_t reason) override {
+    check("abort");
+    if (reason < 1 || reason > 4) fail("abort with an unknown reason");
+    end();
+    expected_[seq_ - 1].aborted = true;
+    resp_.reset();
+  }
+  void writable() override {
+    check("writable");
+    if (!want_writable_) fail("writable() without a refused write");
+    want_writable_ = false;
+    if (written_ & 1) act(static_cast<uint32_t>(written_) * 2654435761u, false);  // writes on from the hook
+  }
+  void body(const char *, size_t len, bool last) override {
+    check("body");
+    if (!streamed_body_ || last_seen_) fail("body after last, or on a route that does not stream");
+    if (len == 0 && !last) fail("an empty body call that is not the last");
+    if (paused_) fail("body while paused");
+    last_seen_ = last;
+    if (answer_in_hook_ || (last && len % 3 == 0)) respond(last ? "hook-last" : "hook");  // answers from the hook
+  }
+
+  size_t max_write = 0;  // the connection's output bound: no write exceeds it
+
+ private:
+  void check(const char *what) {
+    if (!active_) fail("a call after the end of a kept request:", what);
+    if (in_call_) fail("a hook from inside a kept_* call:", what);
+  }
+  void end() { active_ = false; }
+  void respond(std::string_view text) {
+    fill_small(resp_, seq_, text);
+    end();
+    if (!call([&] { return engine_->kept_respond(resp_); })) fail("kept_respond refused");
+    resp_.reset();
+  }
+  void hints() {
+    static const char kLink[] = "</s.css>; rel=preload";
+    axle_header_t link{{"Link", 4}, {kLink, sizeof kLink - 1}};
+    if (call([&] { return engine_->early_hints(&link, 1); }) == Engine::Write::Invalid) fail("early hints refused");
+  }
+
+  Response resp_;
+  std::vector<Expected> &expected_;
+  Engine *engine_ = nullptr;
+  char mode_ = 0;
+  size_t seq_ = 0;
+  bool active_ = false, begun_ = false, want_writable_ = false, streamed_body_ = false, last_seen_ = false,
+       paused_ = false, answer_in_hook_ = false;
+  uint64_t total_ = 0, written_ = 0;
+  bool in_call_ = false;
 };
 
 // Answers by the path's second byte: 'l' large body, 'f' file, 'e' echo,
 // 'n' a lent body, 'p' a prebuilt wire image, '4' 404, '5' 405, 'x' 400 (an
-// undecodable path: the engine closes), else a small body. Fills the Response
-// directly (the host API is not compiled in).
+// undecodable path: the engine closes), 'k' 's' 'u' kept (FuzzKept), 'w' a
+// streamed body answered at once, 'h' a 103 first, else a small body. Fills
+// the Response directly (the host API is not compiled in).
 class FuzzDispatcher final : public Dispatcher {
  public:
-  DispatchResult dispatch(const axle_request_head_t &head, std::string_view body, Response &resp) override {
+  explicit FuzzDispatcher(Memory &memory) : kept(memory, expected) {}
+
+  bool streams_body(const axle_request_head_t &head) override {
+    const char kind = head.path.len > 1 ? head.path.ptr[1] : '/';
+    return kind == 'u' || kind == 'w';
+  }
+
+  DispatchResult dispatch(const DispatchInput &in, Response &resp) override {
+    const axle_request_head_t &head = in.head;
     const bool is_head = head.method.len == 4 && std::memcmp(head.method.ptr, "HEAD", 4) == 0;
     const char kind = head.path.len > 1 ? head.path.ptr[1] : '/';
     DispatchResult r;
+    if (in.stream_body && !streams_body(head)) fail("a streamed body on a route that does not stream");
     if (kind == '4' || kind == '5' || kind == 'x') {
       r.error_status = kind == '4' ? 404 : kind == '5' ? 405 : 400;
       if (kind == '5') r.allow = 1;
@@ -106,6 +270,20 @@ class FuzzDispatcher final : public Dispatcher {
     }
     expected.push_back({0, is_head});
     const std::string seq = std::to_string(expected.size());
+    if (kind == 'k' || kind == 's' || kind == 'u') {
+      if (kept.active()) fail("dispatch while a kept request is open");
+      kept.start(in.engine, kind, expected.size(), in.stream_body);
+      if (!in.engine.keep(&kept, 3)) fail("keep refused inside dispatch");
+      if (in.engine.keep(&kept, 3)) fail("keep accepted twice");
+      r.kept = true;
+      r.route_id = 3;
+      return r;
+    }
+    if (kind == 'h') {
+      static const char kLink[] = "</h.css>; rel=preload";
+      axle_header_t link{{"Link", 4}, {kLink, sizeof kLink - 1}};
+      if (in.engine.early_hints(&link, 1) == Engine::Write::Invalid) fail("early hints refused inside dispatch");
+    }
     if (kind == 'p') {  // the image carries its own fields: a fresh one per request, freed on release
       auto *image = new std::string("HTTP/1.1 200 OK\r\nServer: axle\r\nDate: Thu, 26 Nov 2026 18:40:10 GMT\r\n"
                                     "Content-Length: 3\r\nX-Seq: " + seq + "\r\n\r\npre");
@@ -122,9 +300,9 @@ class FuzzDispatcher final : public Dispatcher {
       resp.release_arg = image;
       return r;
     }
-    resp.header_lines = "X-Seq: " + seq + "\r\n";
     if (kind == 'n') {
       static constexpr char kLent[] = "lent";
+      resp.header_lines = "X-Seq: " + seq + "\r\n";
       ++lends;
       resp.body = Response::Body::Lent;
       resp.data = kLent;
@@ -133,24 +311,19 @@ class FuzzDispatcher final : public Dispatcher {
       return r;
     }
     if (kind == 'f') {
+      resp.header_lines = "X-Seq: " + seq + "\r\n";
       resp.body = Response::Body::File;
       resp.file_fd = ::dup(file_fd());
       resp.file_offset = 0;
       resp.file_length = kFileBody;
       return r;
     }
-    std::string text = kind == 'e' ? std::string(body) : kind == 'l' ? std::string(kLargeBody, 'L') : "ok";
-    if (text.empty()) return r;
-    void *block = resp.memory.alloc(text.size());
-    std::memcpy(block, text.data(), text.size());
-    resp.body = Response::Body::Owned;
-    resp.owned_block = block;
-    resp.owned_size = text.size();
-    resp.data = static_cast<const char *>(block);
-    resp.len = text.size();
+    fill_small(resp, expected.size(),
+               kind == 'e' ? std::string(in.body) : kind == 'l' ? std::string(kLargeBody, 'L') : "ok");
     return r;
   }
   std::vector<Expected> expected;
+  FuzzKept kept;
   uint64_t lends = 0;
   static inline uint64_t released = 0;  // release hooks that ran (a plain function pointer cannot capture)
 };
@@ -162,6 +335,7 @@ struct Schedule {
     state = state * 1103515245u + 12345u;
     return state >> 16;
   }
+  uint32_t wide() { return next() << 16 | next(); }  // 32 random bits
 };
 
 // The client's side of the connection.
@@ -176,6 +350,7 @@ struct Client {
   // only when the write completes.
   bool start_write() {
     if (write_in_flight) return false;
+    engine.resume();  // what the handler side did since the last event, as Connection::pump does
     OutputRun run = engine.take_output();
     if (run.empty()) return false;
     in_flight.clear();
@@ -240,7 +415,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const axle_parser_vtable_t *parser_vt =
         static_cast<const axle_parser_vtable_t *>(axle_fuzz_scalar_entry()->vtable);
     Budget budget(tight_budget ? &shared : nullptr);
-    FuzzDispatcher dispatcher;
+    FuzzDispatcher dispatcher(memory);
+    dispatcher.kept.max_write = limits.max_conn_output_bytes;
     FuzzDispatcher::released = 0;
     HttpDate date;
     g_now_ms = 1'000'000;
@@ -255,6 +431,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       // Like the connection glue, take the next run as soon as there is one:
       // whether it completes is up to the client.
       auto glue = [&] {
+        engine.resume();
         if (!engine.wants_close()) client.start_write();
         if (engine.queued_output_bytes() > out_bound) fail("queued output over its bound");
         if (engine.queued_files() > limits.max_conn_output_files) fail("queued files over their bound");
@@ -277,8 +454,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           client.read_all();
           if (pos >= payload_len) break;
         }
+        // A kept request's handler works between events, e.g. on the next byte batch.
+        if (dispatcher.kept.active() && ((r >> 9) & 1)) dispatcher.kept.act(schedule.wide(), false);
         glue();
       }
+      // The input is over: kept requests end (with a client that reads, fully).
+      for (int i = 0; i < 10'000 && dispatcher.kept.active() && !engine.wants_close(); ++i) {
+        dispatcher.kept.act(schedule.wide(), true);
+        glue();
+        if (client_reads) client.read_all();
+      }
+      // A draining worker's glue aborts what is left at the drain deadline.
+      if (draining && dispatcher.kept.active() && (schedule.next() & 1)) engine.abort_kept(AXLE_ABORT_DRAIN);
       if (eof && !engine.wants_close()) engine.peer_closed(0);
       glue();
       if (client_reads) client.read_all();
@@ -297,9 +484,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const std::vector<Expected> &expected = dispatcher.expected;
       std::vector<bool> head_only;
       for (const Expected &e : expected) head_only.push_back(e.head);
+      bool aborted = false;
+      for (const Expected &e : expected) aborted = aborted || e.aborted;
       WireParse w = parse_wire(client.wire, head_only);
-      // A deadline may close the connection in the middle of a response.
-      if (!w.error.empty() && !(w.truncated && deadline_fired)) fail("malformed output:", w.error);
+      // A deadline or an abort may close the connection in the middle of a response.
+      if (!w.error.empty() && !(w.truncated && (deadline_fired || aborted))) fail("malformed output:", w.error);
       size_t finals = 0;
       bool closed = false;
       for (const auto &resp : w.responses) {
@@ -307,8 +496,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (resp.status < 200) continue;
         if (finals < expected.size()) {
           const Expected &e = expected[finals];
-          if (e.error_status ? resp.status != e.error_status
-                             : resp.header("X-Seq") != std::to_string(finals + 1))
+          const bool own = resp.header("X-Seq") == std::to_string(finals + 1);
+          if (e.aborted) {
+            // Its own head that went out whole before the abort, or the
+            // engine's closing error; the connection ends either way.
+            if (!own && (resp.status < 400 || !resp.closes())) fail("an aborted request answered with", resp.reason);
+            closed = true;
+            ++finals;
+            continue;
+          }
+          if (e.error_status ? resp.status != e.error_status : !own)
             fail("response out of order at", std::to_string(finals));
         } else if (finals > expected.size() || resp.status < 400 || !resp.closes()) {
           fail("an answer to no dispatched request that is not a closing refusal");
@@ -316,7 +513,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ++finals;
         closed = resp.closes();
       }
-      if (client_reads && !deadline_fired && finals < expected.size()) fail("dispatched requests left unanswered");
+      if (client_reads && !deadline_fired && !aborted && finals < expected.size())
+        fail("dispatched requests left unanswered");
       if (client_reads && !deadline_fired && eof && !engine.wants_close())
         fail("open after EOF with everything read");
     }

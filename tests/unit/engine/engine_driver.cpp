@@ -151,7 +151,25 @@ http::DispatchResult ScriptDispatcher::dispatch(const http::DispatchInput &in, h
   }
   const axle_host_api_t *host = host_api();
   axle_response_t *out = &resp;
+  if (path.starts_with("/keep") || path == "/upload") {
+    REQUIRE(memory);
+    kept.push_back(std::make_unique<TestKept>(in.engine, *memory, static_cast<uint32_t>(seen.size())));
+    TestKept &k = *kept.back();
+    if (path == "/keep-hints") REQUIRE(k.hints({{"Link", "</a.css>; rel=preload"}}) == http::Engine::Write::Ok);
+    REQUIRE(in.engine.keep(&k, kKeptRoute));
+    CHECK_FALSE(in.engine.keep(&k, kKeptRoute));  // once only
+    k.response().take_from(resp);  // what handle() set so far, as the Exchange does
+    if (path == "/keep-now") REQUIRE(k.respond(200, "now"));
+    if (path == "/keep-fail") r.error_status = 500;  // kept, then handle() failed
+    r.kept = true;
+    r.route_id = kKeptRoute;
+    return r;
+  }
   REQUIRE(host->response_add_header(out, {"X-Seq", 5}, {seq.data(), seq.size()}) == AXLE_OK);
+  if (path == "/hints") {
+    axle_header_t link{{"Link", 4}, {"</a.css>; rel=preload", 21}};
+    REQUIRE(in.engine.early_hints(&link, 1) == http::Engine::Write::Ok);
+  }
   axle_status_t st;
   if (path == "/large") {
     st = host->response_body_copy(out, large_body().data(), kLargeBody);
@@ -174,7 +192,79 @@ http::DispatchResult ScriptDispatcher::dispatch(const http::DispatchInput &in, h
   return r;
 }
 
+bool ScriptDispatcher::streams_body(const axle_request_head_t &head) {
+  return std::string_view(head.path.ptr, head.path.len).starts_with("/upload");
+}
+
 void ScriptDispatcher::count_release(void *self) { ++static_cast<ScriptDispatcher *>(self)->releases; }
+
+// ---- kept requests ----
+
+void TestKept::abort(uint8_t reason) {
+  if (ended()) ++faults;
+  aborts.push_back(reason);
+  resp_.reset();  // the Exchange frees what the handler had set
+}
+
+void TestKept::writable() {
+  if (ended()) ++faults;
+  ++writables;
+  if (on_writable) on_writable(*this);
+}
+
+void TestKept::body(const char *data, size_t len, bool last) {
+  if (ended() || lasts > 0 || (len == 0 && !last)) ++faults;
+  ++body_calls;
+  body_bytes.append(data, len);
+  if (last) ++lasts;
+  if (on_body) on_body(*this);
+}
+
+namespace {
+void add_seq(http::Response &resp, uint32_t seq) {
+  const std::string text = std::to_string(seq);
+  REQUIRE(host_api()->response_add_header(&resp, {"X-Seq", 5}, {text.data(), text.size()}) == AXLE_OK);
+}
+}  // namespace
+
+bool TestKept::respond(uint16_t status, std::string_view body) {
+  resp_.status = status;
+  add_seq(resp_, seq_);
+  if (!body.empty()) REQUIRE(host_api()->response_body_copy(&resp_, body.data(), body.size()) == AXLE_OK);
+  bool ok = engine_.kept_respond(resp_);
+  resp_.reset();
+  if (ok) ended_ = true;
+  return ok;
+}
+
+http::Engine::Write TestKept::begin(uint16_t status, int64_t length) {
+  resp_.status = status;
+  add_seq(resp_, seq_);
+  return engine_.kept_begin(resp_, length);
+}
+
+http::Engine::Write TestKept::write(std::string_view data) { return engine_.kept_write(data); }
+
+namespace {
+std::vector<axle_header_t> as_headers(const TestKept::Fields &fields) {
+  std::vector<axle_header_t> out;
+  for (const auto &[n, v] : fields) out.push_back({{n.data(), n.size()}, {v.data(), v.size()}});
+  return out;
+}
+}  // namespace
+
+bool TestKept::finish(const Fields &trailers) {
+  bool was_kept = engine_.kept_begun();
+  std::vector<axle_header_t> t = as_headers(trailers);
+  bool complete = engine_.kept_finish(t.data(), static_cast<uint32_t>(t.size()));
+  if (was_kept) ended_ = true;
+  return complete;
+}
+
+http::Engine::Write TestKept::hints(const Fields &fields) {
+  std::vector<axle_header_t> h = as_headers(fields);
+  return engine_.early_hints(h.data(), static_cast<uint32_t>(h.size()));
+}
 
 // ---- harness ----
 
@@ -184,6 +274,7 @@ Harness::Harness(const char *parser_module, const Limits &lim, const Timeouts &t
       limits(lim),
       timeouts(to),
       ctx(limits, timeouts, parser.ref(), memory, budget, dispatcher, date, FakeClock::now_ms, FakeClock::now_ns) {
+  dispatcher.memory = &memory;
   engine_ = std::make_unique<http::Engine>(ctx, nullptr);
 }
 
@@ -231,6 +322,8 @@ std::string run_bytes(const http::OutputRun &run) {
 }  // namespace
 
 bool Harness::step() {
+  engine_->resume();  // what the handler side did since the last event (Connection::pump)
+  if (engine_->take_shutdown_write()) shutdown_seen = true;  // the glue asks after every event
   http::OutputRun run = engine_->take_output();
   if (run.empty()) return false;
   wire += run_bytes(run);
@@ -251,6 +344,7 @@ size_t Harness::pump() {
 }
 
 bool Harness::take_and_stall() {
+  engine_->resume();
   http::OutputRun run = engine_->take_output();
   if (run.empty()) return false;
   stalled_ = run_bytes(run);
@@ -261,6 +355,12 @@ void Harness::finish_stalled() {
   wire += stalled_;
   stalled_.clear();
   complete();
+}
+
+void Harness::fail_stalled(int err) {
+  stalled_.clear();
+  engine_->output_done(err);
+  ++runs;
 }
 
 }  // namespace axle::enginetest

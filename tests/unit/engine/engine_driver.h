@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,6 +72,48 @@ struct SeenRequest {
   uint32_t header_count = 0;
 };
 
+// A kept request as its handler sees it: records every call the engine makes
+// and drives the response through the engine's kept_* calls, as the kernel's
+// Exchange does. The glue contract holds for the test too: after any call
+// below, engine.resume() runs before the next take_output (Harness::step
+// does it, like Connection::pump).
+class TestKept final : public http::KeptRequest {
+ public:
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  TestKept(http::Engine &engine, http::Memory &memory, uint32_t seq) : engine_(engine), resp_(memory), seq_(seq) {}
+  ~TestKept() { resp_.reset(); }
+
+  // ---- the engine's calls ----
+  void abort(uint8_t reason) override;
+  void writable() override;
+  void body(const char *data, size_t len, bool last) override;
+
+  // ---- the handler side ----
+  // One whole response (Content-Length) carrying X-Seq; ends the request.
+  bool respond(uint16_t status, std::string_view body);
+  http::Engine::Write begin(uint16_t status, int64_t length);  // the head, with X-Seq
+  http::Engine::Write write(std::string_view data);
+  bool finish(const Fields &trailers = {});  // ends the request
+  http::Engine::Write hints(const Fields &fields);
+  void pause(bool paused) { engine_.kept_body_pause(paused); }
+  http::Response &response() { return resp_; }  // what handle() set before keeping
+
+  bool ended() const { return ended_ || !aborts.empty(); }
+  std::vector<uint8_t> aborts;   // reasons, in order (exactly one, or none)
+  uint32_t writables = 0;
+  std::string body_bytes;        // every streamed body byte delivered
+  uint32_t body_calls = 0, lasts = 0;
+  uint32_t faults = 0;           // calls the contract forbids: after the end, body after last, empty non-last
+  // The test's reaction, run inside the engine's call (a handler reacts in its hooks).
+  std::function<void(TestKept &)> on_writable, on_body;
+
+ private:
+  http::Engine &engine_;
+  http::Response resp_;
+  uint32_t seq_;
+  bool ended_ = false;
+};
+
 // Answers by path, through the kernel's real host API:
 //   /large      kLargeBody bytes, copied (an owned block, sent by reference)
 //   /file       kFileBody bytes of a temp file (a file range)
@@ -78,6 +121,12 @@ struct SeenRequest {
 //   /lent       kLentBody, lent (released through count_release)
 //   /prebuilt   kPrebuilt, a whole wire image lent as is (no X-Seq)
 //   /404 /500   the engine's error answer; /405 with Allow: GET
+//   /hints      a 103 (Link) from inside dispatch, then "seq=<n>"
+//   /keep...    kept (route 7): a TestKept in `kept`, answered by the test;
+//               /keep-hints sends a 103 first, /keep-now answers inside dispatch,
+//               /keep-fail keeps and then fails (error 500)
+//   /upload...  streams its body; /upload keeps the request like /keep,
+//               /upload-now answers at once without reading the body
 //   anything else: "seq=<n>" (the request's number, from 1)
 // Every answer carries "X-Seq: <n>". A path that does not decode is 400, as
 // in the server's route dispatcher.
@@ -91,12 +140,19 @@ class ScriptDispatcher final : public http::Dispatcher {
       "X-Prebuilt: 1\r\n\r\nprebuilt!";
 
   http::DispatchResult dispatch(const http::DispatchInput &in, http::Response &resp) override;
-  bool streams_body(const axle_request_head_t &) override { return false; }
+  bool streams_body(const axle_request_head_t &head) override;
 
   static const std::string &file_contents();  // what /file sends
   static const std::string &large_body();     // what /large sends
 
   std::vector<SeenRequest> seen;
+  std::vector<std::unique_ptr<TestKept>> kept;  // every request kept, in order
+  TestKept &last_kept() {
+    REQUIRE(!kept.empty());
+    return *kept.back();
+  }
+  http::Memory *memory = nullptr;  // for kept responses (set by the Harness)
+  static constexpr uint32_t kKeptRoute = 7;
   uint32_t lends = 0, releases = 0;  // every lend must be released exactly once
 
  private:
@@ -123,6 +179,7 @@ class Harness {
   // false if there was none. finish_stalled: the client read it after all.
   bool take_and_stall();
   void finish_stalled();
+  void fail_stalled(int err);  // the stalled write failed (output_done(err))
   WireParse responses(const std::vector<bool> &head_only = {}) const { return parse_wire(wire, head_only); }
 
   http::Engine &engine() { return *engine_; }

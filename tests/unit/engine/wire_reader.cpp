@@ -18,6 +18,38 @@ bool token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
+// Decodes a chunked body at pos into r (body, trailers), moving pos past it.
+// Returns "" on success, "cut" when the bytes stop inside it, else the fault.
+std::string read_chunked(std::string_view wire, size_t &pos, WireResponse &r) {
+  for (;;) {
+    size_t eol = wire.find("\r\n", pos);
+    if (eol == std::string_view::npos) return "cut";
+    std::string_view size_text = wire.substr(pos, eol - pos);
+    if (size_text.empty() || size_text.size() > 15 || size_text.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos)
+      return "bad chunk size line";
+    size_t size = std::stoul(std::string(size_text), nullptr, 16);
+    pos = eol + 2;
+    if (size == 0) break;
+    if (wire.size() - pos < size + 2) return "cut";
+    r.body.append(wire.substr(pos, size));
+    pos += size;
+    if (wire.substr(pos, 2) != "\r\n") return "no CRLF after chunk data";
+    pos += 2;
+  }
+  for (;;) {  // trailer fields up to an empty line
+    size_t eol = wire.find("\r\n", pos);
+    if (eol == std::string_view::npos) return "cut";
+    std::string_view field = wire.substr(pos, eol - pos);
+    pos = eol + 2;
+    if (field.empty()) return "";
+    size_t colon = field.find(':');
+    if (colon == 0 || colon == std::string_view::npos || field.substr(colon + 1, 1) != " ") return "bad trailer line";
+    for (char c : field.substr(0, colon))
+      if (!token_char(c)) return "bad trailer name";
+    r.trailers.emplace_back(field.substr(0, colon), field.substr(colon + 2));
+  }
+}
+
 }  // namespace
 
 std::string WireResponse::header(std::string_view name) const {
@@ -85,18 +117,35 @@ WireParse parse_wire(std::string_view wire, const std::vector<bool> &head_only) 
       out.responses.push_back(std::move(r));
       continue;
     }
-    if (r.count("Content-Length") != 1 || r.count("Transfer-Encoding") != 0)
-      return fail("not exactly one Content-Length");
-    std::string cl = r.header("Content-Length");
-    if (cl.empty() || cl.size() > 12 || cl.find_first_not_of("0123456789") != std::string::npos)
-      return fail("bad Content-Length");
-    size_t length = std::stoul(cl);
     bool no_body = finals < head_only.size() && head_only[finals];
     ++finals;
-    if (!no_body) {
-      if (wire.size() - pos < length) return cut("body shorter than Content-Length");
-      r.body = std::string(wire.substr(pos, length));
-      pos += length;
+    const size_t lengths = r.count("Content-Length"), encodings = r.count("Transfer-Encoding");
+    if (encodings != 0) {
+      if (lengths != 0 || encodings != 1 || r.header("Transfer-Encoding") != "chunked")
+        return fail("Transfer-Encoding other than one 'chunked' alone");
+      r.chunked = true;
+      if (!no_body) {
+        std::string why = read_chunked(wire, pos, r);
+        if (!why.empty()) return why == "cut" ? cut("chunked body cut short") : fail(why);
+      }
+    } else if (lengths == 0) {
+      // A HEAD answer may leave out the length a GET would stream.
+      if (!no_body && !r.closes()) return fail("no framing and no Connection: close");
+      if (!no_body) {  // close-delimited: the rest of the stream
+        r.body = std::string(wire.substr(pos));
+        pos = wire.size();
+      }
+    } else {
+      if (lengths != 1) return fail("not exactly one Content-Length");
+      std::string cl = r.header("Content-Length");
+      if (cl.empty() || cl.size() > 12 || cl.find_first_not_of("0123456789") != std::string::npos)
+        return fail("bad Content-Length");
+      size_t length = std::stoul(cl);
+      if (!no_body) {
+        if (wire.size() - pos < length) return cut("body shorter than Content-Length");
+        r.body = std::string(wire.substr(pos, length));
+        pos += length;
+      }
     }
     out.responses.push_back(std::move(r));
   }

@@ -14,7 +14,9 @@ struct WireResponse {
   int status = 0;
   std::string reason;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
+  std::string body;  // decoded (chunked framing removed)
+  bool chunked = false;                                       // Transfer-Encoding: chunked
+  std::vector<std::pair<std::string, std::string>> trailers;  // of a chunked body
   std::string header(std::string_view name) const;  // first value, case-insensitive name; "" if absent
   size_t count(std::string_view name) const;
   bool closes() const;  // "Connection: close"
@@ -27,10 +29,13 @@ struct WireParse {
 };
 
 // Parses a byte stream as consecutive HTTP/1.1 responses, strictly: status
-// line "HTTP/1.1 NNN reason", token field names, Server and Date present, one
-// Content-Length on every final response and exactly that many body bytes,
-// except for answers to HEAD (head_only[i] for the i-th final response).
-// 1xx, 204 and 304 responses carry no body (nor, for 204/304, a length). A trailing partial response is an error.
+// line "HTTP/1.1 NNN reason", token field names, Server and Date present, and
+// every final response framed by exactly one of: one Content-Length and
+// exactly that many body bytes; "Transfer-Encoding: chunked" and well-formed
+// chunks, last chunk and trailers; or (with Connection: close) the rest of
+// the stream. Answers to HEAD (head_only[i] for the i-th final response) have
+// no body. 1xx, 204 and 304 responses carry no body (nor, for 204/304, any
+// framing). A trailing partial response is an error.
 WireParse parse_wire(std::string_view wire, const std::vector<bool> &head_only = {});
 
 }  // namespace axle::enginetest
