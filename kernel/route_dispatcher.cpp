@@ -130,7 +130,10 @@ http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, ht
     req.body = {in.body.data(), in.body.size()};
     req.worker = &worker_;
     req.request_id = (uint64_t{worker_.index} << 48) | (++worker_.next_request_id & 0xffffffffffffu);
-    req.flags = in.stream_body ? AXLE_REQUEST_BODY_STREAM : 0u;
+    // Bodies on a streaming route always stream (Dispatcher::streams_body);
+    // a request without one still says so, and its handler gets an empty last.
+    result.empty_stream = route.stream_body && !in.stream_body;
+    req.flags = route.stream_body ? AXLE_REQUEST_BODY_STREAM : 0u;
     worker_.dispatching = {&in.engine, static_cast<Connection *>(in.engine.conn()), match.route_id, false};
     status = route.handler->handle(route.route_state, handler_ctx_[route.handler_slot], &req, &resp);
     bool kept = worker_.dispatching.kept;

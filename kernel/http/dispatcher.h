@@ -19,6 +19,7 @@ struct DispatchResult {
   uint32_t allow = 0;         // 405: AXLE_METHOD_* bits of the Allow field
   uint32_t route_id = 0;      // AXLE_ROUTE_NONE when no route matched
   bool kept = false;          // the handler kept the request (Engine::keep) to answer later
+  bool empty_stream = false;  // a route that streams bodies got none: its handler still gets `last`
 };
 
 // A request whose handler answers later: what the engine tells it. The

@@ -150,16 +150,10 @@ void Engine::tick(uint64_t now_ms) {
   timeout_kind_ = 0;
   if (kind != kTimeoutLinger && kind != kTimeoutResponse && ctx_.observer) ctx_.observer->timeout(kind);
   if (kept()) {
-    bool begun = work_->kept.begun;
-    abort_for(AXLE_ABORT_TIMEOUT);
     // A late handler gets 504 and a stalled streamed body 408, when nothing
     // of its response went out yet; otherwise the connection just closes.
-    if (!begun && !output_in_flight() && (kind == kTimeoutResponse || kind == AXLE_TIMEOUT_BODY)) {
-      answer_error(kind == kTimeoutResponse ? 504 : 408, nullptr, 0, AXLE_ROUTE_NONE, 0, false, true,
-                   ctx_.observer ? ctx_.now_ns() : 0, kind != kTimeoutResponse);
-      stop_reading_requests();
-      return;
-    }
+    uint16_t answer = kind == kTimeoutResponse ? 504 : kind == AXLE_TIMEOUT_BODY ? 408 : 0;
+    if (abort_for(AXLE_ABORT_TIMEOUT, answer)) return;
     closed_ = true;
     account();
     return;
@@ -348,13 +342,8 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
   if (r.kept && r.error_status && k.request) {
     // The handler kept the request and then failed: it is told, and the
     // client gets the error unless part of a response already went out.
-    bool begun = k.begun;
-    abort_for(AXLE_ABORT_ERROR);
-    if (begun) {
-      closed_ = true;
-      return;
-    }
-    r.kept = false;
+    if (!abort_for(AXLE_ABORT_ERROR, 500)) closed_ = true;
+    return;
   }
   if (r.kept) {
     if (!k.request) {  // answered before dispatch returned
@@ -365,7 +354,9 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
       k.log = new (std::nothrow) KeptLogCopy;
       if (k.log) k.log->copy_from(head);
     }
+    if (r.empty_stream) start_stream_body(info, 0);  // delivers an empty last on resume
     if (phase_ == Phase::Head) phase_ = Phase::Waiting;
+    if (phase_ == Phase::StreamBody) resume_wanted_ = true;
     if (phase_ == Phase::StreamBody && info.expect_continue && !k.begun && !queue_continue(w->out)) closed_ = true;
     // While output is queued its write deadline runs (settle_deadline arms
     // this one once it drained); replacing it would let a client that stopped

@@ -166,7 +166,11 @@ class Engine {
   void start_stream_body(const HeadInfo &info, size_t consumed);
   void deliver_body();
   void end_kept(int64_t queued);
-  void abort_for(uint8_t reason);  // aborts a kept request from inside an engine event
+  // Aborts a kept request from inside an engine event: the handler is told,
+  // the request is reported, and when `answer` is set and nothing of its
+  // response went out, the client gets that status (then true).
+  bool abort_for(uint8_t reason, uint16_t answer = 0);
+  bool detach_kept(uint8_t reason, uint16_t answer);  // abort_for without telling the handler
   bool refuse_kept();
   // refused: bytes that were no request (counted as a parse error, not a request)
   void answer_error(uint16_t status, const axle_request_head_t *head, size_t bytes_in, uint32_t route_id,

@@ -88,7 +88,9 @@ void Engine::start_stream_body(const HeadInfo &info, size_t) {
 void Engine::deliver_body() {
   Work &w = *work_;
   KeptState &k = w.kept;
-  while (phase_ == Phase::StreamBody && !closed_ && k.request && !k.body_paused && w.in.size() > 0) {
+  // An empty Content-Length body still gets its one call with last.
+  while (phase_ == Phase::StreamBody && !closed_ && k.request && !k.body_paused &&
+         (w.in.size() > 0 || (!k.body_chunked && k.body_left == 0))) {
     KeptRequest *request = k.request;
     if (!k.body_chunked) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(w.in.size(), k.body_left));
@@ -106,10 +108,8 @@ void Engine::deliver_body() {
     ChunkedDecoder::Result r = w.chunked.decode(w.in.data(), w.in.size_ptr(), ctx_.parser, kNoLimit,
                                                 ctx_.limits.max_head_bytes);
     if (r == ChunkedDecoder::Result::Malformed || r == ChunkedDecoder::Result::TooLarge) {
-      bool begun = k.begun;
-      abort_for(AXLE_ABORT_ERROR);
-      if (begun) closed_ = true;  // a response is half out: only a close is left
-      else reject(400, nullptr, 0);
+      if (ctx_.observer) ctx_.observer->parse_error(400);
+      if (!abort_for(AXLE_ABORT_ERROR, 400)) closed_ = true;  // a response is half out: only a close is left
       return;
     }
     size_t n = static_cast<size_t>(w.chunked.body_length());
@@ -259,19 +259,13 @@ void Engine::kept_close_connection() {
 void Engine::kept_cancel() {
   if (!kept()) return;
   KeptState &k = work_->kept;
-  if (!k.begun) {
-    k.request = nullptr;
-    delete k.log;
-    k.log = nullptr;
-    answer_error(500, nullptr, 0, k.route_id, 0, k.head_only, k.close || !k.body_done,
-                 ctx_.observer ? k.started_ns : 0);
-    if (!k.body_done) stop_reading_requests();
-    else if (phase_ == Phase::Waiting) phase_ = Phase::Head;
-    resume_wanted_ = true;
+  resume_wanted_ = true;
+  if (k.begun) {
+    k.close = true;
+    end_kept(0);  // no last chunk: the close tells the client the body is cut
     return;
   }
-  k.close = true;
-  end_kept(0);  // no last chunk: the close tells the client the body is cut
+  if (!detach_kept(AXLE_ABORT_ERROR, 500)) closed_ = true;
 }
 
 void Engine::kept_body_pause(bool paused) {
@@ -280,15 +274,41 @@ void Engine::kept_body_pause(bool paused) {
   if (!paused) resume_wanted_ = true;
 }
 
-void Engine::abort_for(uint8_t reason) {
-  if (!kept()) return;
+bool Engine::abort_for(uint8_t reason, uint16_t answer) {
+  if (!kept()) return false;
+  KeptRequest *request = work_->kept.request;
+  bool answered = detach_kept(reason, answer);
+  request->abort(reason);
+  return answered;
+}
+
+bool Engine::detach_kept(uint8_t reason, uint16_t answer) {
   KeptState &k = work_->kept;
-  KeptRequest *request = k.request;
   k.request = nullptr;
   k.want_writable = false;
+  const axle_request_head_t *head = k.log ? &k.log->head : nullptr;
+  bool answered = answer && !k.begun && !output_in_flight();
+  if (answered) {
+    // The error answer is the request's record. A handler's own failure
+    // leaves the connection usable; a timeout or a body left unread closes it.
+    bool close = k.close || !k.body_done || reason != AXLE_ABORT_ERROR || ctx_.draining;
+    answer_error(answer, head, k.bytes_in, k.route_id, 0, k.head_only, close, k.started_ns);
+    if (close) stop_reading_requests();
+    else if (phase_ == Phase::Waiting) phase_ = Phase::Head;
+    resume_wanted_ = true;
+  } else if (ctx_.observer) {
+    // Cut short: what it had sent, or the cause (499: the client left first).
+    uint16_t status = k.begun                                ? k.status
+                      : reason == AXLE_ABORT_CLIENT_GONE ? 499
+                      : reason == AXLE_ABORT_TIMEOUT     ? 504
+                      : reason == AXLE_ABORT_DRAIN       ? 503
+                                                         : 500;
+    RequestRecord rec{head, k.route_id, status, k.bytes_in, k.bytes_out, k.started_ns, false};
+    ctx_.observer->request_done(conn_, rec);
+  }
   delete k.log;
   k.log = nullptr;
-  request->abort(reason);
+  return answered;
 }
 
 void Engine::abort_kept(uint8_t reason) {
