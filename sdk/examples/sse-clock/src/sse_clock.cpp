@@ -3,11 +3,14 @@
 // the Unix time in milliseconds ("data: 1764477000123\n\n"). With count > 0
 // the stream ends after that many events; otherwise it runs until the
 // client leaves (the SDK then destroys the coroutine and its timer).
+// pad_bytes > 0 puts a comment line of that many 'x' before each event
+// (clients ignore it): big events for back-pressure tests and benches.
 #include <axle/sdk/handler.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace {
 
@@ -19,11 +22,14 @@ class SseClock {
   static constexpr axle_config_key_t config_keys[] = {
       axle::sdk::int_key("interval_ms", "1000", "Milliseconds between two events (at least 1)"),
       axle::sdk::int_key("count", "0", "Events to send before ending the stream; 0 = until the client leaves"),
+      axle::sdk::int_key("pad_bytes", "0", "Bytes of an SSE comment line (': xxx...') before each event, at most 1 MiB"),
   };
+  static constexpr int64_t kMaxPad = 1 << 20;
 
   struct Route {
     uint64_t interval_ms;
     uint64_t count;
+    std::string pad;  // ": xxx...\n", or empty
 
     axle::sdk::Task handle(axle::sdk::Exchange &ex) const {
       ex.begin(200, {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache"}});
@@ -31,7 +37,7 @@ class SseClock {
       for (uint64_t sent = 0; count == 0 || sent < count; ++sent) {
         if (sent > 0) co_await ex.sleep(interval_ms);
         auto now = std::chrono::system_clock::now().time_since_epoch();
-        event = "data: " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) + "\n\n";
+        event = pad + "data: " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) + "\n\n";
         co_await ex.write(event);  // waits while the client is slow to read
       }
       ex.finish();
@@ -43,7 +49,11 @@ class SseClock {
     int64_t count = cfg.get<int64_t>("count");
     if (interval < 1) throw axle::sdk::Error(AXLE_ERR_INVALID, "interval_ms must be at least 1");
     if (count < 0) throw axle::sdk::Error(AXLE_ERR_INVALID, "count must not be negative");
-    return Route{static_cast<uint64_t>(interval), static_cast<uint64_t>(count)};
+    int64_t pad_bytes = cfg.get<int64_t>("pad_bytes");
+    if (pad_bytes < 0 || pad_bytes > kMaxPad) throw axle::sdk::Error(AXLE_ERR_INVALID, "pad_bytes must be 0 to 1048576");
+    std::string pad;
+    if (pad_bytes > 0) pad = ": " + std::string(static_cast<size_t>(pad_bytes), 'x') + "\n";
+    return Route{static_cast<uint64_t>(interval), static_cast<uint64_t>(count), std::move(pad)};
   }
 };
 
