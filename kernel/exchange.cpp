@@ -1,6 +1,7 @@
 #include "exchange.h"
 
 #include "connection.h"
+#include "http/module_fields.h"
 #include "worker.h"
 
 #include <spdlog/spdlog.h>
@@ -202,6 +203,10 @@ axle_status_t write(axle_response_t *resp, const void *data, size_t len) {
 axle_status_t finish(axle_response_t *resp, const axle_header_t *trailers, uint32_t count) {
   Exchange *ex = kept(resp, "response_finish");
   if (!ex) return AXLE_ERR_INVALID;
+  if (!http::valid_module_fields(trailers, count)) {
+    misuse("response_finish", "a trailer field is malformed or one the host writes itself");
+    return AXLE_ERR_INVALID;
+  }
   http::Engine &engine = ex->conn.engine();
   bool complete = ex->begun ? engine.kept_finish(trailers, count) : engine.kept_respond(ex->response);
   Worker &w = ex->worker;
@@ -238,7 +243,11 @@ axle_status_t close_connection(axle_response_t *resp) {
 axle_status_t early_hints(axle_response_t *resp, const axle_header_t *headers, uint32_t count) {
   Connection *conn = nullptr;
   http::Engine *engine = engine_of(resp, "response_early_hints", &conn);
-  if (!engine || (count && !headers)) return AXLE_ERR_INVALID;
+  if (!engine) return AXLE_ERR_INVALID;
+  if (!http::valid_module_fields(headers, count)) {
+    misuse("response_early_hints", "a field is malformed or one the host writes itself");
+    return AXLE_ERR_INVALID;
+  }
   axle_status_t s = status_of(engine->early_hints(headers, count));
   if (s == AXLE_OK) Worker::current()->request_pump(conn);
   return s;

@@ -2,8 +2,7 @@
 
 #include "exchange.h"
 
-#include "http/char_class.h"
-#include "http/tokens.h"
+#include "http/module_fields.h"
 #include "module_config.h"
 #include "module_metrics.h"
 #include "outgoing.h"
@@ -89,28 +88,8 @@ void response_set_status(axle_response_t *r, uint16_t status) {
   if (resp && status >= 100 && status <= 999) resp->status = status;
 }
 
-// Header names the kernel writes itself; a handler may not set them.
-bool reserved_header(axle_str_t name) {
-  switch (name.len) {
-    case 4: return http::iequals(name, "date");
-    case 6: return http::iequals(name, "server");
-    case 10: return http::iequals(name, "connection");
-    case 14: return http::iequals(name, "content-length");
-    case 17: return http::iequals(name, "transfer-encoding");
-    default: return false;
-  }
-}
-
 axle_status_t response_add_header(axle_response_t *r, axle_str_t name, axle_str_t value) {
-  if (name.len == 0 || !name.ptr) return AXLE_ERR_INVALID;
-  for (size_t i = 0; i < name.len; ++i)
-    if (!http::kTokenChar[static_cast<unsigned char>(name.ptr[i])]) return AXLE_ERR_INVALID;
-  // No CR, LF or NUL: a handler must not be able to inject header lines.
-  for (size_t i = 0; i < value.len; ++i) {
-    unsigned char c = static_cast<unsigned char>(value.ptr[i]);
-    if (c == '\r' || c == '\n' || c == '\0') return AXLE_ERR_INVALID;
-  }
-  if (reserved_header(name)) return AXLE_ERR_INVALID;  // the kernel owns framing and these
+  if (!http::valid_module_field(name, value)) return AXLE_ERR_INVALID;
   http::Response *resp = exchange_api::resolve(r, "response_add_header");
   if (!resp) return AXLE_ERR_INVALID;
   std::string &lines = resp->header_lines;

@@ -37,6 +37,24 @@ int64_t serialize_prebuilt(OutQueue &out, Response &resp, const ResponseFrame &f
   return ok ? static_cast<int64_t>(head_len + (frame.close ? 19 : 0) + body_len) : -1;
 }
 
+// "Name: value\r\n" lines of module-given fields (checked by the host calls
+// that take them), and their size.
+size_t fields_size(const axle_header_t *fields, uint32_t count) {
+  size_t size = 0;
+  for (uint32_t i = 0; i < count; ++i) size += fields[i].name.len + 2 + fields[i].value.len + 2;
+  return size;
+}
+
+char *put_fields(char *p, const axle_header_t *fields, uint32_t count) {
+  for (uint32_t i = 0; i < count; ++i) {
+    p = put(p, {fields[i].name.ptr, fields[i].name.len});
+    p = put(p, ": "sv);
+    p = put(p, {fields[i].value.ptr, fields[i].value.len});
+    p = put(p, "\r\n"sv);
+  }
+  return p;
+}
+
 // How a head announces its body.
 enum class BodyField : uint8_t { None, Length, Chunked };
 
@@ -157,17 +175,10 @@ int64_t queue_chunk(OutQueue &out, std::string_view data, bool chunked) {
 }
 
 int64_t queue_last_chunk(OutQueue &out, const axle_header_t *trailers, uint32_t count) {
-  size_t size = 5;
-  for (uint32_t i = 0; i < count; ++i) size += trailers[i].name.len + 2 + trailers[i].value.len + 2;
-  char *start = out.reserve(size);
+  char *start = out.reserve(5 + fields_size(trailers, count));
   if (!start) return -1;
   char *p = put(start, "0\r\n"sv);
-  for (uint32_t i = 0; i < count; ++i) {
-    p = put(p, {trailers[i].name.ptr, trailers[i].name.len});
-    p = put(p, ": "sv);
-    p = put(p, {trailers[i].value.ptr, trailers[i].value.len});
-    p = put(p, "\r\n"sv);
-  }
+  p = put_fields(p, trailers, count);
   p = put(p, "\r\n"sv);
   int64_t queued = p - start;
   return out.commit(static_cast<size_t>(queued)) ? queued : -1;
@@ -175,21 +186,14 @@ int64_t queue_last_chunk(OutQueue &out, const axle_header_t *trailers, uint32_t 
 
 int64_t queue_informational(OutQueue &out, uint16_t status, const axle_header_t *headers, uint32_t count) {
   std::string_view reason = reason_phrase(status);
-  size_t size = 9 + 3 + 1 + reason.size() + 2 + 2;
-  for (uint32_t i = 0; i < count; ++i) size += headers[i].name.len + 2 + headers[i].value.len + 2;
-  char *start = out.reserve(size);
+  char *start = out.reserve(9 + 3 + 1 + reason.size() + 2 + fields_size(headers, count) + 2);
   if (!start) return -1;
   char *p = put(start, "HTTP/1.1 "sv);
   p = write_decimal(p, status);
   *p++ = ' ';
   p = put(p, reason);
   p = put(p, "\r\n"sv);
-  for (uint32_t i = 0; i < count; ++i) {
-    p = put(p, {headers[i].name.ptr, headers[i].name.len});
-    p = put(p, ": "sv);
-    p = put(p, {headers[i].value.ptr, headers[i].value.len});
-    p = put(p, "\r\n"sv);
-  }
+  p = put_fields(p, headers, count);
   p = put(p, "\r\n"sv);
   int64_t queued = p - start;
   return out.commit(static_cast<size_t>(queued)) ? queued : -1;

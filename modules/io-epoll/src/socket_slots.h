@@ -1,6 +1,7 @@
-// The io 1.1 slots that are plain socket calls (peer/local address, TCP
-// options), shared by the two socket backends: io-uring compiles this header
-// too. The callers check their own connection state first.
+// The io slots that are plain socket calls (peer/local address, TCP options,
+// the address an outgoing connect goes to), shared by the two socket
+// backends: io-uring compiles this header too. The callers check their own
+// connection state first.
 #pragma once
 
 #include <axle/io.h>
@@ -59,6 +60,28 @@ inline axle_status_t option(int fd, axle_conn_option_t option, int64_t value) {
   if (::setsockopt(fd, IPPROTO_TCP, name, &v, sizeof v) == 0) return AXLE_OK;
   // Not a TCP socket (e.g. a Unix socket handed over as a listener).
   return errno == EOPNOTSUPP || errno == ENOPROTOOPT ? AXLE_ERR_UNSUPPORTED : AXLE_ERR_IO;
+}
+
+// A sockaddr for a literal axle_address_t (1.2 connect); false for an unknown family.
+inline bool to_sockaddr(const axle_address_t &to, sockaddr_storage &ss, socklen_t &len) {
+  ss = {};
+  if (to.family == AXLE_ADDR_IPV4) {
+    auto *in = reinterpret_cast<sockaddr_in *>(&ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(to.port);
+    std::memcpy(&in->sin_addr, to.addr, 4);
+    len = sizeof *in;
+    return true;
+  }
+  if (to.family == AXLE_ADDR_IPV6) {
+    auto *in6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(to.port);
+    std::memcpy(&in6->sin6_addr, to.addr, 16);
+    len = sizeof *in6;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace axle::io_socket

@@ -1381,28 +1381,6 @@ void timer_arm(void *loop_ptr, uint64_t delay_ms) {
   loop->timer_want_ns = monotonic_ns() + std::min(delay_ms, kMaxTimerDelayMs) * 1000000u;
 }
 
-// A sockaddr for a literal axle_address_t; false for an unknown family.
-bool to_sockaddr(const axle_address_t &to, sockaddr_storage &ss, socklen_t &len) {
-  ss = {};
-  if (to.family == AXLE_ADDR_IPV4) {
-    auto *in = reinterpret_cast<sockaddr_in *>(&ss);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(to.port);
-    std::memcpy(&in->sin_addr, to.addr, 4);
-    len = sizeof *in;
-    return true;
-  }
-  if (to.family == AXLE_ADDR_IPV6) {
-    auto *in6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(to.port);
-    std::memcpy(&in6->sin6_addr, to.addr, 16);
-    len = sizeof *in6;
-    return true;
-  }
-  return false;
-}
-
 // connect(2) itself is non-blocking and immediate; only waiting for the
 // handshake goes through the ring (a POLLOUT op), so no sockaddr has to stay
 // alive for an IORING_OP_CONNECT.
@@ -1411,7 +1389,8 @@ axle_status_t connect(void *loop_ptr, const axle_address_t *to, void *conn_ctx, 
   auto *loop = static_cast<Loop *>(loop_ptr);
   sockaddr_storage ss;
   socklen_t len = 0;
-  if (!to || !conn_ctx || !io_conn_out || !AXLE_STRUCT_HAS(to, axle_address_t, addr) || !to_sockaddr(*to, ss, len)) {
+  if (!to || !conn_ctx || !io_conn_out || !AXLE_STRUCT_HAS(to, axle_address_t, addr) ||
+      !axle::io_socket::to_sockaddr(*to, ss, len)) {
     loop->inst->fail(err, "connect: an IPv4 or IPv6 address, a conn_ctx and io_conn_out are required");
     return AXLE_ERR_INVALID;
   }
