@@ -123,14 +123,13 @@ http::Engine *engine_of(axle_response_t *r, const char *call, Connection **conn)
     misuse(call, "outside handle() with a handle that is not kept");
     return nullptr;
   }
-  *conn = w->dispatching.conn;
+  *conn = static_cast<Connection *>(w->dispatching.engine->conn());
   return w->dispatching.engine;
 }
 
 }  // namespace
 
-http::Response *resolve(axle_response_t *r, const char *call, Exchange **out) {
-  if (!ExchangeTable::is_kept_handle(r)) return static_cast<http::Response *>(r);
+http::Response *resolve_kept(axle_response_t *r, const char *call, Exchange **out) {
   Exchange *ex = kept(r, call);
   if (!ex) return nullptr;
   if (ex->begun) {
@@ -156,7 +155,7 @@ axle_response_t *keep(axle_response_t *resp, const axle_response_hooks_t *hooks,
     misuse("response_keep", "the response is already kept");
     return nullptr;
   }
-  auto *ex = new (std::nothrow) Exchange(*w, *w->dispatching.conn, hooks, arg);
+  auto *ex = new (std::nothrow) Exchange(*w, *static_cast<Connection *>(w->dispatching.engine->conn()), hooks, arg);
   if (!ex) return nullptr;
   ex->handle = w->exchanges.add(ex);
   if (!ex->handle) {

@@ -73,9 +73,14 @@ class ExchangeTable {
 // The host calls of ABI 1.2 for kept responses and the request context
 // (host_api.cpp puts them in the table).
 namespace exchange_api {
-// The response a response_* call means: the running handle()'s or a kept
-// one's (then *kept is set). nullptr after logging why, when misused.
-http::Response *resolve(axle_response_t *r, const char *call, Exchange **kept = nullptr);
+http::Response *resolve_kept(axle_response_t *r, const char *call, Exchange **kept);
+// The response a response_* call means: the running handle()'s (the fast
+// path, inline) or a kept one's (then *kept is set). nullptr after logging
+// why, when misused.
+inline http::Response *resolve(axle_response_t *r, const char *call, Exchange **kept = nullptr) {
+  if (!ExchangeTable::is_kept_handle(r)) [[likely]] return static_cast<http::Response *>(r);
+  return resolve_kept(r, call, kept);
+}
 axle_response_t *keep(axle_response_t *resp, const axle_response_hooks_t *hooks, void *arg);
 axle_status_t begin(axle_response_t *resp, int64_t content_length);
 axle_status_t write(axle_response_t *resp, const void *data, size_t len);

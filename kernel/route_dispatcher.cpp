@@ -12,7 +12,7 @@
 namespace axle {
 namespace {
 
-uint32_t method_bit(axle_str_t m) {
+[[gnu::always_inline]] inline uint32_t method_bit(axle_str_t m) {
   std::string_view s(m.ptr, m.len);
   if (s == "GET") return AXLE_METHOD_GET;
   if (s == "HEAD") return AXLE_METHOD_HEAD;
@@ -134,10 +134,10 @@ http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, ht
     // a request without one still says so, and its handler gets an empty last.
     result.empty_stream = route.stream_body && !in.stream_body;
     req.flags = route.stream_body ? AXLE_REQUEST_BODY_STREAM : 0u;
-    worker_.dispatching = {&in.engine, static_cast<Connection *>(in.engine.conn()), match.route_id, false};
+    worker_.dispatching = {&in.engine, match.route_id, false};
     status = route.handler->handle(route.route_state, handler_ctx_[route.handler_slot], &req, &resp);
     bool kept = worker_.dispatching.kept;
-    worker_.dispatching = {};
+    worker_.dispatching.engine = nullptr;  // outside handle() again
     if (kept) {
       // From response_keep on, the module answers through the kept handle;
       // a failure after keeping is answered 500 once the engine aborted it.

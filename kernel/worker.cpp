@@ -122,7 +122,7 @@ void Worker::request_pump(Connection *c) {
   to_pump_.push_back(c);
 }
 
-void Worker::settle() {
+void Worker::pump_queued_connections() {
   // Pumping may queue more (a module answering from an event it got).
   for (size_t i = 0; i < to_pump_.size(); ++i) {
     Connection *c = to_pump_[i];

@@ -82,8 +82,7 @@ class Worker : public axle_worker_t {
   // The request a handle() call on this worker is serving, for the host
   // calls that need its connection (response_keep, request context).
   struct Dispatching {
-    http::Engine *engine = nullptr;  // null outside handle()
-    Connection *conn = nullptr;
+    http::Engine *engine = nullptr;  // null outside handle(); its conn() is the Connection
     uint32_t route_id = 0;
     bool kept = false;  // response_keep succeeded in this call
   };
@@ -96,7 +95,9 @@ class Worker : public axle_worker_t {
   // pumped when the current event ends (settle), never inside the module's
   // call. At most one entry per connection.
   void request_pump(Connection *c);
-  void settle();
+  void settle() {
+    if (!to_pump_.empty()) pump_queued_connections();
+  }
 
   // Loop services (timers, posted tasks) and the outgoing connections modules
   // opened (loop thread; Outgoing keeps the list). outgoing_closing: the
@@ -108,6 +109,7 @@ class Worker : public axle_worker_t {
   void wake();
 
  private:
+  void pump_queued_connections();
   void thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready);
   bool init_modules(std::string &error);
   void fini_modules();

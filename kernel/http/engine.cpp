@@ -42,8 +42,9 @@ void Engine::free_work() {
   if (w.stored) StoredHead::destroy(ctx_.memory, w.stored);
   w.stored = nullptr;
   w.queued_responses = 0;
-  delete w.kept.log;
-  w.kept = KeptState{};
+  delete w.kept.log;  // set only while a kept request is open; every dispatch sets the rest
+  w.kept.log = nullptr;
+  w.kept.request = nullptr;
   account();
   work_ = nullptr;
   ctx_.give_back(&w);
@@ -189,12 +190,7 @@ bool Engine::take_shutdown_write() {
   return wanted;
 }
 
-bool Engine::idle() const {
-  return phase_ == Phase::Head && input_size() == 0 && output_empty() && !final_ && !closed_ && !resume_wanted_;
-}
-
-void Engine::resume() {
-  if (!resume_wanted_) return;
+void Engine::resume_work() {
   resume_wanted_ = false;
   if (closed_) return;
   if (phase_ == Phase::StreamBody) deliver_body();
@@ -527,13 +523,6 @@ void Engine::account() {
   w.charged = held;
 }
 
-bool Engine::output_empty() const { return !work_ || work_->out.empty(); }
-bool Engine::holding_input() const {
-  return (phase_ == Phase::Waiting || (phase_ == Phase::StreamBody && work_->kept.body_paused)) &&
-         work_->in.size() >= kHoldInputBytes;
-}
-bool Engine::output_in_flight() const { return work_ && work_->out.in_flight(); }
-size_t Engine::input_size() const { return work_ ? work_->in.size() : 0; }
 uint64_t Engine::queued_output_bytes() const { return work_ ? work_->out.pending_bytes() : 0; }
 uint32_t Engine::queued_files() const { return work_ ? work_->out.open_files() : 0; }
 

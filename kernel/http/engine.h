@@ -18,6 +18,7 @@
 #include "http/budget.h"
 #include "http/chunked.h"
 #include "http/dispatcher.h"
+#include "http/engine_work.h"
 #include "http/http_date.h"
 #include "http/input_buffer.h"
 #include "http/memory.h"
@@ -36,7 +37,6 @@
 
 namespace axle::http {
 
-struct EngineWork;  // a connection's input, output and request in progress (engine.cpp)
 
 // What every engine of one worker shares (one thread; no locks).
 struct EngineContext {
@@ -96,7 +96,9 @@ class Engine {
   // After the handler side acted on a kept request (kept_* below): deliver
   // what it unpaused, go on with pipelined requests once it ended. The glue
   // calls this before taking actions; cheap when nothing is pending.
-  void resume();
+  void resume() {
+    if (resume_wanted_) resume_work();
+  }
   // The connection is going away with a kept request open: abort it
   // (axle_abort_reason_t). No call reaches the handler after this.
   void abort_kept(uint8_t reason);
@@ -172,6 +174,7 @@ class Engine {
   bool abort_for(uint8_t reason, uint16_t answer = 0);
   bool detach_kept(uint8_t reason, uint16_t answer);  // abort_for without telling the handler
   bool refuse_kept();
+  void resume_work();
   // refused: bytes that were no request (counted as a parse error, not a request)
   void answer_error(uint16_t status, const axle_request_head_t *head, size_t bytes_in, uint32_t route_id,
                     uint32_t allow, bool head_only, bool close, uint64_t started_ns, bool refused = false);
@@ -204,5 +207,20 @@ class Engine {
   bool resume_wanted_ = false;  // the handler side acted; resume() has work
   bool dispatching_ = false;    // inside Dispatcher::dispatch: keep() is allowed
 };
+
+// The small accessors every event uses, inline: a call each would cost more
+// than they do.
+inline bool Engine::output_empty() const { return !work_ || work_->out.empty(); }
+inline bool Engine::output_in_flight() const { return work_ && work_->out.in_flight(); }
+inline size_t Engine::input_size() const { return work_ ? work_->in.size() : 0; }
+inline bool Engine::kept() const { return work_ && work_->kept.request; }
+inline bool Engine::kept_begun() const { return kept() && work_->kept.begun; }
+inline bool Engine::idle() const {
+  return phase_ == Phase::Head && input_size() == 0 && output_empty() && !final_ && !closed_ && !resume_wanted_;
+}
+inline bool Engine::holding_input() const {
+  return (phase_ == Phase::Waiting || (phase_ == Phase::StreamBody && work_->kept.body_paused)) &&
+         work_->in.size() >= kHoldInputBytes;
+}
 
 }  // namespace axle::http

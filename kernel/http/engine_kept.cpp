@@ -64,8 +64,6 @@ bool Engine::keep(KeptRequest *request, uint32_t route_id) {
   return true;
 }
 
-bool Engine::kept() const { return work_ && work_->kept.request; }
-bool Engine::kept_begun() const { return kept() && work_->kept.begun; }
 
 void Engine::start_stream_body(const HeadInfo &info, size_t) {
   Work *w = ensure_work();

@@ -61,7 +61,7 @@ enum class BodyField : uint8_t { None, Length, Chunked };
 // The status line and header fields, with room for `extra` more bytes after
 // the blank line in the same block. Returns the block's start and sets *end
 // just past the blank line, or nullptr on out of memory.
-char *write_head(OutQueue &out, const Response &resp, const ResponseFrame &frame, BodyField field, uint64_t length,
+[[gnu::always_inline]] inline char *write_head(OutQueue &out, const Response &resp, const ResponseFrame &frame, BodyField field, uint64_t length,
                  size_t extra, char **end) {
   const uint16_t status = resp.status ? resp.status : 200;
   std::string_view reason = reason_phrase(status);
