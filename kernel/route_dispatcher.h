@@ -35,7 +35,6 @@ class RouteDispatcher final : public http::Dispatcher {
                             uint16_t &error_status, const HostRoutes::Scope *&scope);
 
   Worker &worker_;
-  bool any_stream_routes_ = false;
   const std::vector<void *> &handler_ctx_;
   const void *unscoped_table_;  // the generation's, copied so the plain path reads no more than before
   const bool scoped_;           // some route has a host: look the request's up

@@ -93,6 +93,7 @@ void Worker::make_engine_context() {
   engine_ctx = std::make_unique<http::EngineContext>(
       gen.config.limits, gen.config.timeouts, http::ParserRef{gen.parser_vt, parser_ctx}, memory_, budget_,
       *dispatcher_, date, coarse_now_ms, host_api()->now_ns);
+  for (const RouteEntry &r : gen.routes) engine_ctx->stream_routes = engine_ctx->stream_routes || r.stream_body;
   if (gen.metrics_vt || gen.access_log) {
     observer_ = std::make_unique<RequestObserver>(gen, metrics_ctx, date);
     engine_ctx->observer = observer_.get();

@@ -220,8 +220,10 @@ size_t Engine::process(const char *buf, size_t len) {
     head.struct_size = sizeof head;
     head.headers = ctx_.headers.data();
     head.header_capacity = static_cast<uint32_t>(ctx_.headers.size());
-    // The body limit is checked below: a route that streams its body has none.
-    HeadStep step = frame_head(ctx_.parser, ctx_.parse_limits, kNoBodyLimit, buf + pos, len - pos, head);
+    // With streaming routes the body limit is checked below (such a route has none).
+    HeadStep step = frame_head(ctx_.parser, ctx_.parse_limits,
+                               ctx_.stream_routes ? kNoBodyLimit : ctx_.limits.max_body_bytes, buf + pos, len - pos,
+                               head);
     if (step.kind == HeadStep::Kind::Incomplete) break;
     if (step.kind == HeadStep::Kind::Refused) {
       reject(step.status, step.parsed ? &head : nullptr, step.parsed ? step.consumed : len - pos);
@@ -230,14 +232,14 @@ size_t Engine::process(const char *buf, size_t len) {
     const size_t consumed = step.consumed;
     const HeadInfo &info = step.info;
     size_t available = len - pos - consumed;
-    if (info.body != BodyKind::None && ctx_.dispatcher.streams_body(head)) {
+    if (ctx_.stream_routes && info.body != BodyKind::None && ctx_.dispatcher.streams_body(head)) {
       // The handler takes the body as it arrives: dispatch now, then feed it.
       start_stream_body(info, consumed);
       dispatch(head, info, {}, consumed, true);
       pos += consumed;
       break;
     }
-    if (info.body == BodyKind::Length && info.content_length > ctx_.limits.max_body_bytes) {
+    if (ctx_.stream_routes && info.body == BodyKind::Length && info.content_length > ctx_.limits.max_body_bytes) {
       reject(413, &head, consumed);
       return len;
     }

@@ -50,6 +50,9 @@ struct EngineContext {
   const Timeouts &timeouts;
   ParserRef parser;
   axle_parse_limits_t parse_limits{};
+  // Some route takes its body as it arrives (Dispatcher::streams_body): heads
+  // are framed without the body limit, which is checked after routing.
+  bool stream_routes = false;
   Memory &memory;
   Budget &budget;
   Dispatcher &dispatcher;
@@ -91,7 +94,7 @@ class Engine {
 
   // ---- actions ----
   OutputRun take_output();  // the next write to make; empty if none or one is in flight
-  bool reading() const { return !paused_ && !closed_ && !holding_input(); }
+  bool reading() const { return !paused_ && !closed_ && (phase_ < Phase::StreamBody || !holding_input()); }
   bool take_shutdown_write();  // true once: half-close now (lingering close)
   // After the handler side acted on a kept request (kept_* below): deliver
   // what it unpaused, go on with pipelined requests once it ended. The glue

@@ -22,7 +22,7 @@ inline bool reserved_field(axle_str_t name) {
   }
 }
 
-inline bool valid_module_field(axle_str_t name, axle_str_t value) {
+[[gnu::always_inline]] inline bool valid_module_field(axle_str_t name, axle_str_t value) {
   if (name.len == 0 || !name.ptr || (value.len && !value.ptr)) return false;
   for (size_t i = 0; i < name.len; ++i)
     if (!kTokenChar[static_cast<unsigned char>(name.ptr[i])]) return false;

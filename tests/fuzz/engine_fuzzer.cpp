@@ -423,6 +423,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     EngineContext ctx(limits, timeouts, ParserRef{parser_vt, nullptr}, memory, budget, dispatcher, date, now_ms,
                       now_ns);
     ctx.draining = draining;
+    ctx.stream_routes = true;  // the /u and /w routes
     {
       Engine engine(ctx, nullptr);
       Client client(engine);

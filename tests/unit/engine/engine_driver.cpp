@@ -275,6 +275,7 @@ Harness::Harness(const char *parser_module, const Limits &lim, const Timeouts &t
       timeouts(to),
       ctx(limits, timeouts, parser.ref(), memory, budget, dispatcher, date, FakeClock::now_ms, FakeClock::now_ns) {
   dispatcher.memory = &memory;
+  ctx.stream_routes = true;  // the /upload routes
   engine_ = std::make_unique<http::Engine>(ctx, nullptr);
 }
 
