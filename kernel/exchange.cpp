@@ -54,6 +54,8 @@ void ExchangeTable::remove(axle_response_t *handle) {
 Exchange::Exchange(Worker &worker, Connection &conn, const axle_response_hooks_t *hooks, void *arg)
     : worker(worker), conn(conn), response(worker.memory()), hooks_(hooks), arg_(arg) {}
 
+bool Exchange::begun() const { return conn.engine().kept_begun(); }
+
 void Exchange::release() {
   worker.exchanges.remove(handle);
   delete this;
@@ -132,7 +134,7 @@ http::Engine *engine_of(axle_response_t *r, const char *call, Connection **conn)
 http::Response *resolve_kept(axle_response_t *r, const char *call, Exchange **out) {
   Exchange *ex = kept(r, call);
   if (!ex) return nullptr;
-  if (ex->begun) {
+  if (ex->begun()) {
     misuse(call, "the response has begun: its status, headers and body are on their way");
     return nullptr;
   }
@@ -175,12 +177,11 @@ axle_response_t *keep(axle_response_t *resp, const axle_response_hooks_t *hooks,
 axle_status_t begin(axle_response_t *resp, int64_t content_length) {
   Exchange *ex = kept(resp, "response_begin");
   if (!ex) return AXLE_ERR_INVALID;
-  if (ex->begun) {
+  if (ex->begun()) {
     misuse("response_begin", "the response has already begun");
     return AXLE_ERR_INVALID;
   }
   axle_status_t s = status_of(ex->conn.engine().kept_begin(ex->response, content_length));
-  if (s == AXLE_OK) ex->begun = true;
   ex->worker.request_pump(&ex->conn);
   return s;
 }
@@ -188,8 +189,8 @@ axle_status_t begin(axle_response_t *resp, int64_t content_length) {
 axle_status_t write(axle_response_t *resp, const void *data, size_t len) {
   Exchange *ex = kept(resp, "response_write");
   if (!ex) return AXLE_ERR_INVALID;
-  if (!ex->begun || (!data && len)) {
-    misuse("response_write", ex->begun ? "no data" : "response_begin comes first");
+  if (!ex->begun() || (!data && len)) {
+    misuse("response_write", ex->begun() ? "no data" : "response_begin comes first");
     return AXLE_ERR_INVALID;
   }
   axle_status_t s = status_of(ex->conn.engine().kept_write({static_cast<const char *>(data), len}));
@@ -207,7 +208,7 @@ axle_status_t finish(axle_response_t *resp, const axle_header_t *trailers, uint3
     return AXLE_ERR_INVALID;
   }
   http::Engine &engine = ex->conn.engine();
-  bool complete = ex->begun ? engine.kept_finish(trailers, count) : engine.kept_respond(ex->response);
+  bool complete = ex->begun() ? engine.kept_finish(trailers, count) : engine.kept_respond(ex->response);
   Worker &w = ex->worker;
   Connection &conn = ex->conn;
   ex->release();

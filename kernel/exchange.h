@@ -38,7 +38,8 @@ class Exchange final : public http::KeptRequest {
   Connection &conn;
   http::Response response;  // status, headers and body set after keep, until begin or finish
   axle_response_t *handle = nullptr;
-  bool begun = false;
+  // The head went out (response_begin): the engine keeps that state.
+  bool begun() const;
 
  private:
   const axle_response_hooks_t *hooks_;
