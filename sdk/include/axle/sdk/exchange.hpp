@@ -165,10 +165,11 @@ class Exchange : private detail::Driver {
     mark_finished();
     check(api()->response_finish(resp_, lines.data(), static_cast<uint32_t>(lines.size())), "response_finish refused");
   }
-  // Ends a begun response unfinished (the connection closes without the
-  // body's end), e.g. when its source failed. Never throws.
+  // Ends a kept response unfinished, e.g. when its source failed: before
+  // begin the host answers 500; after begin the connection closes without
+  // the body's end. Never throws.
   void cancel() noexcept {
-    if (phase_ != Phase::body) return;
+    if (phase_ == Phase::done) return;
     phase_ = Phase::done;
     mark_finished();
     if (AXLE_STRUCT_HAS(api(), axle_host_api_t, response_cancel) && api()->response_cancel) {

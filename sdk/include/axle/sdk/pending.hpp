@@ -83,6 +83,7 @@ class Pending {
     if (!error) {
       if (ex_.finished()) return ex_.kept_ ? AXLE_PENDING : AXLE_OK;
       axle_status_t st = guarded([&] { ex_.finish(); }, [&](const char *what) { log(what); });
+      end_if_open();
       return ex_.kept_ ? AXLE_PENDING : st;
     }
     axle_status_t st = guarded([&] { std::rethrow_exception(error); }, [&](const char *what) { log(what); });
@@ -99,7 +100,15 @@ class Pending {
       return AXLE_PENDING;
     }
     if (!ex_.finished()) guarded([&] { ex_.finish(); }, [&](const char *what) { log(what); });
+    end_if_open();
     return AXLE_PENDING;
+  }
+
+  // A finish that threw (a header refused, out of memory) left the kept
+  // response open, but this Pending is deleted next: the host must not keep
+  // it, or its on_abort would reach freed memory.
+  void end_if_open() noexcept {
+    if (ex_.kept_ && !ex_.finished()) ex_.cancel();
   }
 
   // The coroutine waits on something after finishing: nothing can resume it
