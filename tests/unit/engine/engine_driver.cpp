@@ -1,5 +1,7 @@
 #include "engine_driver.h"
 
+#include "http/module_fields.h"
+
 #include "host_api.h"
 #include "http/request_path.h"
 #include "module_config.h"
@@ -163,6 +165,8 @@ http::DispatchResult ScriptDispatcher::dispatch(const http::DispatchInput &in, h
     if (path == "/keep-fail") r.error_status = 500;  // kept, then handle() failed
     r.kept = true;
     r.route_id = kKeptRoute;
+    // As RouteDispatcher: a bodiless request on a streaming route still gets its empty last.
+    r.empty_stream = streams_body(head) && !in.stream_body;
     return r;
   }
   REQUIRE(host->response_add_header(out, {"X-Seq", 5}, {seq.data(), seq.size()}) == AXLE_OK);
@@ -256,13 +260,22 @@ std::vector<axle_header_t> as_headers(const TestKept::Fields &fields) {
 bool TestKept::finish(const Fields &trailers) {
   bool was_kept = engine_.kept_begun();
   std::vector<axle_header_t> t = as_headers(trailers);
+  // The Exchange refuses such trailers before the engine sees them.
+  REQUIRE(http::valid_module_fields(t.data(), static_cast<uint32_t>(t.size())));
   bool complete = engine_.kept_finish(t.data(), static_cast<uint32_t>(t.size()));
   if (was_kept) ended_ = true;
   return complete;
 }
 
+void TestKept::cancel() {
+  bool was_kept = engine_.kept();
+  engine_.kept_cancel();
+  if (was_kept) ended_ = true;
+}
+
 http::Engine::Write TestKept::hints(const Fields &fields) {
   std::vector<axle_header_t> h = as_headers(fields);
+  REQUIRE(http::valid_module_fields(h.data(), static_cast<uint32_t>(h.size())));
   return engine_.early_hints(h.data(), static_cast<uint32_t>(h.size()));
 }
 

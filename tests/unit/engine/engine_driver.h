@@ -95,6 +95,7 @@ class TestKept final : public http::KeptRequest {
   http::Engine::Write write(std::string_view data);
   bool finish(const Fields &trailers = {});  // ends the request
   http::Engine::Write hints(const Fields &fields);
+  void cancel();  // ends it unfinished (response_cancel)
   void pause(bool paused) { engine_.kept_body_pause(paused); }
   http::Response &response() { return resp_; }  // what handle() set before keeping
 

@@ -658,4 +658,56 @@ TEST_CASE("engine.kept: early hints after the response began are refused") {
   });
 }
 
+
+TEST_CASE("engine.kept: cancel before begin answers 500; cancel after begin closes without the last chunk") {
+  each_parser([&](const char *parser) {
+    {
+      Harness h(parser);
+      h.send(get("/keep"));
+      TestKept &k = h.dispatcher.last_kept();
+      k.cancel();
+      CHECK_FALSE(h.engine().kept());
+      h.pump();
+      WireResponse r = only_response(h);
+      CHECK(r.status == 500);
+      CHECK(k.aborts.empty());  // the handler ended it itself: no abort follows
+      CHECK(k.faults == 0);
+      check_next_served(h);
+    }
+    {
+      Harness h(parser);
+      h.send(get("/keep") + get("/never"));
+      TestKept &k = h.dispatcher.last_kept();
+      REQUIRE(k.begin(200, -1) == Write::Ok);
+      REQUIRE(k.write("partial") == Write::Ok);
+      k.cancel();
+      CHECK_FALSE(h.engine().kept());
+      h.pump();
+      CHECK(h.wire.find("7\r\npartial\r\n") != std::string::npos);
+      CHECK(h.wire.find("0\r\n\r\n") == std::string::npos);  // the client sees it cut, not complete
+      bool ends = h.shutdown_seen || h.engine().wants_close();  // lingering close, or closed
+      CHECK(ends);
+      CHECK(h.dispatcher.seen.size() == 1);  // the pipelined request is not served
+      CHECK(k.aborts.empty());
+    }
+  });
+}
+
+TEST_CASE("engine.kept: a bodiless request on a streaming route gets one empty last once kept") {
+  each_parser([&](const char *parser) {
+    Harness h(parser);
+    h.send(get("/upload"));
+    TestKept &k = h.dispatcher.last_kept();
+    h.engine().resume();  // as the glue's pump does
+    CHECK(k.body_calls == 1);
+    CHECK(k.lasts == 1);
+    CHECK(k.body_bytes.empty());
+    CHECK(k.faults == 0);
+    REQUIRE(k.respond(200, "none"));
+    h.pump();
+    CHECK(only_response(h).body == "none");
+    check_next_served(h);
+  });
+}
+
 }  // TEST_SUITE
