@@ -2,12 +2,14 @@
 #pragma once
 
 #include <axle/module.h>
+#include <axle/sdk/config.hpp>
 #include <axle/sdk/error.hpp>
 
 #include <cstdio>
 #include <exception>
 #include <new>
 #include <stdexcept>
+#include <string_view>
 
 namespace axle::sdk::detail {
 
@@ -46,5 +48,13 @@ struct Message {
     len = n < 0 ? 0 : (static_cast<size_t>(n) < sizeof text ? static_cast<size_t>(n) : sizeof text - 1);
   }
 };
+
+// Logs what a route's handler threw: "<module>: route <pattern>: <what>".
+inline void log_route_error(const Host &host, const char *module, std::string_view route, const char *what) noexcept {
+  char prefix[256];
+  std::snprintf(prefix, sizeof prefix, "%s: route %.*s", module, static_cast<int>(route.size()), route.data());
+  Message m(prefix, what);
+  host.log(LogLevel::error, std::string_view(m.text, m.len));
+}
 
 }  // namespace axle::sdk::detail

@@ -133,12 +133,7 @@ struct HandlerGlue {
             Response response(state->host.api(), resp);
             state->route.handle(Request(req), response);
           },
-          [&](const char *what) {
-            char prefix[256];
-            std::snprintf(prefix, sizeof prefix, "%s: route %s", M::name, state->pattern.c_str());
-            Message m(prefix, what);
-            state->host.log(LogLevel::error, std::string_view(m.text, m.len));
-          });
+          [&](const char *what) { log_route_error(state->host, M::name, state->pattern, what); });
     }
   }
 

@@ -120,12 +120,7 @@ class Pending {
     return st;
   }
 
-  void log(const char *what) const noexcept {
-    char prefix[256];
-    std::snprintf(prefix, sizeof prefix, "%s: route %.*s", module_, static_cast<int>(route_.size()), route_.data());
-    Message m(prefix, what);
-    host_.log(LogLevel::error, std::string_view(m.text, m.len));
-  }
+  void log(const char *what) const noexcept { log_route_error(host_, module_, route_, what); }
 
   // ---- from the host (hooks) and from Driver::resume ----
 
