@@ -411,7 +411,7 @@ void append_module_metrics(std::string &out, const axle_host_api_t *host) {
     if (!type || m.name.empty() || taken.count(m.name)) continue;
     if (!family || *family != m.name) {
       family = &m.name;
-      out += "# HELP " + m.name + ' ' + m.help + "\n# TYPE " + m.name + ' ' + type + '\n';
+      append_family(out, m.name.c_str(), type, m.help.c_str());
     }
     const std::string label = "module=\"" + m.module + '"';
     if (m.kind != AXLE_METRIC_HISTOGRAM) {
