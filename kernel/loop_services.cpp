@@ -184,10 +184,11 @@ namespace {
 std::atomic<uint32_t> g_next_owner{1};  // tells timer handles of different workers apart
 }  // namespace
 
-uint64_t monotonic_ms() {
+uint64_t monotonic_ms(bool round_up) {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
+  uint64_t ns = static_cast<uint64_t>(ts.tv_nsec) + (round_up ? 999999u : 0u);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000u + ns / 1000000u;
 }
 
 LoopServices::LoopServices(Worker &worker)
@@ -205,7 +206,7 @@ axle_timer_t *LoopServices::timer_start(uint64_t delay_ms, uint64_t repeat_ms, a
     spdlog::error("timer_start on worker {} called from another thread: refused", worker_.index);
     return nullptr;
   }
-  TimerQueue::Handle h = timers_.start(monotonic_ms(), delay_ms, repeat_ms, fn, arg);
+  TimerQueue::Handle h = timers_.start(monotonic_ms(true), delay_ms, repeat_ms, fn, arg);
   if (h == 0) {
     spdlog::error("timer_start on worker {}: refused ({} timers, the bound is {}, or no fn)", worker_.index,
                   timers_.size(), TimerQueue::kMaxTimers);

@@ -143,7 +143,9 @@ class LoopServices {
   uint64_t armed_deadline_ = UINT64_MAX;  // what the io module's timer is armed for
 };
 
-// Monotonic milliseconds, precise (timers are ms-accurate; the coarse clock is not).
-uint64_t monotonic_ms();
+// Monotonic milliseconds, precise (timers are ms-accurate; the coarse clock is
+// not). round_up: a timer starts from the next whole millisecond, so
+// truncating "now" never makes it fire early.
+uint64_t monotonic_ms(bool round_up = false);
 
 }  // namespace axle
