@@ -110,6 +110,8 @@ Step split_target(axle_request_head_t *out, Failure *f) {
   const char *t = out->target.ptr;
   const char *end = t + out->target.len;
   const char *path = t;
+  // A fragment is never sent (RFC 9112 3.2: no "#" in any request-target form).
+  if (std::memchr(t, '#', out->target.len)) return fail(f, 400, "'#' (fragment) in request-target");
   if (*t == '*') {
     if (out->target.len != 1) return fail(f, 400, "asterisk-form must be exactly \"*\"");
   } else if (*t != '/') {

@@ -79,7 +79,10 @@ AXLE_ISA_FN Step parse_request_line(const char **pos, const char *end, uint32_t 
     return Step::kIncomplete;
   }
   if (p == target) return fail(f, 400, "request-target must follow the method after a single SP");
-  if (*p == '\r' || *p == '\n') return fail(f, 505, "request line without HTTP-version (HTTP/0.9)");
+  // RFC 9112 3: exactly three parts. A line that ends after the target (an
+  // HTTP/0.9 "GET /", or "GET HTTP/1.1" missing its target) is malformed: 400.
+  // 505 is only for a well-formed version whose major is not 1.
+  if (*p == '\r' || *p == '\n') return fail(f, 400, "request line without HTTP-version");
   if (*p != ' ') return fail(f, 400, "invalid byte in request-target");
   out->target = {target, static_cast<size_t>(p - target)};
   if (split_target(out, f) != Step::kOk) return Step::kFail;
