@@ -32,12 +32,14 @@ HeadInfo check_head(const axle_request_head_t &head, uint64_t max_body_bytes) {
   bool have_length = false, have_te = false, chunked = false;
   uint64_t length = 0;
   uint32_t hosts = 0;
+  bool empty_host = false;
   for (uint32_t i = 0; i < head.header_count; ++i) {
     const axle_header_t &h = head.headers[i];
     switch (h.name.len) {
       case 4:
         if (iequals(h.name, "host")) {
           if (!valid_host(h.value)) return refuse(400);
+          empty_host = h.value.len == 0;
           ++hosts;
         }
         break;
@@ -78,15 +80,19 @@ HeadInfo check_head(const axle_request_head_t &head, uint64_t max_body_bytes) {
         if (iequals(h.name, "transfer-encoding")) {
           if (have_te) return refuse(400);  // one field only: no split coding lists
           have_te = true;
-          size_t codings = 0;
-          bool unknown = false;
+          // RFC 9112 6.3: unless chunked is the final coding the body's
+          // length cannot be known: 400 ("gzip", "chunked, gzip",
+          // "chunked, chunked"). Chunked last after codings we do not
+          // implement ("gzip, chunked") is well framed but not served: 501.
+          size_t codings = 0, chunked_at = 0;
+          bool last_chunked = false;
           for_each_token(h.value, [&](std::string_view t) {
+            last_chunked = iequals(t, "chunked");
+            if (last_chunked && !chunked_at) chunked_at = codings + 1;
             ++codings;
-            if (!iequals(t, "chunked")) unknown = true;
           });
-          if (codings == 0) return refuse(400);
-          if (unknown) return refuse(501);
-          if (codings != 1) return refuse(400);  // "chunked, chunked"
+          if (codings == 0 || !last_chunked || chunked_at != codings) return refuse(400);
+          if (codings != 1) return refuse(501);
           chunked = true;
         }
         break;
@@ -99,6 +105,11 @@ HeadInfo check_head(const axle_request_head_t &head, uint64_t max_body_bytes) {
   if (have_te && head.version_minor == 0) return refuse(400);
   if (head.version_minor >= 1 && hosts != 1) return refuse(400);
   if (hosts > 1) return refuse(400);
+  // RFC 9110 7.2: Host is empty only when the target has no authority. The
+  // parser gives an absolute-form target (neither '/' nor '*' first) one, so
+  // an empty Host beside it is refused; origin and asterisk forms may carry
+  // an empty Host (routing by host then sees no host).
+  if (empty_host && head.target.len && head.target.ptr[0] != '/' && head.target.ptr[0] != '*') return refuse(400);
   if (chunked) {
     info.body = BodyKind::Chunked;
   } else if (have_length && length > 0) {
