@@ -77,8 +77,10 @@ bool HostRoutes::build(const axle_router_vtable_t *vt, void *router_instance, co
     return it->second;
   };
   static const std::vector<std::string> kUnscoped{""};
+  implemented_ = AXLE_METHOD_OPTIONS;
   for (uint32_t id = 0; id < routes.size(); ++id) {
     const Input &r = routes[id];
+    if (r.fallback == RouteFallback::None) implemented_ |= r.method_mask;
     for (const std::string &host : r.hosts->empty() ? kUnscoped : *r.hosts) {
       size_t s = scope_of(host);
       if (r.fallback == RouteFallback::NotFound) scopes_[s].not_found = id;
@@ -103,6 +105,7 @@ bool HostRoutes::build(const axle_router_vtable_t *vt, void *router_instance, co
       return false;
     }
   }
+  if (implemented_ & AXLE_METHOD_GET) implemented_ |= AXLE_METHOD_HEAD;
   std::sort(names_.begin(), names_.end());
   return true;
 }

@@ -57,6 +57,13 @@ class HostRoutes {
   bool build(const axle_router_vtable_t *vt, void *router_instance, const std::vector<Input> &routes,
              std::string &error);
 
+  // The methods the server implements (RFC 9110 9.1), as AXLE_METHOD_* bits:
+  // those of every path route in every scope, HEAD wherever GET is, and
+  // OPTIONS (the server answers "OPTIONS *" itself). AXLE_METHOD_OTHER is in
+  // it only when some route takes every method (no `methods` key). Any other
+  // method is answered 501; one of these that a path does not allow, 405.
+  uint32_t implemented() const { return implemented_; }
+
   // True when some route has a host: otherwise lookup is skipped altogether.
   bool scoped() const { return names_.size() > 0; }
   // The scope for a normalized host, or null: the exact name, else the
@@ -73,6 +80,7 @@ class HostRoutes {
  private:
   const axle_router_vtable_t *vt_ = nullptr;
   void *instance_ = nullptr;
+  uint32_t implemented_ = 0;
   std::vector<Scope> scopes_{1};  // [0] is the unscoped routes
   // Sorted by name: "a.example.com" (exact) or ".example.com" (from
   // "*.example.com"; the leading '.' keeps wildcards apart from exact names).

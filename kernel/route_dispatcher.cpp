@@ -44,7 +44,8 @@ RouteDispatcher::RouteDispatcher(const Generation &gen, Worker &worker, const st
       worker_(worker),
       handler_ctx_(handler_ctx),
       unscoped_table_(gen.host_routes.unscoped().table),
-      scoped_(gen.host_routes.scoped()) {
+      scoped_(gen.host_routes.scoped()),
+      implemented_(gen.host_routes.implemented()) {
   path_.reserve(256);
 }
 
@@ -54,6 +55,12 @@ RouteDispatcher::RouteDispatcher(const Generation &gen, Worker &worker, const st
                                                                          uint16_t &error_status,
                                                                          const HostRoutes::Scope *&scope) {
   scope = nullptr;
+  if (!(method & implemented_)) [[unlikely]] {  // RFC 9110 9.1: not 405, no resource has it
+    error_status = 501;
+    return AXLE_ROUTE_NOT_FOUND;
+  }
+  // "*" (asterisk-form) is only for a server-wide OPTIONS (answered in
+  // dispatch): with any other method it does not decode as a path, 400.
   if (!http::normalize_request_path({head.path.ptr, head.path.len}, path_)) {
     error_status = 400;
     return AXLE_ROUTE_NOT_FOUND;
@@ -83,16 +90,33 @@ bool RouteDispatcher::streams_body(const axle_request_head_t &head) {
   return gen_.routes[match.route_id].stream_body;
 }
 
-http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, http::Response &resp) {
-  const axle_request_head_t &head = in.head;
+http::DispatchResult RouteDispatcher::answer_options_asterisk(http::Response &resp) const {
+  // RFC 9110 9.3.7: about the server, not a resource. A body, if any, was
+  // framed and read like any other and is ignored.
+  char line[sizeof "Allow: \r\n" + http::kAllowMaxBytes];
+  std::memcpy(line, "Allow: ", 7);
+  char *end = http::write_allow(line + 7, implemented_);
+  std::memcpy(end, "\r\n", 2);
+  resp.status = 200;
+  resp.header_lines.append(line, static_cast<size_t>(end + 2 - line));
   http::DispatchResult result;
   result.route_id = AXLE_ROUTE_NONE;
+  return result;
+}
+
+http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, http::Response &resp) {
+  const axle_request_head_t &head = in.head;
   uint32_t method = method_bit(head.method);
+  // The parser lets "*" through only as the whole target.
+  if (head.target.len == 1 && head.target.ptr[0] == '*' && method == AXLE_METHOD_OPTIONS) [[unlikely]]
+    return answer_options_asterisk(resp);
+  http::DispatchResult result;
+  result.route_id = AXLE_ROUTE_NONE;
   axle_route_match_t match;
   const HostRoutes::Scope *scope;
   if (route(head, method, match, result.error_status, scope) != AXLE_ROUTE_FOUND) [[unlikely]] {
     if (result.error_status == 405) result.allow = match.allowed_methods;
-    if (result.error_status == 400) return result;
+    if (result.error_status == 400 || result.error_status == 501) return result;  // no fallback answers these
     match.route_id = gen_.host_routes.fallback(scope, result.error_status);
     if (match.route_id == AXLE_ROUTE_NONE) return result;
     // A configured fallback answers instead, from this preset (it may change it).

@@ -1,6 +1,7 @@
 // The engine's Dispatcher in the server: normalizes the path, asks the
 // generation's router (the request host's routes, then the unscoped ones),
 // and calls the route's handler, a configured 404/405 fallback, or renders metrics.
+// Answers 501 for a method no route implements and "OPTIONS *" itself.
 #pragma once
 
 #include "generation.h"
@@ -29,7 +30,9 @@ class RouteDispatcher final : public http::Dispatcher {
   axle_route_result_t match_in(const void *table, uint32_t method, axle_str_t path, axle_route_match_t &match) const;
 
   const Generation &gen_;
-  // The route a head goes to: found, or the error to answer (status 400, 404, 405);
+  // "OPTIONS *": the server's own answer, 200 with Allow listing what it implements.
+  http::DispatchResult answer_options_asterisk(http::Response &resp) const;
+  // The route a head goes to: found, or the error to answer (status 400, 404, 405, 501);
   // scope: the request host's routes, or null (the unscoped ones).
   axle_route_result_t route(const axle_request_head_t &head, uint32_t method, axle_route_match_t &match,
                             uint16_t &error_status, const HostRoutes::Scope *&scope);
@@ -38,6 +41,7 @@ class RouteDispatcher final : public http::Dispatcher {
   const std::vector<void *> &handler_ctx_;
   const void *unscoped_table_;  // the generation's, copied so the plain path reads no more than before
   const bool scoped_;           // some route has a host: look the request's up
+  const uint32_t implemented_;  // HostRoutes::implemented(): other methods get 501
   std::string path_;  // scratch: the normalized path
   axle_route_param_t params_[kMaxParams];
   char host_[kMaxRoutingHostBytes];  // scratch: the request host, lowercased

@@ -170,6 +170,43 @@ TEST_CASE("a scope with only a fallback has no table; no host scopes means no lo
   CHECK(plain.fallback(nullptr, 404) == AXLE_ROUTE_NONE);
 }
 
+TEST_CASE("implemented methods: every path route's in every scope, HEAD with GET, OPTIONS always") {
+  FakeRouter router;
+  const std::vector<std::string> any, a{"a.test"};
+  std::string error;
+  {
+    // Fallbacks answer every method but implement none: only path routes count.
+    std::vector<HostRoutes::Input> in = {
+        {"/one", AXLE_METHOD_GET, &any, RouteFallback::None},
+        {"/two", AXLE_METHOD_DELETE, &a, RouteFallback::None},
+        {"", AXLE_METHOD_ANY, &any, RouteFallback::NotFound},
+        {"", AXLE_METHOD_ANY, &a, RouteFallback::MethodNotAllowed},
+    };
+    HostRoutes routes;
+    REQUIRE(routes.build(&kFakeVtable, &router, in, error));
+    CHECK(routes.implemented() ==
+          (AXLE_METHOD_GET | AXLE_METHOD_HEAD | AXLE_METHOD_DELETE | AXLE_METHOD_OPTIONS));
+  }
+  {
+    std::vector<HostRoutes::Input> in = {{"/p", AXLE_METHOD_POST, &any, RouteFallback::None}};
+    HostRoutes routes;
+    REQUIRE(routes.build(&kFakeVtable, &router, in, error));
+    CHECK(routes.implemented() == (AXLE_METHOD_POST | AXLE_METHOD_OPTIONS));  // no GET: no HEAD
+  }
+  {
+    // A route without `methods` takes every method, extension ones too.
+    std::vector<HostRoutes::Input> in = {{"/p", AXLE_METHOD_ANY, &any, RouteFallback::None}};
+    HostRoutes routes;
+    REQUIRE(routes.build(&kFakeVtable, &router, in, error));
+    CHECK(routes.implemented() == AXLE_METHOD_ANY);
+  }
+  {
+    HostRoutes routes;
+    REQUIRE(routes.build(&kFakeVtable, &router, {}, error));
+    CHECK(routes.implemented() == AXLE_METHOD_OPTIONS);
+  }
+}
+
 TEST_CASE("a table the router refuses names its scope, and what was built is destroyed") {
   FakeRouter router;
   router.refuse = "/bad";
