@@ -239,6 +239,12 @@ def test_empty_host_with_origin_form_is_served(strict, host):
         answered_and_kept(c, b"DELETE /gone HTTP/1.1\r\n" + host + b"\r\n\r\n", 404)
 
 
+def test_empty_host_with_asterisk_form_is_served(strict):
+    with Conn(*strict) as c:
+        resp = answered_and_kept(c, b"OPTIONS * HTTP/1.1\r\nHost:\r\n\r\n", 200)
+        assert allow_of(resp) == STRICT_IMPLEMENTS, resp
+
+
 def test_absolute_form_authority_wins_over_a_nonempty_host(strict):
     # RFC 9112 3.2.2: the target's authority is used, the Host field ignored.
     with Conn(*strict) as c:
