@@ -343,4 +343,27 @@ TEST_CASE("engine.framing: EOF while paused on a full output queue: everything b
   });
 }
 
+TEST_CASE("engine.framing: edges that are served: an empty Host with origin form, HTTP/1.x minors above 1") {
+  // RFC 9110 7.2 allows an empty Host when the target has no authority (the
+  // asterisk form is the route dispatcher's: tests/integration); RFC 9110 2.5
+  // serves HTTP/1.2 as 1.1 (persistent).
+  const std::string batch = "GET /a HTTP/1.1\r\nHost:\r\n\r\n"
+                            "OPTIONS /o HTTP/1.1\r\nHost: \r\n\r\n"
+                            "GET /b HTTP/1.2\r\nHost: t\r\n\r\n"
+                            "POST /echo HTTP/1.9\r\nHost: t\r\nTransfer-Encoding: , chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+  each_parser([&](const char *parser) {
+    Harness h(parser);
+    h.send(batch);
+    h.pump();
+    WireParse w = h.responses();
+    REQUIRE_MESSAGE(w.error.empty(), w.error);
+    REQUIRE(w.responses.size() == 4);
+    for (const auto &r : w.responses) CHECK_FALSE(r.closes());
+    CHECK(w.responses[3].body == "abc");
+    REQUIRE(h.dispatcher.seen.size() == 4);
+    CHECK(h.dispatcher.seen[1].target == "/o");
+    CHECK_FALSE(h.engine().wants_close());
+  });
+}
+
 }  // TEST_SUITE
