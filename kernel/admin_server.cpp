@@ -123,7 +123,8 @@ bool AdminServer::on_event(Client &client, short revents, Clock::time_point now)
   if (now < client.deadline) return true;
   if (client.phase == Phase::Reading) {
     // Best effort: the client stopped sending, it may still read.
-    std::string out = admin_serialize(admin_error(408, "request not complete within 5 s"));
+    std::string out = admin_serialize(
+        admin_error(408, "request not complete within " + std::to_string(kRequestTimeoutMs / 1000) + " s"));
     (void)!::send(client.fd, out.data(), out.size(), MSG_NOSIGNAL);
   }
   return false;
@@ -143,10 +144,13 @@ bool AdminServer::read_request(Client &client) {
     case AdminRequestReader::State::Done:
       break;
   }
+  const AdminRequest &request = client.reader.request();
   try {
-    return answer(client, admin_answer(client.reader.request(), handlers_));
+    AdminResponse response = admin_answer(request, handlers_);
+    spdlog::debug("admin: {} {} -> {}", request.method, request.target, response.status);
+    return answer(client, response);
   } catch (const std::exception &e) {
-    spdlog::error("admin: {} {}: {}", client.reader.request().method, client.reader.request().target, e.what());
+    spdlog::error("admin: {} {}: {}", request.method, request.target, e.what());
     return answer(client, admin_error(500, "internal error; see the server log"));
   }
 }

@@ -121,6 +121,19 @@ def test_token_is_required_when_token_file_is_set(start_axle, tmp_path):
     assert json.loads(out.stdout) == {"reloaded": True}, out
     server.wait_for_log(r"generation 2 serving", start=mark)
 
+    # A reload applies a new token: the old one stops working.
+    new_token = TOKEN[::-1].lstrip("=") + "x"
+    (tmp_path / "new.token").write_text(new_token)
+    (tmp_path / "new.token").chmod(0o600)
+    cfg = server.args[server.args.index("--config") + 1]
+    with open(cfg) as f:
+        text = f.read()
+    with open(cfg, "w") as f:
+        f.write(text.replace('token_file = "admin.token"', 'token_file = "new.token"'))
+    assert ask(server, "POST", "/reload", extra=good).status == 200
+    refused(ask(server, "GET", "/generations", extra=good), 401)
+    assert ask(server, "GET", "/generations", extra=b"Authorization: Bearer " + new_token.encode() + b"\r\n").status == 200
+
 
 def test_world_readable_token_file_is_refused_at_load(tmp_path):
     write_token(tmp_path, 0o644)
