@@ -7,6 +7,7 @@ bound get 503, and the JSON stays valid with bytes that are not UTF-8."""
 import json
 import os
 import shutil
+import socket
 import subprocess
 
 import pytest
@@ -255,3 +256,17 @@ def test_json_is_valid_utf8_with_latin1_paths(start_axle, tmp_path):
     assert resp.status == 409, resp
     doc = json_of(resp)
     assert doc["reloaded"] is False and "caf\ufffd/axle.toml" in doc["error"], doc
+
+
+def test_ipv6_loopback_listener_takes_its_own_host_form(start_axle, tmp_path):
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    server = start_axle.start(harness.render_config(extra='[admin]\nlisten = "[::1]:0"\n', workers=1))
+    server.wait_for_log(r"admin listening on http://\[::1\]:")
+    host, port = server.admin[0]
+    assert host == "::1"
+    assert ask(server, "GET", "/generations", host=f"[::1]:{port}").status == 200
+    refused(ask(server, "GET", "/generations", host=f"[::2]:{port}"), 403)
