@@ -483,10 +483,10 @@ class ConfigParser {
       fail(node, "admin.token_file", path + ": the token must be one line of 16 to 1024 characters");
     }
     // RFC 6750 b64token: what a Bearer credential may hold.
-    size_t pad = token.find_last_not_of('=') + 1;
+    size_t pad = token.find_last_not_of('=') + 1;  // 0 when all '=': refused below
     for (size_t i = 0; i < token.size(); ++i) {
       char c = token[i];
-      bool ok = i >= pad || std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+      bool ok = (i >= pad && pad > 0) || std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
                 c == '~' || c == '+' || c == '/';
       if (!ok) fail(node, "admin.token_file", path + ": the token may hold only letters, digits and -._~+/ (then =)");
     }

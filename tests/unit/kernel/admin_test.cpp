@@ -244,6 +244,8 @@ TEST_CASE("token_file is read relative to the config, one line, not readable by 
   CHECK(d.parse("token_file = \"short\"\n", cfg).find("16 to 1024 characters") != std::string::npos);
   d.write("lines", "0123456789abcdef\nsecond", 0600);
   CHECK(d.parse("token_file = \"lines\"\n", cfg).find("only letters, digits") != std::string::npos);
+  d.write("pads", std::string(16, '='), 0600);
+  CHECK(d.parse("token_file = \"pads\"\n", cfg).find("only letters, digits") != std::string::npos);
   d.write("space", "0123456789 abcdef", 0600);
   CHECK(d.parse("token_file = \"space\"\n", cfg).find("only letters, digits") != std::string::npos);
   CHECK(d.parse("token_file = \".\"\n", cfg).find("not a regular file") != std::string::npos);
