@@ -45,7 +45,7 @@ def parse_args(argv):
 
 
 def http(method, url, timeout=5.0):
-    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    req = urllib.request.Request(url, method=method)  # POST /reload: no body, so no Content-Type
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return resp.status, resp.read().decode()
 

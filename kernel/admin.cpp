@@ -1,144 +1,86 @@
 #include "admin.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <cctype>
 
 namespace axle {
 namespace {
 
-constexpr size_t kMaxRequestBytes = 8192;
-constexpr int kClientTimeoutMs = 2000;
-
-void send_all(int fd, const std::string &bytes) {
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
+const char *reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
   }
 }
 
-void respond(int fd, int status, const char *reason, const std::string &body) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
-                    "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                    "\r\nConnection: close\r\n\r\n" + body;
-  send_all(fd, out);
+// A reload must not be a CORS "simple request": a page may send those
+// without asking first. So a body needs application/json, and no body may
+// carry a Content-Type at all other than that.
+bool reload_media_type_ok(const AdminRequest &request) {
+  const std::string *type = request.field("content-type");
+  if (!type) return request.body.empty();
+  std::string media = type->substr(0, type->find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
+  for (char &c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return media == "application/json";
 }
 
-std::string json_string(const std::string &s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+AdminResponse method_not_allowed(const char *allow) {
+  AdminResponse r = admin_error(405, std::string("use ") + allow);
+  r.headers.emplace_back("Allow", allow);
+  return r;
 }
 
 }  // namespace
 
-AdminServer::~AdminServer() {
-  if (thread_.joinable()) {
-    uint64_t one = 1;
-    (void)!::write(stop_fd_, &one, sizeof one);
-    thread_.join();
-  }
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  if (stop_fd_ >= 0) ::close(stop_fd_);
+AdminResponse admin_error(int status, const std::string &message) {
+  return AdminResponse{status, nlohmann::json{{"error", message}}, {}};
 }
 
-bool AdminServer::start(const ListenAddress &address, std::string &error) {
-  bool v6 = address.host.find(':') != std::string::npos;
-  sockaddr_storage ss{};
-  socklen_t len;
-  if (v6) {
-    auto *a = reinterpret_cast<sockaddr_in6 *>(&ss);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(address.port);
-    ::inet_pton(AF_INET6, address.host.c_str(), &a->sin6_addr);
-    len = sizeof *a;
-  } else {
-    auto *a = reinterpret_cast<sockaddr_in *>(&ss);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(address.port);
-    ::inet_pton(AF_INET, address.host.c_str(), &a->sin_addr);
-    len = sizeof *a;
+AdminResponse admin_answer(const AdminRequest &request, const AdminHandlers &handlers) {
+  if (auto refusal = check_caller(request, handlers.policy())) {
+    AdminResponse r = admin_error(refusal->status, refusal->message);
+    if (refusal->status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"axle-admin\"");
+    return r;
   }
-  listen_fd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr *>(&ss), len) != 0 ||
-      ::listen(listen_fd_, 16) != 0) {
-    error = "admin listen " + address.text() + ": " + std::strerror(errno);
-    return false;
+  if (request.target == "/generations") {
+    if (request.method != "GET") return method_not_allowed("GET");
+    return AdminResponse{200, handlers.generations(), {}};
   }
-  sockaddr_storage actual{};
-  socklen_t actual_len = sizeof actual;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&actual), &actual_len);
-  uint16_t port = v6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&actual)->sin6_port)
-                     : ntohs(reinterpret_cast<sockaddr_in *>(&actual)->sin_port);
-  stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
-  thread_ = std::thread([this] { serve(); });
-  spdlog::info("admin listening on http://{}:{}", v6 ? "[" + address.host + "]" : address.host, port);
-  return true;
-}
-
-void AdminServer::serve() {
-  while (true) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
+  if (request.target == "/reload") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    if (!reload_media_type_ok(request)) {
+      return admin_error(415, "POST /reload takes no body, or an application/json one");
     }
-    if (fds[1].revents) return;
-    int client = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
-    timeval tv{kClientTimeoutMs / 1000, 0};
-    ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    answer(client);
-    ::close(client);
+    std::string failure = handlers.reload();
+    if (failure.empty()) return AdminResponse{200, nlohmann::json{{"reloaded", true}}, {}};
+    return AdminResponse{409, nlohmann::json{{"reloaded", false}, {"error", failure}}, {}};
   }
+  return admin_error(404, "try GET /generations or POST /reload");
 }
 
-void AdminServer::answer(int client) {
-  std::string request;
-  char buf[2048];
-  while (request.find("\r\n\r\n") == std::string::npos) {
-    if (request.size() > kMaxRequestBytes) return respond(client, 431, "Request Header Fields Too Large", "{}");
-    ssize_t n = ::recv(client, buf, sizeof buf, 0);
-    if (n <= 0) return;  // timeout or peer gone
-    request.append(buf, static_cast<size_t>(n));
-  }
-  std::string line = request.substr(0, request.find("\r\n"));
-  if (line.rfind("GET /generations ", 0) == 0) {
-    return respond(client, 200, "OK", handlers_.generations_json());
-  }
-  if (line.rfind("POST /reload ", 0) == 0) {
-    std::string failure = handlers_.reload();
-    if (failure.empty()) return respond(client, 200, "OK", "{\"reloaded\":true}");
-    return respond(client, 409, "Conflict", "{\"reloaded\":false,\"error\":" + json_string(failure) + "}");
-  }
-  if (line.rfind("GET ", 0) == 0 || line.rfind("POST ", 0) == 0)
-    return respond(client, 404, "Not Found", "{\"error\":\"try GET /generations or POST /reload\"}");
-  respond(client, 405, "Method Not Allowed", "{\"error\":\"GET /generations or POST /reload\"}");
+std::string admin_serialize(const AdminResponse &response) {
+  // replace: a byte that is not UTF-8 (a Latin-1 file name) becomes U+FFFD
+  // instead of an exception or invalid JSON.
+  std::string body = response.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + reason(response.status) + "\r\n";
+  for (const auto &[name, value] : response.headers) out += name + ": " + value + "\r\n";
+  out += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n" + body;
+  return out;
 }
-
-std::string json_quote(const std::string &s) { return json_string(s); }
 
 }  // namespace axle

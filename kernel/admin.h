@@ -1,43 +1,43 @@
-// The admin listener: a small control-plane HTTP endpoint on a loopback
-// address, served by its own thread so it never touches a worker.
+// The admin endpoint's routes, on a request the reader parsed and the policy
+// let through:
 //   GET  /generations   live generations, their modules and connections (JSON)
 //   POST /reload        re-read the config file and swap generations
+// Every answer is JSON (nlohmann::json; bytes that are not UTF-8, as in a
+// file path, come out as U+FFFD) and closes the connection.
 #pragma once
 
-#include "config.h"
+#include "admin_policy.h"
+#include "admin_request.h"
 
-#include <atomic>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
+#include <utility>
+#include <vector>
 
 namespace axle {
 
-// s as a JSON string literal, quotes included.
-std::string json_quote(const std::string &s);
-
-class AdminServer {
- public:
-  struct Handlers {
-    std::function<std::string()> generations_json;
-    // Returns "" on success, else the reason the running generation stayed.
-    std::function<std::string()> reload;
-  };
-
-  AdminServer(Handlers handlers) : handlers_(std::move(handlers)) {}
-  ~AdminServer();
-
-  // Binds and starts the thread; the bound address goes to the log.
-  bool start(const ListenAddress &address, std::string &error);
-
- private:
-  void serve();
-  void answer(int client);
-
-  Handlers handlers_;
-  int listen_fd_ = -1;
-  int stop_fd_ = -1;  // eventfd that ends the thread
-  std::thread thread_;
+struct AdminHandlers {
+  std::function<nlohmann::json()> generations;
+  // Returns "" on success, else the reason the running generation stayed.
+  std::function<std::string()> reload;
+  // The policy in force now: a reload may change [admin] hosts and the token.
+  std::function<AdminPolicy()> policy;
 };
+
+struct AdminResponse {
+  int status = 200;
+  nlohmann::json body;
+  std::vector<std::pair<std::string, std::string>> headers;  // beside Content-Type, -Length, Connection
+};
+
+// {"error": message} with `status`.
+AdminResponse admin_error(int status, const std::string &message);
+
+// Checks the caller, then runs the route. Reload runs here, synchronously.
+AdminResponse admin_answer(const AdminRequest &request, const AdminHandlers &handlers);
+
+// The response's bytes on the wire (HTTP/1.1, Connection: close).
+std::string admin_serialize(const AdminResponse &response);
 
 }  // namespace axle

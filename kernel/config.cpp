@@ -7,8 +7,10 @@
 #include <axle/router.h>
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -427,13 +429,68 @@ class ConfigParser {
   }
 
   void parse_admin(const toml::table &tbl, Config &cfg) const {
-    for_each_key(tbl, "admin", {"listen"}, [&](std::string_view, const toml::node &node) {
-      ListenAddress addr = address(node, "admin.listen");
-      if (!is_loopback(addr.host)) {
-        fail(node, "admin.listen", "must be a loopback address (127.0.0.0/8 or [::1]), got " + describe(node));
+    for_each_key(tbl, "admin", {"listen", "hosts", "token_file"}, [&](std::string_view key, const toml::node &node) {
+      if (key == "listen") {
+        ListenAddress addr = address(node, "admin.listen");
+        if (!is_loopback(addr.host)) {
+          fail(node, "admin.listen", "must be a loopback address (127.0.0.0/8 or [::1]), got " + describe(node));
+        }
+        cfg.admin_listen = addr;
+      } else if (key == "hosts") {
+        cfg.admin_hosts = admin_hosts(node);
+      } else {
+        cfg.admin_token = admin_token(node);
       }
-      cfg.admin_listen = addr;
     });
+  }
+
+  // Plain DNS names (no port, no wildcard): what a Host header may name.
+  std::vector<std::string> admin_hosts(const toml::node &node) const {
+    std::vector<std::string> names = string_array(node, "admin.hosts");
+    for (size_t i = 0; i < names.size(); ++i) {
+      std::string &name = names[i];
+      bool ok = !name.empty() && name.size() <= 253 && name.front() != '.' && name.front() != '-';
+      for (char &c : name) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.');
+      }
+      if (!ok) {
+        fail(*node.as_array()->get(i), "admin.hosts[" + std::to_string(i) + "]",
+             "expected a host name (letters, digits, '-' and '.', no port), got " + describe(*node.as_array()->get(i)));
+      }
+    }
+    return names;
+  }
+
+  // The bearer token: the file's one line, read now so a bad file fails the
+  // load (and --check) rather than the first request. Others may not read it.
+  std::string admin_token(const toml::node &node) const {
+    std::string path = resolve(string(node, "admin.token_file"));
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) fail(node, "admin.token_file", path + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) fail(node, "admin.token_file", path + ": not a regular file");
+    if (st.st_mode & S_IROTH) {
+      fail(node, "admin.token_file", path + ": readable by every user; chmod o-r it");
+    }
+    constexpr size_t kMaxToken = 1024;
+    std::string token(kMaxToken + 2, '\0');
+    std::FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f) fail(node, "admin.token_file", path + ": " + std::strerror(errno));
+    token.resize(std::fread(token.data(), 1, token.size(), f));
+    std::fclose(f);
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    if (token.size() < 16 || token.size() > kMaxToken) {
+      fail(node, "admin.token_file", path + ": the token must be one line of 16 to 1024 characters");
+    }
+    // RFC 6750 b64token: what a Bearer credential may hold.
+    size_t pad = token.find_last_not_of('=') + 1;  // 0 when all '=': refused below
+    for (size_t i = 0; i < token.size(); ++i) {
+      char c = token[i];
+      bool ok = (i >= pad && pad > 0) || std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+                c == '~' || c == '+' || c == '/';
+      if (!ok) fail(node, "admin.token_file", path + ": the token may hold only letters, digits and -._~+/ (then =)");
+    }
+    return token;
   }
 
   uint32_t methods(const toml::node &node, const std::string &path) const {

@@ -119,6 +119,8 @@ struct Config {
   SocketOptions sockets;
   LogConfig log;
   std::optional<ListenAddress> admin_listen;  // [admin] listen (loopback only)
+  std::vector<std::string> admin_hosts;  // [admin] hosts: Host names accepted beside loopback, lowercase
+  std::string admin_token;  // read from [admin] token_file at load; empty = no token required
 };
 
 // Parse and validate. On failure returns std::nullopt and sets error to

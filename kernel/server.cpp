@@ -135,8 +135,8 @@ int Server::run() {
   current_ = std::move(gen);
   for (const Listener &l : listeners_) spdlog::info("listening on http://{}", l.address);
   if (config_.admin_listen) {
-    admin_ = std::make_unique<AdminServer>(AdminServer::Handlers{[this] { return generations_json(); },
-                                                                  [this] { return reload(); }});
+    admin_ = std::make_unique<AdminServer>(AdminHandlers{[this] { return generations_json(); },
+                                                         [this] { return reload(); }, [this] { return admin_policy(); }});
     if (!admin_->start(*config_.admin_listen, error)) {
       spdlog::error("{}", error);
       current_->drain(0, true);
@@ -227,36 +227,34 @@ std::string Server::swap_generation() {
   return "";
 }
 
-std::string Server::generations_json() {
+nlohmann::json Server::generations_json() {
   std::lock_guard state_lock(state_mutex_);
-  std::string out = "{\"generations\":[";
-  auto describe = [&](Generation &g, const char *state) {
-    out += "{\"id\":" + std::to_string(g.id) + ",\"state\":\"" + state + "\",\"connections\":" +
-           std::to_string(g.connection_count()) + ",\"worker_connections\":[";
-    const char *sep = "";
-    for (uint32_t n : g.worker_connection_counts()) {
-      out += sep + std::to_string(n);
-      sep = ",";
-    }
-    out += "],\"modules\":[";
-    bool first = true;
+  auto describe = [](Generation &g, const char *state) {
+    nlohmann::json modules = nlohmann::json::array();
     for (ModuleInstance *m : g.all_instances()) {
       const axle_module_descriptor_t &d = m->desc();
-      if (!first) out += ",";
-      first = false;
-      out += "{\"kind\":" + json_quote(m->library->kind_name()) + ",\"name\":" + json_quote(d.name) +
-             ",\"version\":" + json_quote(d.version) + ",\"abi\":\"" + std::to_string(d.abi_major) + "." +
-             std::to_string(d.abi_minor) + "\",\"file\":" + json_quote(m->library->path()) +
-             ",\"unloadable\":" + (m->library->unloadable() ? "true" : "false") + "}";
+      modules.push_back({{"kind", m->library->kind_name()},
+                         {"name", d.name},
+                         {"version", d.version},
+                         {"abi", std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor)},
+                         {"file", m->library->path()},
+                         {"unloadable", m->library->unloadable()}});
     }
-    out += "]}";
+    return nlohmann::json{{"id", g.id},
+                          {"state", state},
+                          {"connections", g.connection_count()},
+                          {"worker_connections", g.worker_connection_counts()},
+                          {"modules", std::move(modules)}};
   };
-  if (current_) describe(*current_, "serving");
-  for (auto &g : retired_) {
-    out += ",";
-    describe(*g, "draining");
-  }
-  return out + "]}";
+  nlohmann::json generations = nlohmann::json::array();
+  if (current_) generations.push_back(describe(*current_, "serving"));
+  for (auto &g : retired_) generations.push_back(describe(*g, "draining"));
+  return nlohmann::json{{"generations", std::move(generations)}};
+}
+
+AdminPolicy Server::admin_policy() {
+  std::lock_guard state_lock(state_mutex_);
+  return AdminPolicy{config_.admin_hosts, config_.admin_token};
 }
 
 void Server::reap_retired(bool wait) {

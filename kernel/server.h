@@ -2,7 +2,7 @@
 // signal-driven lifecycle.
 #pragma once
 
-#include "admin.h"
+#include "admin_server.h"
 #include "config.h"
 #include "generation.h"
 #include "worker.h"
@@ -33,7 +33,9 @@ class Server {
   // else why the running generation keeps serving. Any thread.
   std::string reload();
   // Live generations as JSON, for the admin endpoint. Any thread.
-  std::string generations_json();
+  nlohmann::json generations_json();
+  // The admin endpoint's rules from the config in force. Any thread.
+  AdminPolicy admin_policy();
 
  private:
   bool open_listeners(std::string &error);

@@ -200,7 +200,7 @@ def test_uring_spreads_connections_over_workers(start_axle, tmp_path, flow_root)
             conns.append(c)
             assert c.request(harness.get("/ping")).status == 200
         with harness.Conn(*server.admin[0]) as c:
-            doc = json.loads(c.request(harness.get("/generations")).body)
+            doc = json.loads(c.request(harness.get("/generations", host="127.0.0.1")).body)
         counts = doc["generations"][0]["worker_connections"]
         assert len(counts) == 2 and sum(counts) == 40, doc
         assert min(counts) >= 5, f"one loop took nearly every connection: {counts}"

@@ -27,7 +27,7 @@ def admin_port(server):
 
 
 def admin_reload(port):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/reload", method="POST", data=b"")
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/reload", method="POST")  # no body, no Content-Type
     with urllib.request.urlopen(req, timeout=harness.IO_TIMEOUT) as resp:
         return resp.status, resp.read()
 

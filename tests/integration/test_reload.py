@@ -166,7 +166,7 @@ def test_admin_endpoint_lists_generations_and_reloads(start_axle, static_root):
     server.wait_for_log(r"admin listening on")
     admin = server.admin[0]
     with Conn(*admin) as c:
-        resp = c.request(get("/generations"))
+        resp = c.request(get("/generations", host="127.0.0.1"))
     assert resp.status == 200, resp
     doc = json.loads(resp.body)
     assert [g["state"] for g in doc["generations"]] == ["serving"], doc
@@ -178,10 +178,10 @@ def test_admin_endpoint_lists_generations_and_reloads(start_axle, static_root):
     rewrite(server, harness.render_config(routes=harness.default_routes(static_root),
                                           modules={"parser": new_parser}, extra='[admin]\nlisten = "127.0.0.1:0"'))
     with Conn(*admin) as c:
-        resp = c.request(b"POST /reload HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        resp = c.request(b"POST /reload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
     assert resp.status == 200, resp
     with Conn(*admin) as c:
-        doc = json.loads(c.request(get("/generations")).body)
+        doc = json.loads(c.request(get("/generations", host="127.0.0.1")).body)
     serving = [g for g in doc["generations"] if g["state"] == "serving"]
     assert len(serving) == 1 and ("parser", new_parser) in {(m["kind"], m["name"]) for m in serving[0]["modules"]}, doc
     with Conn(*server.listeners[0]) as c:
