@@ -4,6 +4,8 @@
 
 #include "config.h"
 
+#include "http/char_class.h"
+
 #include <axle/router.h>
 
 #include <arpa/inet.h>
@@ -40,6 +42,12 @@ struct ConfigError {
 constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
 constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
 constexpr int64_t kMaxWorkers = 1024;
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
 // One bounded integer key of a section: its accepted range and where it goes.
 // The upper bounds keep every size the kernel derives from a value (per-worker
@@ -493,7 +501,10 @@ class ConfigParser {
     return token;
   }
 
-  uint32_t methods(const toml::node &node, const std::string &path) const {
+  // The standard names become AXLE_METHOD_* bits; any other token (RFC 9110
+  // 9.1: case-sensitive, e.g. "PROPFIND") becomes AXLE_METHOD_OTHER plus its
+  // name in `extensions`, so the server implements it instead of answering 501.
+  uint32_t methods(const toml::node &node, const std::string &path, std::vector<std::string> &extensions) const {
     const toml::array *arr = node.as_array();
     if (!arr || arr->empty()) fail(node, path, "expected a non-empty array of method names, got " + describe(node));
     uint32_t mask = 0;
@@ -503,10 +514,25 @@ class ConfigParser {
       uint32_t bit = 0;
       for (const auto &m : kMethods) {
         if (m.name == name) bit = m.bit;
+        else if (equal_ignoring_case(m.name, name))
+          fail((*arr)[i], item_path,
+               "method names are case-sensitive: " + describe((*arr)[i]) + " is not " + std::string(m.name));
       }
       if (!bit) {
-        fail((*arr)[i], item_path,
-             "unknown method " + describe((*arr)[i]) + " (expected GET, HEAD, POST, PUT, DELETE, PATCH or OPTIONS)");
+        bool token = !name.empty() && name.size() <= kMaxExtensionMethodBytes;
+        for (char c : name) token = token && http::kTokenChar[static_cast<unsigned char>(c)];
+        if (!token) {
+          fail((*arr)[i], item_path,
+               "a method is a token of at most " + std::to_string(kMaxExtensionMethodBytes) +
+                   " letters, digits or !#$%&'*+-.^_`|~ (GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS or an "
+                   "extension such as PROPFIND), got " + describe((*arr)[i]));
+        }
+        if (std::find(extensions.begin(), extensions.end(), name) != extensions.end())
+          fail((*arr)[i], item_path, "\"" + name + "\" is listed twice");
+        if (extensions.size() == kMaxExtensionMethods)
+          fail((*arr)[i], item_path, "at most " + std::to_string(kMaxExtensionMethods) + " extension methods per route");
+        extensions.push_back(std::move(name));
+        bit = AXLE_METHOD_OTHER;
       }
       mask |= bit;
     }
@@ -596,7 +622,7 @@ class ConfigParser {
           has_handler = true;
         } else if (key == "methods") {
           methods_node = &value;
-          route.method_mask = methods(value, path);
+          route.method_mask = methods(value, path, route.extension_methods);
         } else if (key == "stream_body") {
           stream_node = &value;
           const toml::value<bool> *flag = value.as_boolean();

@@ -42,11 +42,18 @@ struct ListenAddress {
 // host scope has no route for (404) or no route for with this method (405).
 enum class RouteFallback : uint8_t { None, NotFound, MethodNotAllowed };
 
+// Bounds on a route's extension methods (they all go into a 405's Allow).
+constexpr size_t kMaxExtensionMethods = 16;
+constexpr size_t kMaxExtensionMethodBytes = 32;
+
 struct RouteConfig {
   SourcePos pos;
   std::string path;        // pattern, e.g. "/echo/{msg}"; empty for a fallback
   std::string handler;     // handler module name, e.g. "static"
   uint32_t method_mask;    // AXLE_METHOD_* bits; "methods" key, default ANY
+  // Names in "methods" outside the AXLE_METHOD_* set (case-sensitive tokens,
+  // e.g. "PROPFIND"); when there are any, AXLE_METHOD_OTHER means only these.
+  std::vector<std::string> extension_methods;
   bool stream_body = false;  // "stream_body": the handler receives the body as it arrives
   // "host": lowercase exact names ("example.com") and wildcards ("*.example.com",
   // any name below example.com); empty = every host (the unscoped routes).

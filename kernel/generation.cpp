@@ -110,6 +110,8 @@ bool Generation::load(std::string &error) {
     entry.handler = handlers[slot].vtable<axle_handler_vtable_t>();
     entry.handler_slot = slot;
     entry.stream_body = rc.stream_body;
+    entry.extension_methods = rc.extension_methods;
+    for (const std::string &m : rc.extension_methods) entry.allow_names += (entry.allow_names.empty() ? "" : ", ") + m;
     if (rc.stream_body && handlers[slot].desc().abi_minor < 2) {
       error = rc.pos.str() + ": route " + rc.path + ": stream_body needs a handler built for ABI 1.2 or later ('" +
               rc.handler + "' is " + std::to_string(handlers[slot].desc().abi_major) + "." +
@@ -144,7 +146,7 @@ bool Generation::load(std::string &error) {
   for (uint32_t i = 0; i < routes.size(); ++i) {
     if (i < config.routes.size()) {
       const RouteConfig &rc = config.routes[i];
-      inputs.push_back({rc.path, rc.method_mask, &rc.hosts, rc.fallback});
+      inputs.push_back({rc.path, rc.method_mask, &rc.hosts, rc.fallback, &rc.extension_methods});
     } else {  // the metrics route
       inputs.push_back({routes[i].pattern, AXLE_METHOD_GET | AXLE_METHOD_HEAD, &kAnyHost, RouteFallback::None});
     }

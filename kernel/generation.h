@@ -48,6 +48,11 @@ struct RouteEntry {
   void *route_state = nullptr;
   std::unique_ptr<axle_config_t> config;
   bool stream_body = false;  // the handler receives the request body as it arrives
+  // The route's extension methods ("methods" names outside AXLE_METHOD_*), and
+  // the same joined for a 405's Allow ("PROPFIND, MKCOL"). Empty: a route
+  // with AXLE_METHOD_OTHER takes every extension method.
+  std::vector<std::string> extension_methods;
+  std::string allow_names;
 };
 
 class Generation {

@@ -57,6 +57,9 @@ void HostRoutes::clear() {
     if (s.table) vt_->table_destroy(instance_, s.table);
   scopes_.assign(1, Scope{});
   names_.clear();
+  every_extension_ = false;
+  extensions_.clear();
+  extension_names_.clear();
 }
 
 bool HostRoutes::build(const axle_router_vtable_t *vt, void *router_instance, const std::vector<Input> &routes,
@@ -80,7 +83,13 @@ bool HostRoutes::build(const axle_router_vtable_t *vt, void *router_instance, co
   implemented_ = AXLE_METHOD_OPTIONS;
   for (uint32_t id = 0; id < routes.size(); ++id) {
     const Input &r = routes[id];
-    if (r.fallback == RouteFallback::None) implemented_ |= r.method_mask;
+    if (r.fallback == RouteFallback::None) {
+      implemented_ |= r.method_mask;
+      if (r.method_mask & AXLE_METHOD_OTHER) {
+        if (!r.extension_methods || r.extension_methods->empty()) every_extension_ = true;
+        else extensions_.insert(extensions_.end(), r.extension_methods->begin(), r.extension_methods->end());
+      }
+    }
     for (const std::string &host : r.hosts->empty() ? kUnscoped : *r.hosts) {
       size_t s = scope_of(host);
       if (r.fallback == RouteFallback::NotFound) scopes_[s].not_found = id;
@@ -107,6 +116,9 @@ bool HostRoutes::build(const axle_router_vtable_t *vt, void *router_instance, co
   }
   if (implemented_ & AXLE_METHOD_GET) implemented_ |= AXLE_METHOD_HEAD;
   std::sort(names_.begin(), names_.end());
+  std::sort(extensions_.begin(), extensions_.end());
+  extensions_.erase(std::unique(extensions_.begin(), extensions_.end()), extensions_.end());
+  for (const std::string &m : extensions_) extension_names_ += (extension_names_.empty() ? "" : ", ") + m;
   return true;
 }
 

@@ -10,6 +10,7 @@
 #include <axle/parser.h>
 #include <axle/router.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,6 +38,8 @@ class HostRoutes {
     uint32_t method_mask;
     const std::vector<std::string> *hosts;  // empty: unscoped
     RouteFallback fallback;
+    // With AXLE_METHOD_OTHER: the extension methods it takes; null or empty: every one.
+    const std::vector<std::string> *extension_methods = nullptr;
   };
   struct Scope {
     void *table = nullptr;  // null: the scope has no path route
@@ -60,9 +63,15 @@ class HostRoutes {
   // The methods the server implements (RFC 9110 9.1), as AXLE_METHOD_* bits:
   // those of every path route in every scope, HEAD wherever GET is, and
   // OPTIONS (the server answers "OPTIONS *" itself). AXLE_METHOD_OTHER is in
-  // it only when some route takes every method (no `methods` key). Any other
+  // it when some route takes every method (no `methods` key) or names
+  // extension methods; then implements_extension() tells which. Any other
   // method is answered 501; one of these that a path does not allow, 405.
   uint32_t implemented() const { return implemented_; }
+  bool implements_extension(std::string_view method) const {
+    return every_extension_ || std::binary_search(extensions_.begin(), extensions_.end(), method);
+  }
+  // The extension methods routes name, joined for Allow ("MKCOL, PROPFIND").
+  std::string_view extension_names() const { return extension_names_; }
 
   // True when some route has a host: otherwise lookup is skipped altogether.
   bool scoped() const { return names_.size() > 0; }
@@ -81,6 +90,9 @@ class HostRoutes {
   const axle_router_vtable_t *vt_ = nullptr;
   void *instance_ = nullptr;
   uint32_t implemented_ = 0;
+  bool every_extension_ = false;
+  std::vector<std::string> extensions_;  // sorted, unique; compared as they are (case-sensitive)
+  std::string extension_names_;          // the same joined for Allow
   std::vector<Scope> scopes_{1};  // [0] is the unscoped routes
   // Sorted by name: "a.example.com" (exact) or ".example.com" (from
   // "*.example.com"; the leading '.' keeps wildcards apart from exact names).

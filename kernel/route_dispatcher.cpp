@@ -7,7 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace axle {
 namespace {
@@ -22,6 +24,15 @@ namespace {
   if (s == "PATCH") return AXLE_METHOD_PATCH;
   if (s == "OPTIONS") return AXLE_METHOD_OPTIONS;
   return AXLE_METHOD_OTHER;
+}
+
+// An Allow header line for a response a route or the server itself answers.
+void append_allow(http::Response &resp, const http::Allow &allow) {
+  std::string line(sizeof "Allow: \r\n" + http::kAllowMaxBytes + 2 + allow.extension_names.size(), '\0');
+  std::memcpy(line.data(), "Allow: ", 7);
+  char *end = http::write_allow(line.data() + 7, allow);
+  std::memcpy(end, "\r\n", 2);
+  resp.header_lines.append(line.data(), static_cast<size_t>(end + 2 - line.data()));
 }
 
 }  // namespace
@@ -55,7 +66,10 @@ RouteDispatcher::RouteDispatcher(const Generation &gen, Worker &worker, const st
                                                                          uint16_t &error_status,
                                                                          const HostRoutes::Scope *&scope) {
   scope = nullptr;
-  if (!(method & implemented_)) [[unlikely]] {  // RFC 9110 9.1: not 405, no resource has it
+  allow_names_ = {};
+  if (!(method & implemented_) || (method == AXLE_METHOD_OTHER &&
+                                   !gen_.host_routes.implements_extension({head.method.ptr, head.method.len})))
+      [[unlikely]] {  // RFC 9110 9.1: not 405, no resource has it
     error_status = 501;
     return AXLE_ROUTE_NOT_FOUND;
   }
@@ -73,12 +87,48 @@ RouteDispatcher::RouteDispatcher(const Generation &gen, Worker &worker, const st
   // The request host's routes first; what they do not know (404), the
   // unscoped routes answer. Configs without host scopes skip this.
   axle_route_result_t found = AXLE_ROUTE_NOT_FOUND;
-  if (scoped_ && (scope = gen_.host_routes.find(request_host(head, host_))))
-    found = match_in(scope->table, method, path, match);
-  if (found == AXLE_ROUTE_NOT_FOUND) found = match_in(unscoped_table_, method, path, match);
+  const void *table = nullptr;
+  if (scoped_ && (scope = gen_.host_routes.find(request_host(head, host_)))) {
+    table = scope->table;
+    found = match_in(table, method, path, match);
+  }
+  if (found == AXLE_ROUTE_NOT_FOUND) {
+    table = unscoped_table_;
+    found = match_in(table, method, path, match);
+  }
+  if (method == AXLE_METHOD_OTHER ||
+      (found == AXLE_ROUTE_METHOD_NOT_ALLOWED && (match.allowed_methods & AXLE_METHOD_OTHER))) [[unlikely]]
+    found = settle_extension(head.method, table, path, found, match);
   if (found == AXLE_ROUTE_NOT_FOUND) error_status = 404;
   if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED) error_status = 405;
   return found;
+}
+
+axle_route_result_t RouteDispatcher::settle_extension(axle_str_t method, const void *table, axle_str_t path,
+                                                      axle_route_result_t found, axle_route_match_t &match) {
+  // The router knows one bit for every extension method, so at most one
+  // route per path has them (overlapping methods are refused at build).
+  auto names_method = [&](const RouteEntry &r) {
+    return r.extension_methods.empty() ||
+           std::find(r.extension_methods.begin(), r.extension_methods.end(),
+                     std::string_view(method.ptr, method.len)) != r.extension_methods.end();
+  };
+  if (found == AXLE_ROUTE_FOUND && names_method(gen_.routes[match.route_id])) return found;
+  axle_route_match_t probe = match;
+  uint32_t extension_route = AXLE_ROUTE_NONE;
+  if (found == AXLE_ROUTE_FOUND) {
+    // Its route names other extension methods: the path's Allow is every
+    // standard method some route of it takes, and that route's names.
+    extension_route = match.route_id;
+    match.allowed_methods = 0;
+    for (uint32_t bit = AXLE_METHOD_GET; bit < AXLE_METHOD_OTHER; bit <<= 1)
+      if (match_in(table, bit, path, probe) == AXLE_ROUTE_FOUND) match.allowed_methods |= bit;
+  } else if (found == AXLE_ROUTE_METHOD_NOT_ALLOWED &&
+             match_in(table, AXLE_METHOD_OTHER, path, probe) == AXLE_ROUTE_FOUND) {
+    extension_route = probe.route_id;
+  }
+  if (extension_route != AXLE_ROUTE_NONE) allow_names_ = gen_.routes[extension_route].allow_names;
+  return found == AXLE_ROUTE_NOT_FOUND ? found : AXLE_ROUTE_METHOD_NOT_ALLOWED;
 }
 
 bool RouteDispatcher::streams_body(const axle_request_head_t &head) {
@@ -93,12 +143,8 @@ bool RouteDispatcher::streams_body(const axle_request_head_t &head) {
 http::DispatchResult RouteDispatcher::answer_options_asterisk(http::Response &resp) const {
   // RFC 9110 9.3.7: about the server, not a resource. A body, if any, was
   // framed and read like any other and is ignored.
-  char line[sizeof "Allow: \r\n" + http::kAllowMaxBytes];
-  std::memcpy(line, "Allow: ", 7);
-  char *end = http::write_allow(line + 7, implemented_);
-  std::memcpy(end, "\r\n", 2);
   resp.status = 200;
-  resp.header_lines.append(line, static_cast<size_t>(end + 2 - line));
+  append_allow(resp, http::Allow(implemented_, gen_.host_routes.extension_names()));
   http::DispatchResult result;
   result.route_id = AXLE_ROUTE_NONE;
   return result;
@@ -115,21 +161,15 @@ http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, ht
   axle_route_match_t match;
   const HostRoutes::Scope *scope;
   if (route(head, method, match, result.error_status, scope) != AXLE_ROUTE_FOUND) [[unlikely]] {
-    if (result.error_status == 405) result.allow = match.allowed_methods;
+    if (result.error_status == 405) result.allow = http::Allow(match.allowed_methods, allow_names_);
     if (result.error_status == 400 || result.error_status == 501) return result;  // no fallback answers these
     match.route_id = gen_.host_routes.fallback(scope, result.error_status);
     if (match.route_id == AXLE_ROUTE_NONE) return result;
     // A configured fallback answers instead, from this preset (it may change it).
     resp.status = result.error_status;
-    if (result.allow) {
-      char line[sizeof "Allow: \r\n" + http::kAllowMaxBytes];
-      char *end = http::write_allow(line + 7, result.allow);
-      std::memcpy(line, "Allow: ", 7);
-      std::memcpy(end, "\r\n", 2);
-      resp.header_lines.append(line, static_cast<size_t>(end + 2 - line));
-    }
+    if (!result.allow.empty()) append_allow(resp, result.allow);
     result.error_status = 0;
-    result.allow = 0;
+    result.allow = {};
     match.param_count = 0;
   }
   axle_str_t path{path_.data(), path_.size()};

@@ -36,6 +36,11 @@ class RouteDispatcher final : public http::Dispatcher {
   // scope: the request host's routes, or null (the unscoped ones).
   axle_route_result_t route(const axle_request_head_t &head, uint32_t method, axle_route_match_t &match,
                             uint16_t &error_status, const HostRoutes::Scope *&scope);
+  // An extension method (AXLE_METHOD_OTHER) found, or a 405 whose path has a
+  // route with extension methods: whether the route names this one, and the
+  // Allow field (allow_names_) for a 405. Only on that rare path.
+  axle_route_result_t settle_extension(axle_str_t method, const void *table, axle_str_t path,
+                                       axle_route_result_t found, axle_route_match_t &match);
 
   Worker &worker_;
   const std::vector<void *> &handler_ctx_;
@@ -43,6 +48,7 @@ class RouteDispatcher final : public http::Dispatcher {
   const bool scoped_;           // some route has a host: look the request's up
   const uint32_t implemented_;  // HostRoutes::implemented(): other methods get 501
   std::string path_;  // scratch: the normalized path
+  std::string_view allow_names_;  // scratch: a 405's extension methods (the generation's routes own the text)
   axle_route_param_t params_[kMaxParams];
   char host_[kMaxRoutingHostBytes];  // scratch: the request host, lowercased
 };

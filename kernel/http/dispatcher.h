@@ -3,6 +3,7 @@
 // nothing of routers, handlers or modules beyond this.
 #pragma once
 
+#include "http/error_response.h"
 #include "http/response.h"
 
 #include <axle/parser.h>
@@ -16,7 +17,7 @@ class Engine;
 
 struct DispatchResult {
   uint16_t error_status = 0;  // non-zero: no handler answered; the engine sends this error
-  uint32_t allow = 0;         // 405: AXLE_METHOD_* bits of the Allow field
+  Allow allow;                // 405: the Allow field
   uint32_t route_id = 0;      // AXLE_ROUTE_NONE when no route matched
   bool kept = false;          // the handler kept the request (Engine::keep) to answer later
   bool empty_stream = false;  // a route that streams bodies got none: its handler still gets `last`

@@ -391,7 +391,7 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
 }
 
 void Engine::answer_error(uint16_t status, const axle_request_head_t *head, size_t bytes_in, uint32_t route_id,
-                          uint32_t allow, bool head_only, bool close, uint64_t started_ns, bool refused) {
+                          Allow allow, bool head_only, bool close, uint64_t started_ns, bool refused) {
   ErrorFrame frame{ctx_.date.view(), close, head_only, allow, status == 503 ? 1u : 0u};
   Work *w = ensure_work();
   int64_t queued = w ? queue_error_response(w->out, status, frame) : -1;

@@ -180,7 +180,7 @@ class Engine {
   void resume_work();
   // refused: bytes that were no request (counted as a parse error, not a request)
   void answer_error(uint16_t status, const axle_request_head_t *head, size_t bytes_in, uint32_t route_id,
-                    uint32_t allow, bool head_only, bool close, uint64_t started_ns, bool refused = false);
+                    Allow allow, bool head_only, bool close, uint64_t started_ns, bool refused = false);
   // A request refused before reaching a handler: counted, answered, then the connection closes.
   void reject(uint16_t status, const axle_request_head_t *head, size_t bytes_in);
   void stop_reading_requests();

@@ -36,9 +36,18 @@ char *write_allow(char *dst, uint32_t mask) {
   return dst;
 }
 
+char *write_allow(char *dst, const Allow &allow) {
+  char *start = dst;
+  dst = write_allow(dst, allow.methods);
+  if (allow.extension_names.empty()) return dst;
+  if (dst != start) dst = put(dst, ", "sv);
+  return put(dst, allow.extension_names);
+}
+
 int64_t queue_error_response(OutQueue &out, uint16_t status, const ErrorFrame &frame) {
   std::string_view reason = reason_phrase(status);
-  size_t size = 192 + frame.date.size() + 2 * reason.size() + kAllowMaxBytes;  // an upper bound
+  size_t size = 192 + frame.date.size() + 2 * reason.size() + kAllowMaxBytes + 2 +
+                frame.allow.extension_names.size();  // an upper bound
   char *start = out.reserve(size);
   if (!start) return -1;
   char *p = put(start, "HTTP/1.1 "sv);
@@ -50,7 +59,7 @@ int64_t queue_error_response(OutQueue &out, uint16_t status, const ErrorFrame &f
   p = put(p, "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "sv);
   p = write_decimal(p, reason.size() + 5);  // "404 " + reason + "\n"
   p = put(p, "\r\n"sv);
-  if (frame.allow) {
+  if (!frame.allow.empty()) {
     p = put(p, "Allow: "sv);
     p = write_allow(p, frame.allow);
     p = put(p, "\r\n"sv);

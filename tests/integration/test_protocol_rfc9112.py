@@ -11,13 +11,17 @@ from conftest import ServerFactory
 from harness import Conn, get
 
 # Routes that list their methods: the server implements GET, HEAD (with GET),
-# POST, DELETE (only for host h.test, still implemented) and OPTIONS (for "*").
+# POST, DELETE (only for host h.test, still implemented), OPTIONS (for "*")
+# and the extension methods PROPFIND, MKCOL and REPORT, named by routes.
 STRICT_ROUTES = [
     {"path": "/ping", "handler": "ping", "methods": ["GET"]},
     {"path": "/echo/{msg}", "handler": "echo", "methods": ["POST"]},
     {"path": "/gone", "handler": "ping", "methods": ["DELETE"], "host": "h.test"},
+    {"path": "/dav", "handler": "ping", "methods": ["GET"]},
+    {"path": "/dav", "handler": "ping", "methods": ["PROPFIND", "MKCOL"]},
+    {"path": "/report", "handler": "ping", "methods": ["REPORT"]},
 ]
-STRICT_IMPLEMENTS = {"GET", "HEAD", "POST", "DELETE", "OPTIONS"}
+STRICT_IMPLEMENTS = {"GET", "HEAD", "POST", "DELETE", "OPTIONS", "PROPFIND", "MKCOL", "REPORT"}
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +66,11 @@ def answered_and_kept(c: Conn, req: bytes, status: int, method="GET"):
 
 # ---- methods: 501 vs 405 ----
 
-@pytest.mark.parametrize("method", [b"FOO", b"get", b"Get", b"M-SEARCH", b"PUT", b"PATCH"])
+@pytest.mark.parametrize("method", [b"FOO", b"get", b"Get", b"M-SEARCH", b"PUT", b"PATCH", b"propfind", b"LOCK"])
 def test_method_no_route_implements_is_501(strict, method):
-    # Method names are case-sensitive: "get" is not GET. PUT and PATCH are
-    # known names, but no route here takes them.
+    # Method names are case-sensitive: "get" is not GET, "propfind" not
+    # PROPFIND. PUT and PATCH are known names, but no route here takes them;
+    # LOCK is an extension method no route names.
     with Conn(*strict) as c:
         resp = answered_and_kept(c, get("/ping", method=method), 501)
         assert resp.header("allow") is None, resp
@@ -84,6 +89,29 @@ def test_implemented_method_a_route_does_not_allow_is_405_with_allow(strict, met
     with Conn(*strict) as c:
         resp = answered_and_kept(c, req, 405)
         assert allow_of(resp) == {"GET", "HEAD"}, resp
+
+
+@pytest.mark.parametrize("method", [b"PROPFIND", b"MKCOL"])
+def test_extension_method_a_route_lists_is_served(strict, method):
+    with Conn(*strict) as c:
+        resp = answered_and_kept(c, get("/dav", method=method), 200)
+        assert resp.body == b"pong"
+
+
+@pytest.mark.parametrize("path,method,allow", [
+    # Implemented (by /dav's route), not on /ping: 405 with the path's methods.
+    ("/ping", b"PROPFIND", {"GET", "HEAD"}),
+    # /report's route names only REPORT: another extension method is 405.
+    ("/report", b"PROPFIND", {"REPORT"}),
+    # A standard method on a path whose routes name extension methods: Allow
+    # lists them beside the standard ones.
+    ("/dav", b"DELETE", {"GET", "HEAD", "PROPFIND", "MKCOL"}),
+    ("/report", b"GET", {"REPORT"}),
+])
+def test_extension_methods_in_405_allow(strict, path, method, allow):
+    with Conn(*strict) as c:
+        resp = answered_and_kept(c, get(path, method=method), 405)
+        assert allow_of(resp) == allow, resp
 
 
 def test_head_is_implemented_wherever_get_is(strict):

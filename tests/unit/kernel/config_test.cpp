@@ -372,10 +372,23 @@ TEST_CASE("errors name file, line and key") {
     CHECK(error_of(kListen + "[[route]]\npath = \"/a\\tb\"\nhandler = \"ping\"\n").rfind("t.toml:4: route[0].path: must not", 0) == 0);
     CHECK(error_of(kListen + "[[route]]\npath = \"/a\"\nhandler = \"x/y\"\n") ==
           "t.toml:5: route[0].handler: invalid module name \"x/y\" (letters, digits, '_' and '-' only)");
-    CHECK(error_of(kListen + ok_route + "methods = [\"GET\", \"FETCH\"]\n") ==
-          "t.toml:6: route[0].methods[1]: unknown method \"FETCH\" (expected GET, HEAD, POST, PUT, DELETE, PATCH or "
-          "OPTIONS)");
-    CHECK(error_of(kListen + ok_route + "methods = [\"get\"]\n").rfind("t.toml:6: route[0].methods[0]: unknown method \"get\"", 0) == 0);
+    CHECK(error_of(kListen + ok_route + "methods = [\"GET\", \"FE TCH\"]\n").rfind(
+              "t.toml:6: route[0].methods[1]: a method is a token of at most 32 letters", 0) == 0);
+    CHECK(error_of(kListen + ok_route + "methods = [\"get\"]\n") ==
+          "t.toml:6: route[0].methods[0]: method names are case-sensitive: \"get\" is not GET");
+    CHECK(error_of(kListen + ok_route + "methods = [\"FETCH\", \"FETCH\"]\n") ==
+          "t.toml:6: route[0].methods[1]: \"FETCH\" is listed twice");
+    {
+      std::string many = "methods = [";
+      for (int i = 0; i < 17; ++i) many += "\"X" + std::to_string(i) + "\", ";
+      CHECK(error_of(kListen + ok_route + many + "]\n") ==
+            "t.toml:6: route[0].methods[16]: at most 16 extension methods per route");
+    }
+    {
+      auto ext = parse_ok(kListen + ok_route + "methods = [\"GET\", \"PROPFIND\", \"MKCOL\"]\n");
+      CHECK(ext.routes[0].method_mask == (AXLE_METHOD_GET | AXLE_METHOD_OTHER));
+      CHECK(ext.routes[0].extension_methods == std::vector<std::string>{"PROPFIND", "MKCOL"});
+    }
     CHECK(error_of(kListen + ok_route + "methods = []\n") ==
           "t.toml:6: route[0].methods: expected a non-empty array of method names, got an array");
     CHECK(error_of(kListen + ok_route + "methods = \"GET\"\n") ==
