@@ -108,10 +108,17 @@ int FileCache::get(const char *name, size_t len, uint64_t now_ns, const FileSour
     *out = &scratch;
     return 0;
   }
+  std::string owned_name(key);  // allocated before a slot is taken: a throw leaves the cache as it was
   const uint32_t i = take_slot();
   Slot &s = slots_[i];
-  s.name.assign(key);
-  index_.emplace(s.name, i);
+  s.name = std::move(owned_name);
+  try {
+    index_.emplace(s.name, i);
+  } catch (...) {
+    s.name.clear();
+    free_.push_back(i);  // within the reserved capacity: no throw
+    throw;
+  }
   s.file = std::move(loaded);
   s.checked_ns = now_ns;
   s.referenced = false;

@@ -11,8 +11,8 @@
 // confined open (open_file.h), content-coding negotiation
 // (accept_encoding.h), validators and MIME types live beside it.
 #include "accept_encoding.h"
-#include "http_date.h"
 #include "file_cache.h"
+#include "http_date.h"
 #include "mime.h"
 #include "open_file.h"
 #include "validators.h"
@@ -47,17 +47,17 @@ constexpr axle_config_key_t kConfigKeys[] = {
      "\"welcome\": if root is missing, serve a built-in welcome page instead of failing; \"\" = fail"},
     {"max_age", AXLE_CONFIG_INT, "0", "Cache-Control max-age in seconds; 0 = no Cache-Control header"},
     {"cache_entries", AXLE_CONFIG_INT, "1024",
-     "Open-file cache entries per worker (each holds at most one descriptor); 0 = no cache"},
+     "Open-file cache entries per route per worker (each holds at most one descriptor); 0 = no cache"},
     {"cache_valid_ms", AXLE_CONFIG_INT, "1000",
      "Milliseconds a cached file is trusted before it is re-opened and compared"},
     {"memory_max_bytes", AXLE_CONFIG_INT, "16384", "Files up to this size are cached as bytes, not descriptors"},
-    {"memory_cache_bytes", AXLE_CONFIG_INT, "8388608", "File bytes cached per worker at most"},
+    {"memory_cache_bytes", AXLE_CONFIG_INT, "8388608", "File bytes one route caches per worker at most"},
     {"precompressed", AXLE_CONFIG_BOOL, "false",
      "Serve file.br / file.zst / file.gz beside file when Accept-Encoding allows it"},
 };
 
-// Sanity bounds on the cache keys: each entry may hold a descriptor, so the
-// count stays far below any descriptor limit an operator would set.
+// Upper bounds on the cache keys, so a typo (an extra zero or three) is
+// refused rather than allowed to hold descriptors or memory by the million.
 constexpr int64_t kMaxCacheEntries = 1 << 16;
 constexpr int64_t kMaxMemoryCacheBytes = int64_t{1} << 30;
 constexpr const char *kMimeTypesPath = "/etc/mime.types";
