@@ -226,6 +226,18 @@ def proc_ids(pid):
     return ids
 
 
+def free_port_below(limit):
+    """A port under `limit` nothing listens on now (None if all are taken)."""
+    for port in range(limit - 1, limit // 2, -1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    return None
+
+
 def test_unknown_user_or_group_is_refused_at_check(tmp_path):
     for key in ("user", "group"):
         cfg = tmp_path / f"{key}.toml"
@@ -241,11 +253,17 @@ def test_root_drops_to_server_user_after_binding(start_axle):
         pytest.skip("dropping privileges needs a server started as root")
     nobody = pwd.getpwnam("nobody")
     group = "nogroup"
-    cfg = world_readable_config(harness.render_config(workers=2, module_dirs=[harness.module_dir()], routes=PING)
+    # A privileged port shows the bind happened before the drop.
+    first_free = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
+    port = free_port_below(min(first_free, 1024))
+    if port is None:
+        pytest.skip(f"no free port below {first_free} on 127.0.0.1")
+    cfg = world_readable_config(harness.render_config(listen=[f"127.0.0.1:{port}"], workers=2,
+                                                      module_dirs=[harness.module_dir()], routes=PING)
                                 .replace("[server]\n", f'[server]\nuser = "nobody"\ngroup = "{group}"\n'))
     server = harness.AxleProcess(["--config", cfg])
     start_axle.running.append(server)
-    server.wait_listening()
+    assert server.wait_listening() == [("127.0.0.1", port)]
     ids = proc_ids(server.proc.pid)
     gid = str(grp.getgrnam(group).gr_gid)
     assert ids["Uid"] == [str(nobody.pw_uid)] * 4, ids
