@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,14 +97,17 @@ bool take_activated_sockets(std::vector<ActivatedSocket> &out, std::string &erro
   if (fds_text.empty()) return true;
   long pid = 0, count = 0;
   // LISTEN_PID guards against variables inherited by a child of the
-  // activated process: those sockets are not ours.
-  if (!pid_text.empty()) {
-    if (!parse_int(pid_text.c_str(), pid)) {
-      error = "socket activation: LISTEN_PID=\"" + pid_text + "\" is not a process id";
-      return false;
-    }
-    if (pid != ::getpid()) return true;
+  // activated process: those sockets are not ours. Like sd_listen_fds(3),
+  // no LISTEN_PID means no activation.
+  if (pid_text.empty()) {
+    spdlog::warn("socket activation: LISTEN_FDS is set without LISTEN_PID; ignored");
+    return true;
   }
+  if (!parse_int(pid_text.c_str(), pid)) {
+    error = "socket activation: LISTEN_PID=\"" + pid_text + "\" is not a process id";
+    return false;
+  }
+  if (pid != ::getpid()) return true;
   if (!parse_int(fds_text.c_str(), count) || count < 0 || count > kMaxFds) {
     error = "socket activation: LISTEN_FDS=\"" + fds_text + "\" is not a count from 0 to " + std::to_string(kMaxFds);
     return false;

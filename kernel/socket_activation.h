@@ -17,8 +17,8 @@ struct ActivatedSocket {
 // Takes the sockets passed by the service manager. Returns false with error
 // when LISTEN_FDS is set for this process but malformed, or a descriptor is
 // not a listening TCP (IPv4/IPv6) stream socket. With no activation (no
-// LISTEN_FDS, or LISTEN_PID naming another process) returns true and an
-// empty list. The variables are cleared either way, so nothing this process
+// LISTEN_FDS, no LISTEN_PID, or LISTEN_PID naming another process) returns
+// true and an empty list. The variables are cleared either way, so nothing this process
 // starts inherits them; each socket taken is made non-blocking and close-on-exec.
 bool take_activated_sockets(std::vector<ActivatedSocket> &out, std::string &error);
 

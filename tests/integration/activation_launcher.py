@@ -7,8 +7,9 @@ AXLE_ACTIVATE         comma-separated kinds: "listen" (TCP on 127.0.0.1, a
                       free port, listening), "bound" (bound, not listening),
                       "udp" (a bound datagram socket), "file" (not a socket)
 AXLE_ACTIVATE_NAMES   LISTEN_FDNAMES, when set
-AXLE_ACTIVATE_PID     "self" (default) or "other": LISTEN_PID names another
-                      process, so the sockets are not the server's
+AXLE_ACTIVATE_PID     "self" (default); "other": LISTEN_PID names another
+                      process, so the sockets are not the server's; "none":
+                      LISTEN_PID is left unset
 AXLE_ACTIVATE_REPORT  file that receives "HOST:PORT" per "listen" socket
 
 Exits 2 on a spec it does not know, before anything is exec'd.
@@ -59,8 +60,11 @@ def main():
         with open(report, "w") as f:
             f.write("".join(addr + "\n" for _, addr in made if addr))
     os.environ["LISTEN_FDS"] = str(len(kinds))
-    os.environ["LISTEN_PID"] = str(os.getpid() if os.environ.get("AXLE_ACTIVATE_PID", "self") == "self"
-                                   else os.getppid())
+    pid = os.environ.get("AXLE_ACTIVATE_PID", "self")
+    if pid not in ("self", "other", "none"):
+        sys.exit(f"activation_launcher: AXLE_ACTIVATE_PID={pid!r}: want self, other or none")
+    if pid != "none":
+        os.environ["LISTEN_PID"] = str(os.getpid() if pid == "self" else os.getppid())
     if "AXLE_ACTIVATE_NAMES" in os.environ:
         os.environ["LISTEN_FDNAMES"] = os.environ["AXLE_ACTIVATE_NAMES"]
     os.execvp(sys.argv[1], sys.argv[1:])

@@ -172,11 +172,16 @@ def test_activation_refuses_what_it_cannot_serve(tmp_path, activation, kind, why
     assert "listening on" not in log
 
 
-def test_activation_for_another_process_is_ignored(start_axle, activation):
-    report = activation(["listen"], pid="other")
+@pytest.mark.parametrize("pid", ["other", "none"])
+def test_activation_not_addressed_to_this_process_is_ignored(start_axle, activation, pid):
+    report = activation(["listen"], pid=pid)
     server = start_axle.start(workers=1, routes=PING)
     assert "%s:%d" % server.listeners[0] not in report.read_text().split()
-    assert not any("socket activation" in line for line in server.stderr_lines)
+    notes = [line for line in server.stderr_lines if "socket activation" in line]
+    if pid == "other":
+        assert notes == [], notes
+    else:
+        assert len(notes) == 1 and "LISTEN_FDS is set without LISTEN_PID; ignored" in notes[0], notes
 
 
 # ---------------------------------------------------------------- sd_notify
