@@ -268,7 +268,7 @@ class ConfigParser {
   }
 
   void parse_server(const toml::table &tbl, Config &cfg) const {
-    for_each_key(tbl, "server", {"listen", "workers", "module_dirs"}, [&](std::string_view key, const toml::node &node) {
+    for_each_key(tbl, "server", {"listen", "workers", "module_dirs", "user", "group"}, [&](std::string_view key, const toml::node &node) {
       std::string path = child("server", key);
       if (key == "listen") {
         const toml::array *arr = node.as_array();
@@ -292,6 +292,10 @@ class ConfigParser {
         } else {
           fail(node, path, "expected an integer from 1 to " + std::to_string(kMaxWorkers) + " or \"auto\", got " + describe(node));
         }
+      } else if (key == "user" || key == "group") {
+        std::string name = string(node, path);
+        if (name.empty()) fail(node, path, "expected a user or group name, got \"\"");
+        (key == "user" ? cfg.run_as.user : cfg.run_as.group) = name;
       } else {
         auto dirs = string_array(node, path);
         for (size_t i = 0; i < dirs.size(); ++i) {
@@ -300,6 +304,12 @@ class ConfigParser {
         }
       }
     });
+    // Looked up now, so --check refuses an account this machine lacks.
+    std::string why;
+    if (!resolve_run_as(cfg.run_as, why)) {
+      std::string_view key = why.starts_with("no such group") ? "group" : "user";
+      fail(*tbl.get(key), child("server", key), why);
+    }
   }
 
   void parse_modules(const toml::table &tbl, Config &cfg) const {

@@ -2,6 +2,8 @@
 // or socket is touched. Every error names file, line and key.
 #pragma once
 
+#include "privileges.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -110,6 +112,7 @@ struct Config {
   std::vector<ListenAddress> listen;
   uint32_t workers = 0;   // 0 = "auto" (one per core)
   std::vector<std::string> module_dirs;  // searched before the built-in dirs; resolved against base_dir
+  RunAs run_as;           // [server] user, group: taken on after binding; empty = stay as started
 
   // [modules]: chosen module name per kind. metrics may be empty (none).
   std::string io = "epoll";

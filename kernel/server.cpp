@@ -1,5 +1,9 @@
 #include "server.h"
 
+#include "privileges.h"
+#include "service_notify.h"
+#include "socket_activation.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,6 +26,17 @@ void tune(int fd, int level, int name, const char *label, std::optional<int> val
   int v = *value;
   if (::setsockopt(fd, level, name, &v, sizeof v) != 0)
     spdlog::warn("socket option {}={} refused by the kernel: {}", label, v, errno_text());
+}
+
+// What a listening socket passes on to the connections it accepts; applied
+// to inherited (socket-activated) listeners too.
+void tune_listener(int fd, const SocketOptions &so) {
+  tune(fd, SOL_SOCKET, SO_RCVBUF, "recv_buffer", so.recv_buffer);
+  tune(fd, SOL_SOCKET, SO_SNDBUF, "send_buffer", so.send_buffer);
+  tune(fd, SOL_SOCKET, SO_BUSY_POLL, "busy_poll_us", so.busy_poll_us);
+  tune(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, "defer_accept_s", so.defer_accept_s);
+  // Accepted sockets inherit TCP_NODELAY from the listener on Linux.
+  if (so.tcp_nodelay) tune(fd, IPPROTO_TCP, TCP_NODELAY, "tcp_nodelay", *so.tcp_nodelay ? 1 : 0);
 }
 
 int open_listener(const ListenAddress &addr, const SocketOptions &so, std::string &bound, std::string &error) {
@@ -56,14 +71,11 @@ int open_listener(const ListenAddress &addr, const SocketOptions &so, std::strin
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (v6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (so.reuse_port) tune(fd, SOL_SOCKET, SO_REUSEPORT, "reuse_port", 1);
-  tune(fd, SOL_SOCKET, SO_RCVBUF, "recv_buffer", so.recv_buffer);
-  tune(fd, SOL_SOCKET, SO_SNDBUF, "send_buffer", so.send_buffer);
-  tune(fd, SOL_SOCKET, SO_BUSY_POLL, "busy_poll_us", so.busy_poll_us);
-  tune(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, "defer_accept_s", so.defer_accept_s);
-  // Accepted sockets inherit TCP_NODELAY from the listener on Linux.
-  if (so.tcp_nodelay) tune(fd, IPPROTO_TCP, TCP_NODELAY, "tcp_nodelay", *so.tcp_nodelay ? 1 : 0);
+  tune_listener(fd, so);
   if (::bind(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0) {
+    int bind_errno = errno;
     error = "listen " + addr.text() + ": bind: " + errno_text();
+    if (bind_errno == EACCES) error += privileged_port_hint(addr.port);
     ::close(fd);
     return -1;
   }
@@ -103,6 +115,19 @@ bool Server::check(const Config &config, std::string &error) {
 }
 
 bool Server::open_listeners(std::string &error) {
+  // Sockets passed by systemd (deploy/axle.socket) replace [server] listen.
+  std::vector<ActivatedSocket> inherited;
+  if (!take_activated_sockets(inherited, error)) return false;
+  if (!inherited.empty()) {
+    activated_ = true;
+    spdlog::info("socket activation: {} listening socket(s) from the service manager replace [server] listen",
+                 inherited.size());
+    for (const ActivatedSocket &s : inherited) {
+      tune_listener(s.fd, config_.sockets);
+      listeners_.push_back(Listener{s.fd, static_cast<uint32_t>(listeners_.size()), s.address});
+    }
+    return true;
+  }
   for (const ListenAddress &addr : config_.listen) {
     Listener l;
     l.id = static_cast<uint32_t>(listeners_.size());
@@ -122,13 +147,22 @@ int Server::run() {
   std::signal(SIGPIPE, SIG_IGN);
 
   std::string error;
+  // Bind while still privileged, then become [server] user/group before any
+  // module is loaded: what a reload (as that user) reads, the start reads too.
+  if (!open_listeners(error) || !drop_privileges(config_.run_as, error)) {
+    spdlog::error("{}", error);
+    return 1;
+  }
+  if (!config_.run_as.empty())
+    spdlog::info("running as uid {} gid {}{}", ::getuid(), ::getgid(),
+                 config_.run_as.user.empty() ? "" : " (" + config_.run_as.user + ")");
   auto gen = Generation::build(config_, next_generation_id_++, error);
   if (!gen) {
     spdlog::error("{}: {}", config_.source, error);
     return 1;
   }
   budget_.set_limit(config_.limits.max_buffered_bytes);
-  if (!open_listeners(error) || !gen->start_workers(listeners_, open_connections_, budget_, error)) {
+  if (!gen->start_workers(listeners_, open_connections_, budget_, error)) {
     spdlog::error("{}", error);
     return 1;
   }
@@ -146,6 +180,8 @@ int Server::run() {
   spdlog::info("generation {} serving: io={} allocator={} parser={} router={}{}", current_->id, config_.io,
                config_.allocator, config_.parser, config_.router,
                config_.metrics.empty() ? "" : " metrics=" + config_.metrics);
+  service_notify::ready("generation " + std::to_string(current_->id) + " serving on " +
+                        std::to_string(listeners_.size()) + " listener(s)");
 
   while (true) {
     timespec tick{0, 200'000'000};
@@ -161,6 +197,7 @@ int Server::run() {
     reap_retired(false);
   }
 
+  service_notify::stopping();
   spdlog::info("shutting down: finishing in-flight requests (at most {} ms)", config_.timeouts.drain_ms);
   // A second signal while draining ends the process at once.
   struct sigaction now{};
@@ -180,6 +217,7 @@ int Server::run() {
 
 std::string Server::reload() {
   std::lock_guard reload_lock(reload_mutex_);
+  service_notify::reloading();
   std::string why;
   // Nothing on the way to a new generation may end the process: any
   // exception (bad_alloc, a thread the system refuses) refuses the reload.
@@ -189,6 +227,9 @@ std::string Server::reload() {
     why = std::string("unexpected error: ") + e.what();
   }
   if (!why.empty()) spdlog::error("reload failed, generation {} keeps serving: {}", current_->id, why);
+  service_notify::ready(why.empty() ? "generation " + std::to_string(current_->id) + " serving"
+                                    : "reload failed, generation " + std::to_string(current_->id) +
+                                          " keeps serving: " + why);
   return why;
 }
 
@@ -201,7 +242,10 @@ std::string Server::swap_generation() {
   std::vector<std::string> old_addrs, new_addrs;
   for (const auto &a : config_.listen) old_addrs.push_back(a.text());
   for (const auto &a : config->listen) new_addrs.push_back(a.text());
-  if (old_addrs != new_addrs) return config_path_ + ": server.listen changed; that needs a restart";
+  // Inherited sockets stand in for server.listen, which then does not matter.
+  if (old_addrs != new_addrs && !activated_) return config_path_ + ": server.listen changed; that needs a restart";
+  if (config->run_as.user != config_.run_as.user || config->run_as.group != config_.run_as.group)
+    return config_path_ + ": server.user or server.group changed; that needs a restart";
   {
     // Room for the generation about to retire, taken while nothing runs yet:
     // once the new workers serve, the swap below must not throw.

@@ -47,6 +47,7 @@ class Server {
   std::string config_path_;
   std::vector<ListenAddress> listen_override_;
   std::vector<Listener> listeners_;
+  bool activated_ = false;  // listeners_ came from systemd socket activation, not server.listen
   std::unique_ptr<Generation> current_;
   std::vector<std::unique_ptr<Generation>> retired_;  // draining, destroyed once their workers end
   std::atomic<uint32_t> open_connections_{0};

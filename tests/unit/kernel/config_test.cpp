@@ -247,7 +247,7 @@ TEST_CASE("errors name file, line and key") {
   }
   SUBCASE("unknown keys and tables") {
     CHECK(error_of(kListen + "lisen = 1\n") ==
-          "t.toml:3: server.lisen: unknown key (expected one of: listen, workers, module_dirs)");
+          "t.toml:3: server.lisen: unknown key (expected one of: listen, workers, module_dirs, user, group)");
     CHECK(error_of(kListen + "[limit]\nmax_headers = 1\n") ==
           "t.toml:3: limit: unknown key (expected one of: server, modules, module, limits, timeouts, sockets, log, "
           "admin, route)");
@@ -398,6 +398,20 @@ TEST_CASE("errors name file, line and key") {
     auto all = parse_ok(kListen + ok_route + "methods = [\"GET\", \"HEAD\", \"POST\", \"PUT\", \"DELETE\", \"PATCH\", \"OPTIONS\"]\n");
     CHECK(all.routes[0].method_mask == (AXLE_METHOD_ANY & ~AXLE_METHOD_OTHER));
   }
+}
+
+TEST_CASE("server user and group resolve when parsed") {
+  // root and its group 0 exist on every system; the names are looked up now.
+  auto cfg = parse_ok(kListen + "user = \"root\"\n");
+  CHECK(cfg.run_as.user == "root");
+  CHECK(cfg.run_as.uid == 0);
+  CHECK(cfg.run_as.gid == 0);
+  CHECK(parse_ok(kListen).run_as.empty());
+  CHECK(error_of(kListen + "user = \"axle-no-such-user\"\n") ==
+        "t.toml:3: server.user: no such user \"axle-no-such-user\"");
+  CHECK(error_of(kListen + "user = \"root\"\ngroup = \"axle-no-such-group\"\n") ==
+        "t.toml:4: server.group: no such group \"axle-no-such-group\"");
+  CHECK(error_of(kListen + "group = \"\"\n") == "t.toml:3: server.group: expected a user or group name, got \"\"");
 }
 
 TEST_CASE("load_config_file") {
