@@ -114,6 +114,7 @@ void Worker::make_engine_context() {
   if (gen.metrics_vt || gen.access_log) {
     observer_ = std::make_unique<RequestObserver>(gen, metrics_ctx, date);
     engine_ctx->observer = observer_.get();
+    engine_ctx->observer_reads_head = gen.access_log != nullptr;  // metrics need no head
   }
 }
 

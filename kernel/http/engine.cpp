@@ -467,6 +467,7 @@ void Engine::report(const axle_request_head_t *head, uint32_t route_id, uint16_t
     try {
       if (w.reports_used == w.reports.size()) w.reports.emplace_back();
       p = &w.reports[w.reports_used];
+      if (!ctx_.observer_reads_head) head = nullptr;
       if (head) p->log.copy_from(*head);
     } catch (const std::bad_alloc &) {
       p = nullptr;

@@ -57,6 +57,9 @@ struct EngineContext {
   Budget &budget;
   Dispatcher &dispatcher;
   Observer *observer = nullptr;  // null: nothing is measured or logged
+  // The observer reads a request's head (the access log): only then is it
+  // copied to wait for the response's last byte.
+  bool observer_reads_head = true;
   const HttpDate &date;
   uint64_t (*now_ms)();  // coarse monotonic clock for deadlines
   uint64_t (*now_ns)();  // request timing, only when observed
