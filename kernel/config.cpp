@@ -69,6 +69,7 @@ constexpr BoundedKey<Limits> kLimitKeys[] = {
     {"max_headers", 1, 4096, [](Limits &l, int64_t v) { l.max_headers = static_cast<uint32_t>(v); }},
     {"max_body_bytes", 1, 64 * kGiB, [](Limits &l, int64_t v) { l.max_body_bytes = static_cast<uint64_t>(v); }},
     {"max_connections", 1, 1 << 20, [](Limits &l, int64_t v) { l.max_connections = static_cast<uint32_t>(v); }},
+    {"reserve_connections", 0, 1024, [](Limits &l, int64_t v) { l.reserve_connections = static_cast<uint32_t>(v); }},
     {"max_pipelined", 1, 1024, [](Limits &l, int64_t v) { l.max_pipelined = static_cast<uint32_t>(v); }},
     {"max_conn_output_bytes", 4096, 4 * kGiB,
      [](Limits &l, int64_t v) { l.max_conn_output_bytes = static_cast<uint64_t>(v); }},

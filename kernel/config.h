@@ -70,6 +70,10 @@ struct Limits {
   uint32_t max_headers = 100;
   uint64_t max_body_bytes = 1024 * 1024;
   uint32_t max_connections = 10000;  // per process
+  // Above max_connections: this many more are served for the metrics route
+  // only (others get 503), so an operator can still look in; past them a
+  // client gets a prebuilt 503 and a close.
+  uint32_t reserve_connections = 8;
   uint32_t max_pipelined = 64;       // responses queued per connection before reading pauses
   // Flow control: while a connection's queued output holds this much memory
   // or this many open files, its engine parses no further request and stops reading.

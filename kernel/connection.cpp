@@ -28,7 +28,16 @@ void Connection::on_sent(int err) {
 
 void Connection::on_tick(uint64_t now_ms) {
   if (closing_) return;
+  bool write_expires = engine_.deadline_kind() == AXLE_TIMEOUT_WRITE && now_ms >= engine_.deadline_ms();
   engine_.tick(now_ms);
+  if (write_expires && engine_.wants_close()) {
+    // One line per connection cut off: the operator sees who stopped reading
+    // and how much of what was queued had gone out.
+    char peer[64];
+    uint64_t sent = engine_.sent_bytes();
+    spdlog::warn("write timeout: client {} read nothing for {} ms; {} of {} bytes written, connection closed",
+                 peer_text(peer), worker_.gen.config.timeouts.write_ms, sent, sent + engine_.queued_output_bytes());
+  }
   pump();
 }
 
@@ -40,6 +49,7 @@ void Connection::begin_drain(bool close_idle) {
 void Connection::close(uint8_t reason) {
   if (closing_) return;
   engine_.abort_kept(reason);
+  engine_.connection_ending();  // while the peer's address can still be read for the access log
   closing_ = true;
   worker_.gen.io_vt->close(worker_.loop, io_conn_);
 }

@@ -242,6 +242,12 @@ bool Generation::workers_finished() const {
   return true;
 }
 
+bool Generation::workers_stopped_accepting() const {
+  for (const auto &w : workers_)
+    if (!w->stopped_accepting()) return false;
+  return true;
+}
+
 uint32_t Generation::connection_count() const {
   uint32_t n = 0;
   for (const auto &w : workers_) n += w->connection_count();

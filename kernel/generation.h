@@ -76,6 +76,8 @@ class Generation {
   std::vector<uint32_t> worker_connection_counts() const;
   // Every worker thread has ended (so join_workers() will not block).
   bool workers_finished() const;
+  // Every worker has stopped watching the listeners (after drain()).
+  bool workers_stopped_accepting() const;
 
   const Config config;
   const uint64_t id;

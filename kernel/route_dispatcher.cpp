@@ -175,6 +175,10 @@ http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, ht
   axle_str_t path{path_.data(), path_.size()};
   result.route_id = match.route_id;
   const RouteEntry &route = gen_.routes[match.route_id];
+  if (in.engine.reserve() && route.handler) {
+    result.error_status = 503;  // over max_connections: the reserve is for /metrics only
+    return result;
+  }
   axle_status_t status;
   if (!route.handler) {
     status = gen_.metrics_vt->render(gen_.metrics.instance, &resp);

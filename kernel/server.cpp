@@ -110,6 +110,16 @@ Server::~Server() {
   for (const Listener &l : listeners_) ::close(l.fd);
 }
 
+// Shutting down: new clients get "connection refused" at once instead of
+// waiting in the listen queue until drain_ms. The listeners are shut (not
+// closed: the io modules registered them) once the workers stopped watching
+// them, so no worker reads the shut socket as an accept failure; a worker
+// that does not get there within a second does not hold the refusal back.
+void Server::refuse_new_clients(const Generation &gen) {
+  for (int waited_ms = 0; waited_ms < 1000 && !gen.workers_stopped_accepting(); ++waited_ms) ::usleep(1000);
+  for (const Listener &l : listeners_) ::shutdown(l.fd, SHUT_RD);
+}
+
 bool Server::check(const Config &config, std::string &error) {
   return Generation::build(config, 0, error) != nullptr;  // build() turns exceptions into error
 }
@@ -208,6 +218,7 @@ int Server::run() {
   {
     std::lock_guard state_lock(state_mutex_);
     current_->drain(config_.timeouts.drain_ms, true);
+    refuse_new_clients(*current_);
     retired_.push_back(std::move(current_));
   }
   reap_retired(true);

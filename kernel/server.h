@@ -42,6 +42,7 @@ class Server {
   // The body of reload(): "" once the new generation serves, else why not.
   std::string swap_generation();
   void reap_retired(bool wait);
+  void refuse_new_clients(const Generation &gen);
 
   Config config_;
   std::string config_path_;

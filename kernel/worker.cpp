@@ -1,11 +1,14 @@
 #include "worker.h"
 
 #include "connection.h"
+#include "module_metrics.h"
 #include "outgoing.h"
 #include "request_observer.h"
 #include "route_dispatcher.h"
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace axle {
 namespace {
@@ -13,6 +16,20 @@ namespace {
 thread_local Worker *tls_current_worker = nullptr;
 
 constexpr uint32_t kTickMs = 250;  // timeout resolution; the Date cache refreshes per second anyway
+
+// Connections counted as refused (the prebuilt 503, or an immediate close),
+// registered once per process in the kernel's metric registry (shown on
+// /metrics with module="kernel"); it keeps counting across reloads.
+axle_metric_t *refused_metric() {
+  static axle_metric_t *metric = [] {
+    std::string error;
+    return metrics::register_metric("kernel", AXLE_METRIC_COUNTER, "axle_connections_refused_total",
+                                    "Connections over max_connections and its reserve: answered 503 and closed, "
+                                    "or closed at once",
+                                    nullptr, 0, error);
+  }();
+  return metric;
+}
 
 // Per-connection tuning is best effort; the listener reported refusals once.
 void set_option(const axle_io_vtable_t *io, void *loop, void *io_conn, axle_conn_option_t option) {
@@ -97,6 +114,7 @@ void Worker::make_engine_context() {
   if (gen.metrics_vt || gen.access_log) {
     observer_ = std::make_unique<RequestObserver>(gen, metrics_ctx, date);
     engine_ctx->observer = observer_.get();
+    engine_ctx->observer_reads_head = gen.access_log != nullptr;  // metrics need no head
   }
 }
 
@@ -156,7 +174,11 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
       events_.on_wake = ev_wake;
       events_.on_timer = ev_timer;
       events_.on_connected = ev_connected;
-      axle_io_loop_options_t options{sizeof options, kTickMs, gen.config.limits.max_connections};
+      axle_io_loop_options_t options{
+          sizeof options, kTickMs,
+          static_cast<uint32_t>(std::min<uint64_t>(
+              uint64_t{gen.config.limits.max_connections} + gen.config.limits.reserve_connections + kRefusingBand,
+              UINT32_MAX))};
       axle_error_t err;
       void *new_loop = nullptr;
       if (gen.io_vt->loop_create(gen.io.instance, io_ctx, &events_, &options, &new_loop, &err) != AXLE_OK) {
@@ -257,31 +279,65 @@ void Worker::abandon_connections() {
 
 // ---- io events ----
 
+// Connections are counted process-wide in bands: below max_connections they
+// are served; the next reserve_connections are served the metrics route only;
+// the next kRefusingBand get the prebuilt 503 (each lives until that is
+// written and its lingering close ends: at most kLingerMs after write_ms);
+// beyond, or without memory, a connection is closed at once.
 void *Worker::ev_accept(void *host, void *io_conn, int, uint32_t) {
   auto *w = static_cast<Worker *>(host);
   // Even while draining: a connection the io module already accepted is
   // served (its response says Connection: close) rather than dropped.
   // The only cross-worker state: one atomic per accepted connection.
+  const Limits &lim = w->gen.config.limits;
   uint32_t open = w->open_connections_.fetch_add(1, std::memory_order_relaxed);
-  if (open >= w->gen.config.limits.max_connections) {
-    w->open_connections_.fetch_sub(1, std::memory_order_relaxed);
-    return nullptr;
-  }
-  const SocketOptions &so = w->gen.config.sockets;
-  if (so.tcp_nodelay.value_or(false)) set_option(w->gen.io_vt, w->loop, io_conn, AXLE_CONN_OPT_NODELAY);
-  if (so.tcp_quickack.value_or(false)) set_option(w->gen.io_vt, w->loop, io_conn, AXLE_CONN_OPT_QUICKACK);
-  void *mem = w->alloc(sizeof(Connection));
+  uint64_t served = uint64_t{lim.max_connections} + lim.reserve_connections;
+  bool reserve = open >= lim.max_connections;
+  bool refuse = open >= served;
+  void *mem = open < served + kRefusingBand ? w->alloc(sizeof(Connection)) : nullptr;
   if (!mem) {
     w->open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    w->note_refused();
     return nullptr;
   }
   auto *c = new (mem) Connection(*w, io_conn);
+  if (refuse && !c->engine().refuse_connection()) {
+    c->~Connection();
+    w->free(c, sizeof(Connection));
+    w->open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    w->note_refused();
+    return nullptr;
+  }
+  if (reserve) c->engine().set_reserve();
+  const SocketOptions &so = w->gen.config.sockets;
+  if (so.tcp_nodelay.value_or(false)) set_option(w->gen.io_vt, w->loop, io_conn, AXLE_CONN_OPT_NODELAY);
+  if (so.tcp_quickack.value_or(false)) set_option(w->gen.io_vt, w->loop, io_conn, AXLE_CONN_OPT_QUICKACK);
   c->next = w->connections_head;
   if (c->next) c->next->prev = c;
   w->connections_head = c;
   w->connection_count_.fetch_add(1, std::memory_order_relaxed);
   if (w->gen.metrics_vt) w->gen.metrics_vt->connection_opened(w->metrics_ctx);
+  if (refuse) {
+    w->note_refused();
+    c->pump();  // the 503 goes out now: both io modules take a send made inside on_accept
+  }
   return c;
+}
+
+void Worker::note_refused() {
+  metrics::add(refused_metric(), 1);
+  ++refused_unlogged_;
+  log_refused(coarse_now_ms());
+}
+
+// At most one line per second per worker; the count says how many it covers.
+void Worker::log_refused(uint64_t now_ms) {
+  if (refused_unlogged_ == 0 || now_ms < refused_log_at_ms_) return;
+  const Limits &lim = gen.config.limits;
+  spdlog::warn("worker {}: {} connection(s) refused (503 or closed): max_connections {} and the reserve of {} are taken",
+               index, refused_unlogged_, lim.max_connections, lim.reserve_connections);
+  refused_unlogged_ = 0;
+  refused_log_at_ms_ = now_ms + 1000;
 }
 
 // conn is a Connection*, or a tagged Outgoing* (see Outgoing::tag). Every
@@ -355,6 +411,7 @@ void Worker::on_tick() {
   date.refresh();
   loop_services.run_timers(false);
   uint64_t now = coarse_now_ms();
+  log_refused(now);
   for (Connection *c = connections_head; c;) {
     Connection *next = c->next;  // on_tick may close c (freed only in on_closed)
     c->on_tick(now);
@@ -374,6 +431,7 @@ void Worker::on_wake() {
   drain_deadline_at_ = coarse_now_ms() + drain_deadline_ms_.load(std::memory_order_relaxed);
   for (int fd : listener_fds_) gen.io_vt->listen_remove(loop, fd);
   listener_fds_.clear();
+  stopped_accepting_.store(true, std::memory_order_release);
   for (Connection *c = connections_head; c;) {
     Connection *next = c->next;
     c->begin_drain(drain_close_idle_.load(std::memory_order_relaxed));

@@ -47,6 +47,9 @@ class Worker : public axle_worker_t {
   void join();
   uint32_t connection_count() const { return connection_count_.load(std::memory_order_relaxed); }
   bool finished() const { return finished_.load(std::memory_order_acquire); }
+  // Any thread: this worker's loop no longer watches the listeners (it
+  // drains, or has ended), so they can be shut without it seeing an error.
+  bool stopped_accepting() const { return stopped_accepting_.load(std::memory_order_acquire) || finished(); }
 
   Generation &gen;
   const uint32_t index;
@@ -120,6 +123,8 @@ class Worker : public axle_worker_t {
   void on_tick();
   void on_wake();
 
+  void note_refused();  // a connection over every band was refused: counted and logged
+  void log_refused(uint64_t now_ms);
   static void *ev_accept(void *host, void *io_conn, int fd, uint32_t listener_id);
   static void ev_data(void *host, void *conn, const char *data, size_t len);
   static void ev_eof(void *host, void *conn, int err);
@@ -140,7 +145,13 @@ class Worker : public axle_worker_t {
   std::atomic<bool> drain_requested_{false};
   std::atomic<bool> drain_close_idle_{false};
   std::atomic<bool> finished_{false};
+  std::atomic<bool> stopped_accepting_{false};
   uint64_t drain_deadline_at_ = 0;
+  uint32_t refused_unlogged_ = 0;  // refusals since the last log line
+  uint64_t refused_log_at_ms_ = 0;  // no refusal line before this
+  // Past max_connections + reserve_connections this many more connections
+  // (process-wide) get the prebuilt 503; beyond them a close.
+  static constexpr uint32_t kRefusingBand = 64;
   std::vector<int> listener_fds_;
   std::vector<void *> thread_ctx_;  // per instance, in Generation::all_instances() order
   std::vector<Connection *> to_pump_;

@@ -57,6 +57,8 @@ class Dispatcher {
 // opaque pointer the connection glue gave the engine.
 class Observer {
  public:
+  // A request's response was written whole, or its connection ended first
+  // (rec.bytes_out < rec.bytes_queued).
   virtual void request_done(void *conn, const struct RequestRecord &rec) = 0;
   virtual void parse_error(uint16_t status) = 0;
   virtual void timeout(uint8_t axle_timeout_kind) = 0;

@@ -26,6 +26,7 @@ Engine::Engine(EngineContext &ctx, void *conn) : ctx_(ctx), conn_(conn) {
 
 Engine::~Engine() {
   abort_kept(AXLE_ABORT_CLIENT_GONE);  // the glue aborts before closing; this is the backstop
+  if (ctx_.observer) report_sent(true);  // likewise: the glue reports before closing
   free_work();
 }
 
@@ -42,6 +43,7 @@ void Engine::free_work() {
   if (w.stored) StoredHead::destroy(ctx_.memory, w.stored);
   w.stored = nullptr;
   w.queued_responses = 0;
+  w.reports_first = w.reports_used = 0;  // reported already (report_sent)
   delete w.kept.log;  // set only while a kept request is open; every dispatch sets the rest
   w.kept.log = nullptr;
   w.kept.request = nullptr;
@@ -97,6 +99,10 @@ void Engine::peer_closed(int err) {
 
 void Engine::output_done(int err) {
   work_->out.complete_in_flight();
+  // A failed run counts as unsent: the io module does not say how much of it went out.
+  if (err == 0) sent_total_ += run_bytes_;
+  run_bytes_ = 0;
+  if (ctx_.observer) report_sent(false);
   if (err != 0) {
     abort_for(AXLE_ABORT_CLIENT_GONE);
     closed_ = true;
@@ -171,6 +177,26 @@ void Engine::tick(uint64_t now_ms) {
   account();
 }
 
+bool Engine::refuse_connection() {
+  // No Date: a 5xx may go without one (RFC 9110 6.6.1), and this one is never formatted.
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\n"
+      "Server: axle\r\n"
+      "Retry-After: 1\r\n"
+      "Content-Type: text/plain\r\n"
+      "Content-Length: 28\r\n"
+      "Connection: close\r\n"
+      "\r\n"
+      "too many connections, retry\n";
+  static_assert(kBusy.size() - kBusy.find("\r\n\r\n") - 4 == 28);
+  Work *w = ensure_work();
+  if (!w || !w->out.append_lent(kBusy.data(), kBusy.size(), nullptr, nullptr)) return false;
+  ++w->queued_responses;
+  final_ = true;
+  stop_reading_requests();  // what the client sends is read and dropped
+  return true;
+}
+
 void Engine::drain(bool close_idle) {
   if (close_idle && idle()) closed_ = true;
 }
@@ -180,7 +206,13 @@ void Engine::drain(bool close_idle) {
 OutputRun Engine::take_output() {
   if (closed_ || !work_) return {};
   OutputRun run = work_->out.next_run(ctx_.iov, EngineContext::kMaxIov);
-  if (!run.empty()) set_deadline(ctx_.timeouts.write_ms, AXLE_TIMEOUT_WRITE);
+  if (run.empty()) return run;
+  // write_ms bounds a write that makes no progress: every run (a file goes
+  // in OutQueue::kFileStep steps) re-arms it, so a slow but steady reader
+  // is never cut off while one that stopped reading is.
+  set_deadline(ctx_.timeouts.write_ms, AXLE_TIMEOUT_WRITE);
+  run_bytes_ = run.file_fd >= 0 ? run.file_length : 0;
+  for (uint32_t i = 0; i < run.iov_count; ++i) run_bytes_ += run.iov[i].len;
   return run;
 }
 
@@ -320,7 +352,7 @@ bool Engine::continue_body() {
 void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std::string_view body,
                       size_t bytes_in, bool stream_body) {
   uint64_t started_ns = ctx_.observer ? ctx_.now_ns() : 0;
-  bool close = !info.keep_alive || ctx_.draining;
+  bool close = !info.keep_alive || ctx_.draining || reserve_;
   Work *w = ensure_work();
   if (!w) {
     closed_ = true;  // out of memory: nothing sensible can be sent
@@ -421,12 +453,61 @@ void Engine::stop_reading_requests() {
   account();
 }
 
+// Called once the request's whole response is queued: it is reported when
+// the output stream reaches its last byte (report_sent), with what was
+// written. Without the memory to wait, it is reported now, as queued.
 void Engine::report(const axle_request_head_t *head, uint32_t route_id, uint16_t status, size_t bytes_in,
                     int64_t bytes_out, uint64_t started_ns, bool refused) {
   if (!ctx_.observer) return;
-  RequestRecord rec{head, route_id, status, bytes_in, static_cast<uint64_t>(bytes_out), started_ns, refused};
-  ctx_.observer->request_done(conn_, rec);
+  uint64_t queued = static_cast<uint64_t>(bytes_out);
+  uint64_t end = sent_total_ + (work_ ? work_->out.pending_bytes() : 0);
+  PendingReport *p = nullptr;
+  if (work_) {
+    Work &w = *work_;
+    try {
+      if (w.reports_used == w.reports.size()) w.reports.emplace_back();
+      p = &w.reports[w.reports_used];
+      if (!ctx_.observer_reads_head) head = nullptr;
+      if (head) p->log.copy_from(*head);
+    } catch (const std::bad_alloc &) {
+      p = nullptr;
+    }
+  }
+  if (!p) {
+    RequestRecord rec{head, route_id, status, bytes_in, queued, queued, started_ns, refused};
+    ctx_.observer->request_done(conn_, rec);
+    return;
+  }
+  ++work_->reports_used;
+  p->has_head = head != nullptr;
+  p->refused = refused;
+  p->status = status;
+  p->route_id = route_id;
+  p->bytes_in = bytes_in;
+  p->started_ns = started_ns;
+  p->end = end;
+  p->start = end - std::min(end, queued);
+  report_sent(false);
 }
+
+// Reports every pending request whose last byte is written; all of them
+// (with what did go out) when the connection is ending.
+void Engine::report_sent(bool ending) {
+  if (!work_) return;
+  Work &w = *work_;
+  while (w.reports_first < w.reports_used) {
+    PendingReport &p = w.reports[w.reports_first];
+    if (!ending && sent_total_ < p.end) return;
+    ++w.reports_first;
+    uint64_t sent = sent_total_ > p.start ? std::min(sent_total_, p.end) - p.start : 0;
+    RequestRecord rec{p.has_head ? &p.log.head : nullptr, p.route_id, p.status, p.bytes_in, sent,
+                      p.end - p.start, p.started_ns, p.refused};
+    ctx_.observer->request_done(conn_, rec);
+  }
+  w.reports_first = w.reports_used = 0;
+}
+
+void Engine::connection_ending() { report_sent(true); }
 
 // ---- flow control and deadlines ----
 

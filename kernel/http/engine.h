@@ -57,6 +57,9 @@ struct EngineContext {
   Budget &budget;
   Dispatcher &dispatcher;
   Observer *observer = nullptr;  // null: nothing is measured or logged
+  // The observer reads a request's head (the access log): only then is it
+  // copied to wait for the response's last byte.
+  bool observer_reads_head = true;
   const HttpDate &date;
   uint64_t (*now_ms)();  // coarse monotonic clock for deadlines
   uint64_t (*now_ns)();  // request timing, only when observed
@@ -106,6 +109,10 @@ class Engine {
   // (axle_abort_reason_t). No call reaches the handler after this.
   void abort_kept(uint8_t reason);
   bool wants_close() const { return closed_; }
+  // The connection is closing: report every request still waiting for its
+  // last byte, with the bytes that were written (the glue calls this while
+  // the connection's address can still be read).
+  void connection_ending();
   bool idle() const;           // nothing buffered, queued or in progress
 
   // ---- a kept request: the handler side calls these ----
@@ -134,9 +141,19 @@ class Engine {
   void kept_cancel();
   void kept_body_pause(bool paused);
   void *conn() const { return conn_; }
+  // A connection in the reserve above max_connections: the dispatcher serves
+  // it only the metrics route (others get 503), and every response closes it.
+  void set_reserve() { reserve_ = true; }
+  // A connection past max_connections and its reserve: answered with a
+  // prebuilt 503 (static bytes, nothing formatted or allocated beyond the
+  // output ring), then closed lingering; no request is read. False when
+  // even that cannot be queued (the glue closes at once).
+  bool refuse_connection();
+  bool reserve() const { return reserve_; }
 
   // Inspection (tests, metrics).
   uint64_t queued_output_bytes() const;
+  uint64_t sent_bytes() const { return sent_total_; }  // written on this connection, whole runs only
   uint32_t queued_files() const;
   size_t buffered_input() const { return input_size(); }
   uint8_t deadline_kind() const { return timeout_kind_; }
@@ -186,6 +203,7 @@ class Engine {
   void stop_reading_requests();
   void report(const axle_request_head_t *head, uint32_t route_id, uint16_t status, size_t bytes_in,
               int64_t bytes_out, uint64_t started_ns, bool refused);
+  void report_sent(bool ending);
   bool output_full() const;
   void finish_if_done();
   void close_after_final();  // the final response is out: close or linger
@@ -199,6 +217,8 @@ class Engine {
   void *conn_;
   Work *work_ = nullptr;
   uint64_t deadline_ms_ = 0;
+  uint64_t sent_total_ = 0;  // bytes of this connection's output written (whole runs)
+  uint64_t run_bytes_ = 0;   // bytes of the run in flight
   Phase phase_ = Phase::Head;
   uint8_t timeout_kind_ = 0;  // axle_timeout_kind_t of the running deadline, 0 = none
   bool final_ = false;        // the last response is queued: parse nothing more
@@ -209,6 +229,7 @@ class Engine {
   bool linger_ = false;
   bool resume_wanted_ = false;  // the handler side acted; resume() has work
   bool dispatching_ = false;    // inside Dispatcher::dispatch: keep() is allowed
+  bool reserve_ = false;        // see set_reserve
 };
 
 // The small accessors every event uses, inline: a call each would cost more

@@ -142,11 +142,8 @@ void Engine::end_kept(int64_t queued) {
   // nothing) is not waiting for the client: counted, it would pause
   // max_pipelined with no output_done to lift it (found by the engine fuzzer).
   if (!w.out.empty()) ++w.queued_responses;
-  if (ctx_.observer) {
-    RequestRecord rec{k.log ? &k.log->head : nullptr, k.route_id, k.status, k.bytes_in, k.bytes_out,
-                      k.started_ns, false};
-    ctx_.observer->request_done(conn_, rec);
-  }
+  report(k.log ? &k.log->head : nullptr, k.route_id, k.status, k.bytes_in, static_cast<int64_t>(k.bytes_out),
+         k.started_ns, false);
   delete k.log;
   k.log = nullptr;
   if (k.close || !k.body_done) {
@@ -301,8 +298,7 @@ bool Engine::detach_kept(uint8_t reason, uint16_t answer) {
                       : reason == AXLE_ABORT_TIMEOUT     ? 504
                       : reason == AXLE_ABORT_DRAIN       ? 503
                                                          : 500;
-    RequestRecord rec{head, k.route_id, status, k.bytes_in, k.bytes_out, k.started_ns, false};
-    ctx_.observer->request_done(conn_, rec);
+    report(head, k.route_id, status, k.bytes_in, static_cast<int64_t>(k.bytes_out), k.started_ns, false);
   }
   delete k.log;
   k.log = nullptr;

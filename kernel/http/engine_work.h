@@ -15,6 +15,7 @@
 #include "http/stored_head.h"
 
 #include <cstdint>
+#include <deque>
 #include <string>
 
 namespace axle::http {
@@ -50,6 +51,19 @@ struct KeptState {
   KeptLogCopy *log = nullptr;    // when observed
 };
 
+// A request whose response is queued but not yet written whole: it is
+// reported (metrics, access log) once its last byte is written, or when the
+// connection ends first, with the bytes that really went out.
+struct PendingReport {
+  KeptLogCopy log;  // valid when has_head; its text keeps its capacity for the next one
+  bool has_head = false;
+  bool refused = false;
+  uint16_t status = 0;
+  uint32_t route_id = 0;
+  uint64_t bytes_in = 0, started_ns = 0;
+  uint64_t start = 0, end = 0;  // the response's bytes in the connection's output stream
+};
+
 struct EngineWork {
   explicit EngineWork(Memory &memory) : out(memory), in(memory) {}
   OutQueue out;
@@ -59,6 +73,12 @@ struct EngineWork {
   uint64_t charged = 0;              // bytes counted against the budget
   uint32_t queued_responses = 0;     // since the output last drained
   KeptState kept;
+  // Reports waiting for their last byte, oldest first: [reports_first,
+  // reports_used). Bounded like the responses queued (max_pipelined, plus
+  // the one that made the queue full); entries are reused, not freed. A
+  // deque: an entry points into itself, so growing must not move it.
+  std::deque<PendingReport> reports;
+  size_t reports_first = 0, reports_used = 0;
   EngineWork *next_spare = nullptr;  // in EngineContext::spare_work
 };
 

@@ -141,9 +141,10 @@ OutputRun OutQueue::next_run(axle_iov_t *iov, uint32_t max_iov) {
   Segment &first = at(0);
   if (first.fd >= 0) {
     in_flight_ = 1;
+    file_step_ = std::min(first.len, kFileStep);
     run.file_fd = first.fd;
     run.file_offset = first.file_offset;
-    run.file_length = first.len;
+    run.file_length = file_step_;
     return run;
   }
   uint32_t n = 0;
@@ -158,6 +159,17 @@ OutputRun OutQueue::next_run(axle_iov_t *iov, uint32_t max_iov) {
 }
 
 void OutQueue::complete_in_flight() {
+  if (file_step_ && file_step_ < at(0).len) {
+    // A step of a longer range: the segment stays, past what went out.
+    Segment &s = at(0);
+    s.file_offset += file_step_;
+    s.len -= file_step_;
+    pending_bytes_ -= file_step_;
+    file_step_ = 0;
+    in_flight_ = 0;
+    return;
+  }
+  file_step_ = 0;
   for (uint32_t i = 0; i < in_flight_; ++i) {
     Segment &s = at(0);
     pending_bytes_ -= s.len;
@@ -177,6 +189,7 @@ void OutQueue::clear() {
     --count_;
   }
   in_flight_ = 0;
+  file_step_ = 0;
   pending_bytes_ = 0;
   if (tail_block_) {
     unref(tail_block_);

@@ -55,9 +55,14 @@ class OutQueue {
 
   // The next run to write, marked in flight; empty if one is already in
   // flight or nothing is queued. iov_scratch: max_iov entries, borrowed.
+  // A file range goes out in steps of at most kFileStep bytes, so every step
+  // that completes is progress the write timeout can see and no single
+  // sendfile spans an unbounded length.
   OutputRun next_run(axle_iov_t *iov_scratch, uint32_t max_iov);
-  // The run in flight was written: release it.
+  // The run in flight was written: release it (or, for a file step, advance
+  // past it).
   void complete_in_flight();
+  static constexpr uint64_t kFileStep = 64 * 1024;
   // Drops everything (connection closing); releases lent memory.
   void clear();
 
@@ -83,6 +88,7 @@ class OutQueue {
   Segment *ring_ = nullptr;
   uint32_t capacity_ = 0, head_ = 0, count_ = 0, in_flight_ = 0;
   uint32_t files_ = 0;
+  uint64_t file_step_ = 0;  // length of the file step in flight, 0 when the run is iovecs
   uint64_t pending_bytes_ = 0, memory_bytes_ = 0;
   Block *tail_block_ = nullptr;  // where copies are written; holds its own ref
   Block *spare_block_ = nullptr;  // a drained block kept for the next response (not in memory_bytes_)

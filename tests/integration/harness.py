@@ -405,18 +405,21 @@ class Conn:
 
 def eventually_served(addr, request=None, timeout=IO_TIMEOUT) -> "Response":
     """A new connection gets an answer within timeout. A connection refused
-    at accept (over a limit) is retried: a slot freed by a close may take the
-    server a moment to see."""
+    at accept (over max_connections: a 503 with Retry-After, or a close) is
+    retried: a slot freed by a close may take the server a moment to see."""
     request = request or get("/ping")
     deadline = time.monotonic() + timeout
     while True:
         try:
             with Conn(*addr) as c:
-                return c.request(request)
+                resp = c.request(request)
+                if not (resp.status == 503 and resp.header("retry-after") and resp.header("connection") == "close"):
+                    return resp
         except (PeerClosed, ConnectionResetError, BrokenPipeError):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no connection to {addr} was served within {timeout}s")
-            time.sleep(0.05)
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no connection to {addr} was served within {timeout}s")
+        time.sleep(0.05)
 
 
 def get(path, host="a", extra=b"", version=b"HTTP/1.1", method=b"GET") -> bytes:

@@ -13,15 +13,28 @@ from harness import Conn, get, post
 
 
 def test_client_that_stops_reading_is_cut_off_by_write_timeout(start_axle, tmp_path):
+    # Deterministic on a loaded machine: how much the kernel holds for a
+    # client that stops reading is fixed and small (a 64 KiB send buffer, a
+    # 32 KiB receive window: no autotuning up to megabytes on loopback), the
+    # test waits for the server's own "write timeout" line instead of
+    # sleeping an arbitrary time, and only then reads to the close. The old
+    # version slept 2 s and then gave recv 5 s: on a loaded machine it could
+    # see the response head and then neither data nor a close in that time
+    # ("server neither sent nor closed; 238 bytes read").
     root = tmp_path / "root"
     root.mkdir()
-    size = 48 << 20  # far more than both sides' socket buffers hold
-    (root / "big.bin").write_bytes(os.urandom(1 << 20) * 48)
+    size = 8 << 20  # far more than the buffers above hold
+    (root / "big.bin").write_bytes(os.urandom(1 << 20) * 8)
     server = start_axle.start(routes=[{"path": "/s/*", "handler": "static", "root": str(root)}],
-                              timeouts={"write_ms": 500, "idle_ms": 60000})
-    with socket.create_connection(server.listeners[0], timeout=harness.IO_TIMEOUT) as s:
+                              timeouts={"write_ms": 500, "idle_ms": 60000},
+                              extra="[sockets]\nsend_buffer = 65536")
+    mark = server.log_mark()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)  # before connect: it sets the window
+        s.settimeout(harness.IO_TIMEOUT)
+        s.connect(server.listeners[0])
         s.sendall(get("/s/big.bin"))
-        time.sleep(2)  # ordering only: well past write_ms with nothing read
+        server.wait_for_log(r"write timeout: client ", timeout=harness.IO_TIMEOUT, start=mark)
         received = 0
         try:
             while True:
@@ -32,7 +45,7 @@ def test_client_that_stops_reading_is_cut_off_by_write_timeout(start_axle, tmp_p
         except ConnectionResetError:
             pass
         except socket.timeout:
-            raise AssertionError(f"server neither sent nor closed; {received} bytes read")
+            raise AssertionError(f"server logged the write timeout but did not close; {received} bytes read")
         assert received < size, "the whole file arrived: no write timeout happened"
     with Conn(*server.listeners[0]) as c:  # the server itself is fine
         assert c.request(get("/s/missing")).status == 404

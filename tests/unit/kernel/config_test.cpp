@@ -340,6 +340,11 @@ TEST_CASE("errors name file, line and key") {
     }
     CHECK(error_of(kListen + "[limits]\nmax_headers = 4000000000\n") ==
           "t.toml:4: limits.max_headers: expected an integer from 1 to 4096, got 4000000000");
+    // The reserve above max_connections may be none at all.
+    CHECK(parse_ok(kListen + "[limits]\nreserve_connections = 0\n").limits.reserve_connections == 0);
+    CHECK(parse_ok(kListen + "[limits]\nreserve_connections = 1024\n").limits.reserve_connections == 1024);
+    CHECK(error_of(kListen + "[limits]\nreserve_connections = 1025\n") ==
+          "t.toml:4: limits.reserve_connections: expected an integer from 0 to 1024, got 1025");
   }
   SUBCASE("sockets and log") {
     CHECK(error_of(kListen + "[sockets]\nreuse_port = \"yes\"\n") ==
