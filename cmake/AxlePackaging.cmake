@@ -72,6 +72,8 @@ foreach(component IN LISTS axle_module_components)
   set(CPACK_DEBIAN_${upper}_PACKAGE_DEPENDS ${axle_kernel_dependency})
   set(CPACK_COMPONENT_${upper}_DESCRIPTION "axle module ${kind_name}\nThe axle-${kind_name}.so module of the axle HTTP/1.1 server, selected in its\nconfig; see axle --help-module.")
 endforeach()
+# static reads /etc/mime.types when present (built-in table otherwise).
+set(CPACK_DEBIAN_MODULE-HANDLER-STATIC_PACKAGE_RECOMMENDS media-types)
 
 # What the embedded default config (configs/default.toml) selects, so a
 # plain `apt install axle` gets a server that runs with no flags.
