@@ -1,6 +1,6 @@
 """File bodies through each io module's file path (issue 13 item 3): the
 static handler's sendfile reaches io-epoll's sendfile(2), io-uring's copy
-path (ranges up to file_copy_max, 64 KiB by default: one linked read+send)
+path (ranges up to file_copy_max, 32 KiB by default: one linked read+send)
 and its splice path (larger ranges, or file_copy_max = 0). Every body is
 checked byte for byte; a client that leaves mid-file and a file truncated
 while it is sent must leave the server serving, with no descriptor kept.
@@ -18,7 +18,7 @@ import pytest
 import harness
 
 KiB, MiB = 1 << 10, 1 << 20
-SIZES = [1, 4 * KiB, 64 * KiB - 1, 64 * KiB + 1, 1 * MiB]
+SIZES = [1, 4 * KiB, 32 * KiB, 32 * KiB + 1, 64 * KiB - 1, 64 * KiB + 1, 1 * MiB]
 # (io module, [module.uring] file_copy_max or None for the default)
 SETTINGS = {"epoll": ("epoll", None), "uring": ("uring", None), "uring-splice": ("uring", 0)}
 TRUNCATED_BYTES = 16 * MiB  # more than the socket buffers and a 1 MiB pipe hold together
@@ -112,7 +112,7 @@ def test_client_leaving_mid_file_keeps_no_descriptor(server):
         for size in SIZES:
             assert c.request(harness.get(f"/static/f{size}.bin")).status == 200
     _, baseline = open_fds(server)
-    for size in (64 * KiB - 1, MiB):
+    for size in (32 * KiB, 64 * KiB - 1, MiB):
         for _ in range(3):
             s = socket.create_connection(addr, timeout=harness.IO_TIMEOUT)
             s.sendall(harness.get(f"/static/f{size}.bin") * 20)

@@ -1410,7 +1410,7 @@ std::vector<std::pair<std::string, axle_config_t>> file_path_settings(const std:
 
 }  // namespace
 
-// Both sides of uring's copy threshold (64 KiB by default), at odd offsets,
+// Both sides of uring's copy threshold (32 KiB by default), at odd offsets,
 // byte-exact, then a range the file is too short for: the bytes it has, then
 // on_sent(err), never bytes from beyond its end.
 TEST_CASE("io: sendfile around the copy threshold is byte-exact, and a short file ends in an error") {
@@ -1425,7 +1425,7 @@ TEST_CASE("io: sendfile around the copy threshold is byte-exact, and a short fil
       std::string contents = pattern(2 * 1024 * 1024 + 77, 21);
       TempFile file(contents);
       int sends = 0;
-      for (uint64_t length : {1ull, 4096ull, 65535ull, 65536ull, 65537ull, 1048576ull}) {
+      for (uint64_t length : {1ull, 4096ull, 32767ull, 32768ull, 32769ull, 65535ull, 65537ull, 1048576ull}) {
         for (uint64_t offset : {0ull, 4095ull, 65537ull}) {
           CAPTURE(length);
           CAPTURE(offset);
