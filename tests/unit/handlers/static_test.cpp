@@ -1,76 +1,10 @@
-#include "handler_harness.h"
+#include "static_fixture.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-
-using axle::test::Instance;
-using axle::test::LoadedModule;
-using axle::test::module_path;
-using axle::test::TestRequest;
-using axle::test::TestRoute;
-namespace fs = std::filesystem;
-
-namespace {
-
-// A throw-away directory tree under /tmp, removed with the test.
-class TempTree {
- public:
-  TempTree() {
-    std::string templ = (fs::temp_directory_path() / "axle-static-XXXXXX").string();
-    REQUIRE(::mkdtemp(templ.data()) != nullptr);
-    dir_ = templ;
-  }
-  ~TempTree() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  const fs::path &dir() const { return dir_; }
-  fs::path write(const std::string &rel, const std::string &content) {
-    fs::path p = dir_ / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-  void mkdir(const std::string &rel) { fs::create_directories(dir_ / rel); }
-  void symlink(const std::string &target, const std::string &rel) { fs::create_symlink(target, dir_ / rel); }
-
- private:
-  fs::path dir_;
-};
-
-axle_config_t static_config(const std::string &root, const std::string &fallback = "", int64_t max_age = 0,
-                            const std::string &index = "index.html") {
-  axle_config_t cfg;
-  cfg.strings = {{"root", root}, {"index", index}, {"fallback", fallback}};
-  cfg.ints = {{"max_age", max_age}};
-  return cfg;
-}
-
-// The module and one route over a temp tree, the fixture of most tests.
-struct StaticFixture {
-  TempTree tree;
-  LoadedModule mod{module_path("handler", "static")};
-  Instance inst{mod};
-
-  std::unique_ptr<TestRoute> route(int64_t max_age = 0) {
-    return std::make_unique<TestRoute>(mod, inst, static_config(tree.dir().string(), "", max_age));
-  }
-};
-
-std::unique_ptr<axle_response_t> get(TestRoute &route, const std::string &path,
-                                     std::vector<std::pair<std::string, std::string>> headers = {},
-                                     const std::string &method = "GET") {
-  TestRequest req(method, path);
-  for (auto &[n, v] : headers) req.header(n, v);
-  return route.serve(req);
-}
-
-}  // namespace
+using namespace static_test;
 
 TEST_SUITE("static") {
   TEST_CASE_FIXTURE(StaticFixture, "serves a file with type, validators and Accept-Ranges") {
@@ -442,6 +376,11 @@ TEST_SUITE("static") {
         {static_config(dir, "", -1), "max_age"},
         {static_config(dir, "", 0, "../index.html"), "index"},
         {static_config(dir, "", 0, "a/b.html"), "index"},
+        {static_config(dir, "", 0, "index.html", {.entries = -1}), "cache_entries"},
+        {static_config(dir, "", 0, "index.html", {.entries = 1 << 20}), "cache_entries"},
+        {static_config(dir, "", 0, "index.html", {.valid_ms = -5}), "cache_valid_ms"},
+        {static_config(dir, "", 0, "index.html", {.memory_max = -1}), "memory_max_bytes"},
+        {static_config(dir, "", 0, "index.html", {.memory_cache = int64_t{1} << 40}), "memory_cache_bytes"},
     };
     for (const Case &c : cases) {
       TestRoute r(mod, inst, c.cfg);
