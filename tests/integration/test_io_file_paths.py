@@ -40,8 +40,11 @@ def files_root(tmp_path_factory):
 def server(request, start_axle, tmp_path, files_root):
     io, copy_max = SETTINGS[request.param]
     extra = f"[module.uring]\nfile_copy_max = {copy_max}" if copy_max is not None else ""
-    config = harness.render_config(modules={"io": io}, workers=1, extra=extra,
-                                   routes=harness.default_routes(files_root))
+    routes = harness.default_routes(files_root)
+    for route in routes:
+        if route["handler"] == "static":
+            route["memory_max_bytes"] = 0  # every body through the io module's file path, none from memory
+    config = harness.render_config(modules={"io": io}, workers=1, extra=extra, routes=routes)
     check_file = tmp_path / "check.toml"
     check_file.write_text(config)
     check = harness.run_axle(["--check", check_file])
