@@ -2,7 +2,8 @@
 """Static-file rows (issue 13): files through axle's `static` handler against nginx.
 
   bench/run --static [--rows plain,fast,nginx] [--sizes 4k,64k,1m] [--duration 10] [--quick]
-                     [--connections 100] [--set uring.file_copy_max=0 ...] [--build-dir build-bench] [--no-build]
+                     [--connections 100] [--set uring.file_copy_max=0 ...] [--route memory_max_bytes=0 ...]
+                     [--build-dir build-bench] [--no-build]
 
 Every server serves the same directory of files (4 KiB, 64 KiB, 1 MiB; also 16 and 32 KiB),
 one worker pinned to CPU 0, wrk -t1 with 100 keep-alive connections on CPU 1,
@@ -152,6 +153,8 @@ def main(argv):
     ap.add_argument("--connections", type=int, default=100, help="wrk connections (default 100)")
     ap.add_argument("--set", action="append", default=[], metavar="MODULE.KEY=VALUE",
                     help="a module key for the axle rows that load MODULE (e.g. uring.file_copy_max=0)")
+    ap.add_argument("--route", action="append", default=[], metavar="KEY=VALUE",
+                    help="a key of the axle rows' static route (e.g. memory_max_bytes=0: every file from its descriptor)")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
     ap.add_argument("--no-build", action="store_true", help="use --build-dir as it is")
     args = ap.parse_args(argv)
@@ -172,6 +175,11 @@ def main(argv):
         build_axle(args.build_dir)
     keys = static_keys(args.build_dir) if any(r in AXLE_SETS for r in rows) else ""
     cache_lines = [f"{k} = {v}" for k, v in CACHE_KEYS.items() if re.search(rf"\b{k}\b", keys)]
+    for item in args.route:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            ap.error(f"--route {item!r}: want KEY=VALUE")
+        cache_lines.append(f"{key} = {value}")
     workdir = make_workdir("axle-static-")
     docroot = os.path.join(workdir, "htdocs")
     make_files(docroot)

@@ -1,12 +1,13 @@
 """File bodies through each io module's file path (issue 13 item 3): the
-static handler's sendfile reaches io-epoll's sendfile(2), io-uring's copy
-path (ranges up to file_copy_max, 32 KiB by default: one linked read+send)
-and its splice path (larger ranges, or file_copy_max = 0). Every body is
+static handler's sendfile reaches io-epoll's sendfile(2), io-uring's
+sendfile(2) (the default), and with file_async its copy path (ranges up to
+file_copy_max, 32 KiB by default: one linked read+send) and its splice path
+(larger ranges, or every range with file_copy_max = 0). Every body is
 checked byte for byte; a client that leaves mid-file and a file truncated
 while it is sent must leave the server serving, with no descriptor kept.
 
-Each test runs on epoll, uring (default) and uring with splice only; uring
-skips itself where io_uring is not available. Bounded: a few MiB per test.
+Each test runs on each of those settings; uring skips itself where io_uring
+is not available. Bounded: a few MiB per test.
 """
 
 import os
@@ -19,8 +20,9 @@ import harness
 
 KiB, MiB = 1 << 10, 1 << 20
 SIZES = [1, 4 * KiB, 32 * KiB, 32 * KiB + 1, 64 * KiB - 1, 64 * KiB + 1, 1 * MiB]
-# (io module, [module.uring] file_copy_max or None for the default)
-SETTINGS = {"epoll": ("epoll", None), "uring": ("uring", None), "uring-splice": ("uring", 0)}
+# (io module, lines of its [module.uring] table)
+SETTINGS = {"epoll": ("epoll", ""), "uring": ("uring", ""), "uring-async": ("uring", "file_async = true"),
+            "uring-splice": ("uring", "file_async = true\nfile_copy_max = 0")}
 TRUNCATED_BYTES = 16 * MiB  # more than the socket buffers and a 1 MiB pipe hold together
 
 
@@ -38,8 +40,8 @@ def files_root(tmp_path_factory):
 
 @pytest.fixture(params=list(SETTINGS))
 def server(request, start_axle, tmp_path, files_root):
-    io, copy_max = SETTINGS[request.param]
-    extra = f"[module.uring]\nfile_copy_max = {copy_max}" if copy_max is not None else ""
+    io, keys = SETTINGS[request.param]
+    extra = f"[module.uring]\n{keys}" if keys else ""
     routes = harness.default_routes(files_root)
     for route in routes:
         if route["handler"] == "static":

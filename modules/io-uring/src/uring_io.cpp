@@ -32,6 +32,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -71,13 +72,17 @@ constexpr int kWorkRoundsPerTurn = 4;
 constexpr int64_t kAcceptBackoffMs = 100;
 constexpr int kPipeSize = 1 << 20;  // bytes moved per splice round trip
 constexpr size_t kIdlePipesKept = 16;
-// File ranges up to copy_max bytes are read into a buffer and sent (README
-// "sendfile"); larger ones are spliced. A buffer is held by one file send;
-// at most kMaxCopyBuffers exist per loop (kept for reuse), and a send that
-// finds none free is spliced instead.
+// With file_async (README "sendfile"), file ranges up to copy_max bytes are
+// read into a buffer and sent; larger ones are spliced. A buffer is held by
+// one file send; at most kMaxCopyBuffers exist per loop (kept for reuse), and
+// a send that finds none free is spliced instead.
 constexpr int64_t kDefaultCopyMax = 32768;  // README "sendfile": where copying stopped measuring cheaper
 constexpr int64_t kMaxCopyMax = 1 << 20;
 constexpr size_t kMaxCopyBuffers = 64;
+// Without file_async: sendfile(2) from the loop thread, at most this many
+// calls per connection per turn.
+constexpr int kSendfileRounds = 16;
+constexpr uint64_t kMaxSendfileChunk = 0x7ffff000;  // what one sendfile(2) moves at most
 // Bytes a paused connection may hold, copied out of the ring: what its recv
 // had already completed when the pause took effect (see README "Back-pressure").
 constexpr size_t kStashMax = 1024 * 1024;
@@ -133,6 +138,7 @@ struct Instance {
   unsigned buffer_count = kDefaultBufferCount;
   unsigned buffer_size = kDefaultBufferSize;
   uint32_t copy_max = kDefaultCopyMax;
+  bool file_async = false;
   axle::uring::Metrics metrics;  // module metrics handles, registered in create()
 
   void log(axle_log_level_t level, const std::string &msg) const {
@@ -786,8 +792,9 @@ struct alignas(16) Loop {
       c->ops |= bit(kSend);
       return true;
     }
-    // The path is chosen at the first step: a small range is copied when a
-    // buffer is free, else (and for every larger range) spliced.
+    if (!inst->file_async) return advance_sendfile(c, s);
+    // The async path is chosen at the first step: a small range is copied
+    // when a buffer is free, else (and for every larger range) spliced.
     if (s->buf || (!s->pipe && s->file_left > 0 && s->file_left <= inst->copy_max && (s->buf = acquire_copy_buf())))
       return advance_copy(c, s);
     if (s->in_pipe > 0) {
@@ -811,6 +818,39 @@ struct alignas(16) Loop {
     io_uring_prep_splice(sqe, s->file_fd, static_cast<int64_t>(s->file_offset), s->pipe.write_fd, -1, chunk,
                          SPLICE_F_MOVE);
     c->ops |= bit(kFileIn);
+    return true;
+  }
+
+  // Default path: sendfile(2) on the non-blocking socket, as io-epoll does:
+  // one system call and no pipe, no io_uring worker (IORING_OP_SPLICE always
+  // runs in one). Stops at EAGAIN and polls for room through the ring. Like
+  // io-epoll, a file read that misses the page cache blocks the loop.
+  bool advance_sendfile(Conn *c, SendState *s) {
+    for (int round = 0; round < kSendfileRounds; ++round) {
+      if (s->file_left == 0) {
+        complete_send(c, 0);
+        return true;
+      }
+      auto off = static_cast<off_t>(s->file_offset);
+      ssize_t n = ::sendfile(c->fd, s->file_fd, &off, std::min(s->file_left, kMaxSendfileChunk));
+      if (n > 0) {
+        s->file_offset += static_cast<uint64_t>(n);
+        s->file_left -= static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n == 0) {  // the file ended before the range did (truncated under us)
+        complete_send(c, EIO);
+        return true;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        s->wait_writable = true;
+        return advance_send(c);  // arms the POLLOUT op
+      }
+      complete_send(c, errno);
+      return true;
+    }
+    push_work(c);  // more next turn: the other connections get theirs first
     return true;
   }
 
@@ -1572,8 +1612,10 @@ axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void
         !get_int(host, cfg, "buffer_size", kDefaultBufferSize, 512, 1 << 20, false, &buffer_size, err) ||
         !get_int(host, cfg, "file_copy_max", kDefaultCopyMax, 0, kMaxCopyMax, false, &copy_max, err))
       return AXLE_ERR_INVALID;
-    int sqpoll = 0;
+    int sqpoll = 0, file_async = 0;
     if (cfg && host->config_get_bool && host->config_get_bool(cfg, "sqpoll", &sqpoll) != AXLE_OK) sqpoll = 0;
+    if (cfg && host->config_get_bool && host->config_get_bool(cfg, "file_async", &file_async) != AXLE_OK)
+      file_async = 0;
 
     std::string why;
     if (!kernel_supported(&why)) {
@@ -1600,6 +1642,7 @@ axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void
     inst->buffer_count = static_cast<unsigned>(buffer_count);
     inst->buffer_size = static_cast<unsigned>(buffer_size);
     inst->copy_max = static_cast<uint32_t>(copy_max);
+    inst->file_async = file_async != 0;
     *instance_out = inst;
     return AXLE_OK;
   } catch (...) {
@@ -1627,11 +1670,17 @@ const axle_config_key_t kConfigKeys[] = {
      .type = AXLE_CONFIG_INT,
      .default_value = "16384",
      .doc = "Bytes per receive buffer (512..1048576)"},
+    {.name = "file_async",
+     .type = AXLE_CONFIG_BOOL,
+     .default_value = "false",
+     .doc = "Files are read by io_uring, never by the loop thread (a page-cache miss does not stall the loop): "
+            "ranges up to file_copy_max by a linked read+send, larger ones spliced. false: sendfile(2) from the "
+            "loop thread, the cheapest when files are cached"},
     {.name = "file_copy_max",
      .type = AXLE_CONFIG_INT,
      .default_value = "32768",
-     .doc = "File ranges up to this many bytes are read into a buffer and sent (linked read+send); larger ones "
-            "are spliced through a pipe. 0 = always splice (0..1048576; at most 64 buffers per loop)"},
+     .doc = "With file_async: ranges up to this many bytes are read into a buffer and sent, larger ones spliced; "
+            "0 = always splice (0..1048576; at most 64 buffers per loop)"},
 };
 
 const axle_io_vtable_t kVtable = {

@@ -1393,16 +1393,17 @@ TEST_CASE("io: recv_pause and recv_resume on an outgoing connection") {
 
 namespace {
 
-// Settings of a module that change how sendfile moves bytes: uring copies
-// ranges up to file_copy_max through a buffer and splices larger ones, so
-// each path is run on its own (0 = splice only, 1 MiB = copy up to 1 MiB).
+// Settings of a module that change how sendfile moves bytes: uring sends
+// with sendfile(2), or with file_async copies ranges up to file_copy_max
+// through a buffer and splices larger ones, so each path runs on its own.
 std::vector<std::pair<std::string, axle_config_t>> file_path_settings(const std::string &name) {
   std::vector<std::pair<std::string, axle_config_t>> out{{"default", {}}};
   if (name == "uring") {
-    for (int64_t max : {0, 1 << 20}) {
+    for (int64_t max : {int64_t{32768}, int64_t{0}, int64_t{1} << 20}) {
       axle_config_t cfg;
+      cfg.bools["file_async"] = true;
       cfg.ints["file_copy_max"] = max;
-      out.emplace_back("file_copy_max=" + std::to_string(max), cfg);
+      out.emplace_back("file_async, file_copy_max=" + std::to_string(max), cfg);
     }
   }
   return out;
@@ -1410,7 +1411,7 @@ std::vector<std::pair<std::string, axle_config_t>> file_path_settings(const std:
 
 }  // namespace
 
-// Both sides of uring's copy threshold (32 KiB by default), at odd offsets,
+// Both sides of uring's copy threshold (file_async: 32 KiB by default), at odd offsets,
 // byte-exact, then a range the file is too short for: the bytes it has, then
 // on_sent(err), never bytes from beyond its end.
 TEST_CASE("io: sendfile around the copy threshold is byte-exact, and a short file ends in an error") {
@@ -1464,7 +1465,10 @@ TEST_CASE("io: close during a stalled file send on the copy path") {
   for (const auto &name : modules_under_test()) {
     CAPTURE(name);
     axle_config_t cfg;
-    if (name == "uring") cfg.ints["file_copy_max"] = 1 << 20;
+    if (name == "uring") {
+      cfg.bools["file_async"] = true;
+      cfg.ints["file_copy_max"] = 1 << 20;
+    }
     Harness h(name, cfg);
     uint16_t port = h.listen();
     Client never(port);
