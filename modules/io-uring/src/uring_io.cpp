@@ -1,10 +1,10 @@
 // io module "uring": one io_uring per worker loop.
 //
 // Single-shot accepts re-armed each turn (fair among loops), multishot recv
-// into a provided-buffer ring, sendmsg for vectored sends, files either read
-// into a pooled buffer and sent (small ranges: a linked read -> send pair) or
-// spliced file -> pipe -> socket (large ones), a multishot timeout for ticks and an eventfd read for
-// wakes. One io_uring_submit_and_wait per loop turn. Since ABI 1.2: the loop
+// into a provided-buffer ring, sendmsg for vectored sends, sendfile(2) from
+// the loop for files (or, with file_async, a linked read -> send through a
+// pooled buffer for small ranges and a splice file -> pipe -> socket for
+// large ones), a multishot timeout for ticks and an eventfd read for wakes. One io_uring_submit_and_wait per loop turn. Since ABI 1.2: the loop
 // timer is one absolute IORING_OP_TIMEOUT; an outgoing connection is a
 // non-blocking connect(2) followed by a POLLOUT poll op.
 //
@@ -1715,7 +1715,7 @@ AXLE_MODULE_ENTRY {
       .flags = 0,
       .name = "uring",
       .version = "1.2.0",
-      .description = "Event loop on io_uring: fair accepts, multishot recv, buffer ring, batched submit, read+send or splice",
+      .description = "Event loop on io_uring: fair accepts, multishot recv, buffer ring, batched submit, sendfile",
       .config_keys = kConfigKeys,
       .config_key_count = sizeof kConfigKeys / sizeof kConfigKeys[0],
       .create = create,
