@@ -4,9 +4,10 @@
 // into a provided-buffer ring, sendmsg for vectored sends, sendfile(2) from
 // the loop for files (or, with file_async, a linked read -> send through a
 // pooled buffer for small ranges and a splice file -> pipe -> socket for
-// large ones), a multishot timeout for ticks and an eventfd read for wakes. One io_uring_submit_and_wait per loop turn. Since ABI 1.2: the loop
-// timer is one absolute IORING_OP_TIMEOUT; an outgoing connection is a
-// non-blocking connect(2) followed by a POLLOUT poll op.
+// large ones), a multishot timeout for ticks and an eventfd read for wakes.
+// One io_uring_submit_and_wait per loop turn. Since ABI 1.2: the loop timer
+// is one absolute IORING_OP_TIMEOUT; an outgoing connection is a non-blocking
+// connect(2) followed by a POLLOUT poll op.
 //
 // Shape of a turn: submit + wait, handle the completions (events may be
 // delivered straight from there), then the work list: every connection whose
