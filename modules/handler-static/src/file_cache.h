@@ -63,9 +63,9 @@ class FileCache {
   // The file for `name` (NUL-terminated at name[len]), from the cache when
   // it is there and valid. 0 with *out pointing at the cached entry (valid
   // until the next call), or an errno / kNotRegular / EISDIR (nothing is
-  // cached for such a name, and a cached one is evicted). When the file
-  // cannot be cached (no room for its name), it is loaded into `scratch`
-  // and *out points there.
+  // cached for such a name, and a cached one is evicted). Without a cache
+  // (entries = 0) the file is loaded into `scratch`, as a descriptor, and
+  // *out points there.
   int get(const char *name, size_t len, uint64_t now_ns, const FileSource &source, OpenFile &scratch,
           const OpenFile **out);
 

@@ -695,7 +695,7 @@ AXLE_MODULE_ENTRY {
       .kind = AXLE_KIND_HANDLER,
       .flags = 0,
       .name = "static",
-      .version = "1.0.0",
+      .version = "1.1.0",
       .description = "Serves files below a root directory (open-file cache, ranges, validators, precompressed variants)",
       .config_keys = sh::kConfigKeys,
       .config_key_count = std::size(sh::kConfigKeys),
