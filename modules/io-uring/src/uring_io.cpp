@@ -1,11 +1,13 @@
 // io module "uring": one io_uring per worker loop.
 //
 // Single-shot accepts re-armed each turn (fair among loops), multishot recv
-// into a provided-buffer ring, sendmsg for vectored sends, splice (file -> pipe
-// -> socket) for files, a multishot timeout for ticks and an eventfd read for
-// wakes. One io_uring_submit_and_wait per loop turn. Since ABI 1.2: the loop
-// timer is one absolute IORING_OP_TIMEOUT; an outgoing connection is a
-// non-blocking connect(2) followed by a POLLOUT poll op.
+// into a provided-buffer ring, sendmsg for vectored sends, sendfile(2) from
+// the loop for files (or, with file_async, a linked read -> send through a
+// pooled buffer for small ranges and a splice file -> pipe -> socket for
+// large ones), a multishot timeout for ticks and an eventfd read for wakes.
+// One io_uring_submit_and_wait per loop turn. Since ABI 1.2: the loop timer
+// is one absolute IORING_OP_TIMEOUT; an outgoing connection is a non-blocking
+// connect(2) followed by a POLLOUT poll op.
 //
 // Shape of a turn: submit + wait, handle the completions (events may be
 // delivered straight from there), then the work list: every connection whose
@@ -31,6 +33,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -70,6 +73,17 @@ constexpr int kWorkRoundsPerTurn = 4;
 constexpr int64_t kAcceptBackoffMs = 100;
 constexpr int kPipeSize = 1 << 20;  // bytes moved per splice round trip
 constexpr size_t kIdlePipesKept = 16;
+// With file_async (README "sendfile"), file ranges up to copy_max bytes are
+// read into a buffer and sent; larger ones are spliced. A buffer is held by
+// one file send; at most kMaxCopyBuffers exist per loop (kept for reuse), and
+// a send that finds none free is spliced instead.
+constexpr int64_t kDefaultCopyMax = 32768;  // README "sendfile": where copying stopped measuring cheaper
+constexpr int64_t kMaxCopyMax = 1 << 20;
+constexpr size_t kMaxCopyBuffers = 64;
+// Without file_async: sendfile(2) from the loop thread, at most this many
+// calls per connection per turn.
+constexpr int kSendfileRounds = 16;
+constexpr uint64_t kMaxSendfileChunk = 0x7ffff000;  // what one sendfile(2) moves at most
 // Bytes a paused connection may hold, copied out of the ring: what its recv
 // had already completed when the pause took effect (see README "Back-pressure").
 constexpr size_t kStashMax = 1024 * 1024;
@@ -86,8 +100,8 @@ enum Tag : uint64_t {
   kIgnore = 0,  // cancel requests: their completion carries no information
   kRecv,
   kSend,
-  kSpliceIn,
-  kSpliceOut,
+  kFileIn,   // file -> pipe (splice) or file -> buffer (read)
+  kFileOut,  // pipe -> socket (splice) or buffer -> socket (send)
   kPollOut,
   kCloseOp,
   kShutdown,
@@ -101,7 +115,7 @@ enum Tag : uint64_t {
 constexpr uint64_t kTagMask = 15;
 
 constexpr uint32_t bit(Tag t) { return 1u << t; }
-constexpr uint32_t kSendOps = bit(kSend) | bit(kSpliceIn) | bit(kSpliceOut) | bit(kPollOut);
+constexpr uint32_t kSendOps = bit(kSend) | bit(kFileIn) | bit(kFileOut) | bit(kPollOut);
 // Operations close() cancels (the close op itself is queued after them).
 constexpr uint32_t kCancelOnClose = bit(kRecv) | kSendOps | bit(kShutdown) | bit(kConnect);
 // A timer_arm delay beyond this is clamped (no overflow of the deadline): a year.
@@ -124,6 +138,8 @@ struct Instance {
   bool sqpoll = false;
   unsigned buffer_count = kDefaultBufferCount;
   unsigned buffer_size = kDefaultBufferSize;
+  uint32_t copy_max = kDefaultCopyMax;
+  bool file_async = false;
   axle::uring::Metrics metrics;  // module metrics handles, registered in create()
 
   void log(axle_log_level_t level, const std::string &msg) const {
@@ -178,9 +194,10 @@ struct Pipe {
 enum class SendKind : uint8_t { kNone, kIov, kFile };
 
 // A send from send()/sendfile() until on_sent is delivered: iov[iov_next..] or
-// the file range (through `pipe`). Lives apart from the Conn so that an idle
-// connection holds no send state; kept until the connection is released if
-// close() cut the send short, as the kernel may still read msg and iov.
+// the file range (through `pipe`, or through `buf` for a range of at most
+// copy_max bytes). Lives apart from the Conn so that an idle connection holds
+// no send state; kept until the connection is released if close() cut the
+// send short, as the kernel may still read msg, iov and buf.
 struct SendState {
   SendKind kind = SendKind::kNone;
   bool wait_writable = false;
@@ -189,6 +206,12 @@ struct SendState {
   uint64_t file_offset = 0;
   uint64_t file_left = 0;
   Pipe pipe;
+  // Copy path: buf[buf_off .. buf_off + in_buf) is read and not yet sent.
+  // Signed: a linked pair's completions may be seen in either order.
+  char *buf = nullptr;
+  int64_t in_buf = 0;
+  uint32_t buf_off = 0;
+  int err = 0;  // first error of a linked read -> send pair, reported once both are in
   msghdr msg{};  // must stay put while the sendmsg is in flight
   uint32_t iov_next = 0;
   uint32_t iov_count = 0;
@@ -308,6 +331,10 @@ struct alignas(16) Loop {
   Link work;
   Link starved;
   std::vector<Pipe> idle_pipes;
+  // Copy-path buffers of copy_max bytes: those not held by a send, and how
+  // many exist (at most kMaxCopyBuffers).
+  std::vector<char *> free_copy_bufs;
+  size_t copy_bufs = 0;
 
   uint64_t inflight = 0;  // operations whose last completion has not been seen
   bool running = false;
@@ -320,6 +347,7 @@ struct alignas(16) Loop {
     for (Conn &c : conns) {
       if (c.fd >= 0) ::close(c.fd);
       if (c.send) c.send->pipe.close_both();
+      if (c.send) delete[] c.send->buf;
       ::operator delete(c.send);
       delete c.stash;
     }
@@ -329,6 +357,7 @@ struct alignas(16) Loop {
       ::operator delete(p);
     }
     for (Pipe &p : idle_pipes) p.close_both();
+    for (char *b : free_copy_bufs) delete[] b;
     if (wakefd >= 0) ::close(wakefd);
     if (buf_ring) ::munmap(buf_ring, buf_ring_bytes);
     if (buffers) ::munmap(buffers, buffers_bytes);
@@ -500,6 +529,7 @@ struct alignas(16) Loop {
     if (!p) return;
     c->send = nullptr;
     release_pipe(p);
+    release_copy_buf(p);
     if (p->iov_capacity == kCachedIovs && free_send_count < kMaxCachedSends) {
       next_free_send(p) = free_sends;
       free_sends = p;
@@ -521,6 +551,25 @@ struct alignas(16) Loop {
       }
     }
     p->pipe.close_both();
+  }
+
+  // A buffer for the copy path, or nullptr (at the bound, or memory is short).
+  char *acquire_copy_buf() {
+    if (!free_copy_bufs.empty()) {
+      char *b = free_copy_bufs.back();
+      free_copy_bufs.pop_back();
+      return b;
+    }
+    if (copy_bufs >= kMaxCopyBuffers || free_copy_bufs.capacity() < kMaxCopyBuffers) return nullptr;
+    char *b = new (std::nothrow) char[inst->copy_max];
+    if (b) ++copy_bufs;
+    return b;
+  }
+
+  void release_copy_buf(SendState *p) {
+    if (!p->buf) return;
+    free_copy_bufs.push_back(p->buf);  // capacity reserved in loop_create: no allocation
+    p->buf = nullptr;
   }
 
   void release_conn(Conn *c) {
@@ -744,11 +793,16 @@ struct alignas(16) Loop {
       c->ops |= bit(kSend);
       return true;
     }
+    if (!inst->file_async) return advance_sendfile(c, s);
+    // The async path is chosen at the first step: a small range is copied
+    // when a buffer is free, else (and for every larger range) spliced.
+    if (s->buf || (!s->pipe && s->file_left > 0 && s->file_left <= inst->copy_max && (s->buf = acquire_copy_buf())))
+      return advance_copy(c, s);
     if (s->in_pipe > 0) {
-      io_uring_sqe *sqe = start_op(c, kSpliceOut);
+      io_uring_sqe *sqe = start_op(c, kFileOut);
       if (!sqe) return false;
       io_uring_prep_splice(sqe, s->pipe.read_fd, -1, c->fd, -1, s->in_pipe, SPLICE_F_MOVE);
-      c->ops |= bit(kSpliceOut);
+      c->ops |= bit(kFileOut);
       return true;
     }
     if (s->file_left == 0) {
@@ -759,13 +813,104 @@ struct alignas(16) Loop {
       complete_send(c, errno);
       return true;
     }
-    io_uring_sqe *sqe = start_op(c, kSpliceIn);
+    io_uring_sqe *sqe = start_op(c, kFileIn);
     if (!sqe) return false;
     auto chunk = static_cast<unsigned>(std::min<uint64_t>(s->file_left, s->pipe.capacity));
     io_uring_prep_splice(sqe, s->file_fd, static_cast<int64_t>(s->file_offset), s->pipe.write_fd, -1, chunk,
                          SPLICE_F_MOVE);
-    c->ops |= bit(kSpliceIn);
+    c->ops |= bit(kFileIn);
     return true;
+  }
+
+  // Default path: sendfile(2) on the non-blocking socket, as io-epoll does:
+  // one system call and no pipe, no io_uring worker (IORING_OP_SPLICE always
+  // runs in one). Stops at EAGAIN and polls for room through the ring. Like
+  // io-epoll, a file read that misses the page cache blocks the loop.
+  bool advance_sendfile(Conn *c, SendState *s) {
+    for (int round = 0; round < kSendfileRounds; ++round) {
+      if (s->file_left == 0) {
+        complete_send(c, 0);
+        return true;
+      }
+      auto off = static_cast<off_t>(s->file_offset);
+      ssize_t n = ::sendfile(c->fd, s->file_fd, &off, std::min(s->file_left, kMaxSendfileChunk));
+      if (n > 0) {
+        s->file_offset += static_cast<uint64_t>(n);
+        s->file_left -= static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n == 0) {  // the file ended before the range did (truncated under us)
+        complete_send(c, EIO);
+        return true;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        s->wait_writable = true;
+        return advance_send(c);  // arms the POLLOUT op
+      }
+      complete_send(c, errno);
+      return true;
+    }
+    push_work(c);  // more next turn: the other connections get theirs first
+    return true;
+  }
+
+  // Copy path: read the range into the send's buffer and send it, as one
+  // linked pair (one submit, no pipe). A short read breaks the link (the
+  // send completes with ECANCELED) and the bytes read go out in a plain
+  // send; a short send is continued the same way.
+  bool advance_copy(Conn *c, SendState *s) {
+    if (s->in_buf > 0) {
+      io_uring_sqe *sqe = start_op(c, kFileOut);
+      if (!sqe) return false;
+      io_uring_prep_send(sqe, c->fd, s->buf + s->buf_off, static_cast<size_t>(s->in_buf),
+                         MSG_NOSIGNAL | MSG_WAITALL);
+      c->ops |= bit(kFileOut);
+      return true;
+    }
+    if (s->file_left == 0) {
+      complete_send(c, 0);
+      return true;
+    }
+    if (!has_sqes(2)) return false;  // both in this submit, so the link is never cut by a flush
+    auto chunk = static_cast<unsigned>(std::min<uint64_t>(s->file_left, inst->copy_max));
+    s->buf_off = 0;
+    io_uring_sqe *sqe = start_op(c, kFileIn);
+    io_uring_prep_read(sqe, s->file_fd, s->buf, chunk, s->file_offset);
+    sqe->flags |= IOSQE_IO_LINK;
+    sqe = start_op(c, kFileOut);
+    io_uring_prep_send(sqe, c->fd, s->buf, chunk, MSG_NOSIGNAL | MSG_WAITALL);
+    c->ops |= bit(kFileIn) | bit(kFileOut);
+    return true;
+  }
+
+  // A copy-path completion. The send is acted on only once both halves of a
+  // linked pair are in, so the host never sees on_sent while an op of this
+  // send is outstanding (it could not send again).
+  void on_copy_step(Conn *c, SendState *s, Tag tag, int res) {
+    if (tag == kFileIn) {
+      if (res > 0) {
+        s->in_buf += res;
+        s->file_offset += static_cast<uint64_t>(res);
+        s->file_left -= static_cast<uint64_t>(res);
+      } else if (res == 0) {
+        s->err = EIO;  // the file ended before the range did (truncated under us)
+      } else if (res != -EINTR && res != -EAGAIN) {
+        s->err = -res;
+      }
+    } else if (res > 0) {
+      s->in_buf -= res;
+      s->buf_off += static_cast<uint32_t>(res);
+    } else if (res == -EAGAIN) {
+      s->wait_writable = true;  // full socket buffer: poll for room, then send the rest
+    } else if (res == 0) {
+      s->err = EPIPE;
+    } else if (res != -ECANCELED && res != -EINTR) {  // ECANCELED: its read was short, the rest goes next
+      s->err = -res;
+    }
+    if (c->ops & kSendOps) return;
+    if (s->err) return complete_send(c, s->err);
+    push_work(c);
   }
 
   static bool consume_iov(SendState *s, size_t written) {
@@ -787,9 +932,10 @@ struct alignas(16) Loop {
     c->ops &= ~bit(tag);
     if (c->closing || !c->sending()) return push_work(c);
     SendState *s = c->send;
-    if (res == -EINTR || (res == -EAGAIN && tag == kSpliceIn)) return push_work(c);  // retry as is
+    if (s->buf && (tag == kFileIn || tag == kFileOut)) return on_copy_step(c, s, tag, res);
+    if (res == -EINTR || (res == -EAGAIN && tag == kFileIn)) return push_work(c);  // retry as is
     // A non-blocking socket with a full send buffer: poll for room, then retry.
-    if (res == -EAGAIN && (tag == kSend || tag == kSpliceOut)) {
+    if (res == -EAGAIN && (tag == kSend || tag == kFileOut)) {
       s->wait_writable = true;
       return push_work(c);
     }
@@ -799,7 +945,7 @@ struct alignas(16) Loop {
         if (res == 0) return complete_send(c, EIO);  // no progress on a non-empty send
         if (consume_iov(s, static_cast<size_t>(res))) return complete_send(c, 0);
         break;  // short send: the rest goes out next turn
-      case kSpliceIn:
+      case kFileIn:
         if (res < 0) return complete_send(c, -res);
         // The file ended before the range did (truncated under us): fail rather than hang.
         if (res == 0) return complete_send(c, EIO);
@@ -807,7 +953,7 @@ struct alignas(16) Loop {
         s->file_offset += static_cast<uint64_t>(res);
         s->file_left -= static_cast<uint64_t>(res);
         break;
-      case kSpliceOut:
+      case kFileOut:
         if (res < 0) return complete_send(c, -res);
         if (res == 0) return complete_send(c, EPIPE);
         s->in_pipe -= static_cast<uint32_t>(res);
@@ -1063,8 +1209,8 @@ struct alignas(16) Loop {
       case kRecv:
         return on_recv(static_cast<Conn *>(object), res, flags);
       case kSend:
-      case kSpliceIn:
-      case kSpliceOut:
+      case kFileIn:
+      case kFileOut:
       case kPollOut:
         return on_send_step(static_cast<Conn *>(object), tag, res);
       case kConnect:
@@ -1221,6 +1367,7 @@ axle_status_t loop_create(void *instance, void * /*thread_ctx*/, const axle_io_e
       return AXLE_ERR_IO;
     }
     if (!loop->init_ring(err) || !loop->init_buffers(err)) return AXLE_ERR_UNSUPPORTED;
+    loop->free_copy_bufs.reserve(kMaxCopyBuffers);
     *loop_out = loop.release();
     return AXLE_OK;
   } catch (const std::bad_alloc &) {
@@ -1460,13 +1607,16 @@ axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void
     if (err && host->error_set) host->error_set(err, msg.data(), msg.size());
   };
   try {
-    int64_t entries, buffer_count, buffer_size;
+    int64_t entries, buffer_count, buffer_size, copy_max;
     if (!get_int(host, cfg, "entries", kDefaultEntries, 8, 32768, false, &entries, err) ||
         !get_int(host, cfg, "buffer_count", kDefaultBufferCount, 1, 32768, true, &buffer_count, err) ||
-        !get_int(host, cfg, "buffer_size", kDefaultBufferSize, 512, 1 << 20, false, &buffer_size, err))
+        !get_int(host, cfg, "buffer_size", kDefaultBufferSize, 512, 1 << 20, false, &buffer_size, err) ||
+        !get_int(host, cfg, "file_copy_max", kDefaultCopyMax, 0, kMaxCopyMax, false, &copy_max, err))
       return AXLE_ERR_INVALID;
-    int sqpoll = 0;
+    int sqpoll = 0, file_async = 0;
     if (cfg && host->config_get_bool && host->config_get_bool(cfg, "sqpoll", &sqpoll) != AXLE_OK) sqpoll = 0;
+    if (cfg && host->config_get_bool && host->config_get_bool(cfg, "file_async", &file_async) != AXLE_OK)
+      file_async = 0;
 
     std::string why;
     if (!kernel_supported(&why)) {
@@ -1492,6 +1642,8 @@ axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void
     inst->sqpoll = sqpoll != 0;
     inst->buffer_count = static_cast<unsigned>(buffer_count);
     inst->buffer_size = static_cast<unsigned>(buffer_size);
+    inst->copy_max = static_cast<uint32_t>(copy_max);
+    inst->file_async = file_async != 0;
     *instance_out = inst;
     return AXLE_OK;
   } catch (...) {
@@ -1519,6 +1671,17 @@ const axle_config_key_t kConfigKeys[] = {
      .type = AXLE_CONFIG_INT,
      .default_value = "16384",
      .doc = "Bytes per receive buffer (512..1048576)"},
+    {.name = "file_async",
+     .type = AXLE_CONFIG_BOOL,
+     .default_value = "false",
+     .doc = "Files are read by io_uring, never by the loop thread (a page-cache miss does not stall the loop): "
+            "ranges up to file_copy_max by a linked read+send, larger ones spliced. false: sendfile(2) from the "
+            "loop thread, the cheapest when files are cached"},
+    {.name = "file_copy_max",
+     .type = AXLE_CONFIG_INT,
+     .default_value = "32768",
+     .doc = "With file_async: ranges up to this many bytes are read into a buffer and sent, larger ones spliced; "
+            "0 = always splice (0..1048576; at most 64 buffers per loop)"},
 };
 
 const axle_io_vtable_t kVtable = {
@@ -1553,7 +1716,7 @@ AXLE_MODULE_ENTRY {
       .flags = 0,
       .name = "uring",
       .version = "1.2.0",
-      .description = "Event loop on io_uring: fair accepts, multishot recv, buffer ring, batched submit, splice",
+      .description = "Event loop on io_uring: fair accepts, multishot recv, buffer ring, batched submit, sendfile",
       .config_keys = kConfigKeys,
       .config_key_count = sizeof kConfigKeys / sizeof kConfigKeys[0],
       .create = create,

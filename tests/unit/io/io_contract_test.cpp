@@ -1390,3 +1390,108 @@ TEST_CASE("io: recv_pause and recv_resume on an outgoing connection") {
     CHECK(no_stray_events(h));
   }
 }
+
+namespace {
+
+// Settings of a module that change how sendfile moves bytes: uring sends
+// with sendfile(2), or with file_async copies ranges up to file_copy_max
+// through a buffer and splices larger ones, so each path runs on its own.
+std::vector<std::pair<std::string, axle_config_t>> file_path_settings(const std::string &name) {
+  std::vector<std::pair<std::string, axle_config_t>> out{{"default", {}}};
+  if (name == "uring") {
+    for (int64_t max : {int64_t{32768}, int64_t{0}, int64_t{1} << 20}) {
+      axle_config_t cfg;
+      cfg.bools["file_async"] = true;
+      cfg.ints["file_copy_max"] = max;
+      out.emplace_back("file_async, file_copy_max=" + std::to_string(max), cfg);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// Both sides of uring's copy threshold (file_async: 32 KiB by default), at odd offsets,
+// byte-exact, then a range the file is too short for: the bytes it has, then
+// on_sent(err), never bytes from beyond its end.
+TEST_CASE("io: sendfile around the copy threshold is byte-exact, and a short file ends in an error") {
+  for (const auto &name : modules_under_test()) {
+    for (auto &[label, cfg] : file_path_settings(name)) {
+      CAPTURE(name);
+      CAPTURE(label);
+      Harness h(name, cfg);
+      uint16_t port = h.listen();
+      Client client(port);
+      HostConn &c = h.accept_one();
+      std::string contents = pattern(2 * 1024 * 1024 + 77, 21);
+      TempFile file(contents);
+      int sends = 0;
+      for (uint64_t length : {1ull, 4096ull, 32767ull, 32768ull, 32769ull, 65535ull, 65537ull, 1048576ull}) {
+        for (uint64_t offset : {0ull, 4095ull, 65537ull}) {
+          CAPTURE(length);
+          CAPTURE(offset);
+          BackgroundReader reader(client.fd, length, h.io(), h.loop());
+          REQUIRE(h.io().sendfile(h.loop(), c.io, file.fd, offset, length) == AXLE_OK);
+          CHECK(h.run_until([&] { return c.sents == sends + 1 && reader.done(); }));
+          ++sends;
+          CHECK(c.sent_errs.back() == 0);
+          CHECK(reader.result() == contents.substr(offset, length));
+        }
+      }
+      // A 1,000-byte file asked for 5,000 (small: one read is short) and for
+      // 200,000 (large): its 1,000 bytes arrive, then the error.
+      std::string small = pattern(1000, 22);
+      TempFile short_file(small);
+      for (uint64_t length : {5000ull, 200000ull}) {
+        CAPTURE(length);
+        Client peer(port);
+        HostConn &d = h.accept_one();
+        REQUIRE(h.io().sendfile(h.loop(), d.io, short_file.fd, 0, length) == AXLE_OK);
+        CHECK(h.run_until([&] { return d.sents == 1; }));
+        CHECK(d.sent_errs == std::vector<int>{EIO});
+        h.io().close(h.loop(), d.io);
+        CHECK(h.run_until([&] { return d.closed == 1; }));
+        CHECK(read_exactly(peer.fd, length) == small);  // to EOF: nothing past the file's end
+      }
+      CHECK(no_stray_events(h));
+    }
+  }
+}
+
+// A copy-path send stalled on a full socket (uring copying up to 1 MiB, small
+// buffers, a peer that never reads) is cancelled by close(): on_closed, no
+// on_sent(0); the loop's copy buffers are reusable afterwards.
+TEST_CASE("io: close during a stalled file send on the copy path") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    axle_config_t cfg;
+    if (name == "uring") {
+      cfg.bools["file_async"] = true;
+      cfg.ints["file_copy_max"] = 1 << 20;
+    }
+    Harness h(name, cfg);
+    uint16_t port = h.listen();
+    Client never(port);
+    HostConn &c = h.accept_one();
+    int small_buf = 4096;
+    REQUIRE(::setsockopt(c.fd, SOL_SOCKET, SO_SNDBUF, &small_buf, sizeof small_buf) == 0);
+    std::string contents = pattern(1 << 20, 23);
+    TempFile file(contents);
+    REQUIRE(h.io().sendfile(h.loop(), c.io, file.fd, 0, contents.size()) == AXLE_OK);
+    CHECK(h.run_ticks(5));
+    CHECK(c.sents == 0);  // stalled: 1 MiB does not fit in the peer's window and our buffer
+    h.io().close(h.loop(), c.io);
+    CHECK(h.run_until([&] { return c.closed == 1; }));
+    for (int err : c.sent_errs) CHECK(err != 0);
+    CHECK(wait_closed(never.fd));
+
+    Client again(port);
+    HostConn &d = h.accept_one();
+    BackgroundReader reader(again.fd, contents.size(), h.io(), h.loop());
+    REQUIRE(h.io().sendfile(h.loop(), d.io, file.fd, 0, contents.size()) == AXLE_OK);
+    CHECK(h.run_until([&] { return d.sents == 1 && reader.done(); }));
+    CHECK(d.sent_errs == std::vector<int>{0});
+    CHECK(reader.result() == contents);
+    CHECK(no_stray_events(h));
+  }
+}
