@@ -82,6 +82,17 @@ int open_listener(const ListenAddress &addr, const SocketOptions &so, std::strin
   return fd;
 }
 
+// Every module of a generation with its version, for the "serving" log line:
+// "io=epoll 1.0.0 alloc=malloc 1.0.0 ... handler=static 1.2.0 handler=echo 1.0.0".
+std::string module_list(Generation &gen) {
+  std::string out;
+  for (ModuleInstance *m : gen.all_instances()) {
+    if (!out.empty()) out += ' ';
+    out += m->library->kind_name() + "=" + m->desc().name + " " + m->desc().version;
+  }
+  return out;
+}
+
 }  // namespace
 
 Server::Server(Config config, std::string config_path, std::vector<ListenAddress> listen_override)
@@ -124,7 +135,7 @@ int Server::run() {
   std::string error;
   auto gen = Generation::build(config_, next_generation_id_++, error);
   if (!gen) {
-    spdlog::error("{}: {}", config_.source, error);
+    spdlog::error("{}", error);  // starts with the config file's name
     return 1;
   }
   budget_.set_limit(config_.limits.max_buffered_bytes);
@@ -143,9 +154,7 @@ int Server::run() {
       return 1;
     }
   }
-  spdlog::info("generation {} serving: io={} allocator={} parser={} router={}{}", current_->id, config_.io,
-               config_.allocator, config_.parser, config_.router,
-               config_.metrics.empty() ? "" : " metrics=" + config_.metrics);
+  spdlog::info("generation {} serving: {}", current_->id, module_list(*current_));
 
   while (true) {
     timespec tick{0, 200'000'000};
@@ -209,7 +218,7 @@ std::string Server::swap_generation() {
     retired_.reserve(retired_.size() + 1);
   }
   auto gen = Generation::build(*config, next_generation_id_, error);
-  if (!gen) return config_path_ + ": " + error;
+  if (!gen) return error;  // starts with the config file's name
   // Every generation shares the one budget; a reload may move its limit.
   budget_.set_limit(config->limits.max_buffered_bytes);
   if (!gen->start_workers(listeners_, open_connections_, budget_, error)) {
@@ -217,8 +226,7 @@ std::string Server::swap_generation() {
     return config_path_ + ": " + error;
   }
   ++next_generation_id_;
-  spdlog::info("generation {} serving: io={} allocator={} parser={} router={}; generation {} draining", gen->id,
-               config->io, config->allocator, config->parser, config->router, current_->id);
+  spdlog::info("generation {} serving: {}; generation {} draining", gen->id, module_list(*gen), current_->id);
   std::lock_guard state_lock(state_mutex_);
   current_->drain(config->timeouts.drain_ms, false);
   retired_.push_back(std::move(current_));
