@@ -83,12 +83,14 @@ int open_listener(const ListenAddress &addr, const SocketOptions &so, std::strin
 }
 
 // Every module of a generation with its version, for the "serving" log line:
-// "io=epoll 1.0.0 alloc=malloc 1.0.0 ... handler=static 1.2.0 handler=echo 1.0.0".
+// "io=epoll 1.0.0 allocator=malloc 1.0.0 ... handler=static 1.2.0 handler=echo 1.0.0".
+// Labelled by the [modules] key that chose it (the alloc kind's key is "allocator").
 std::string module_list(Generation &gen) {
   std::string out;
   for (ModuleInstance *m : gen.all_instances()) {
+    std::string kind = m->library->kind_name();
     if (!out.empty()) out += ' ';
-    out += m->library->kind_name() + "=" + m->desc().name + " " + m->desc().version;
+    out += (kind == "alloc" ? "allocator" : kind) + "=" + m->desc().name + " " + m->desc().version;
   }
   return out;
 }

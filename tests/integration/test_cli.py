@@ -495,12 +495,14 @@ def test_serving_log_line_names_every_module_with_its_version(start_axle, static
     second = server.wait_for_log(r"generation 2 serving", start=mark)
     assert "generation 1 draining" in second, second
     chosen = harness.module_combination()
-    expected = [("io", chosen["io"]), ("alloc", chosen["allocator"]), ("parser", chosen["parser"]),
-                ("router", chosen["router"]), ("metrics", "prometheus"),
-                ("handler", "ping"), ("handler", "echo"), ("handler", "static")]
+    # (label in the line, kind in --list-modules, name)
+    expected = [("io", "io", chosen["io"]), ("allocator", "alloc", chosen["allocator"]),
+                ("parser", "parser", chosen["parser"]), ("router", "router", chosen["router"]),
+                ("metrics", "metrics", "prometheus"), ("handler", "handler", "ping"),
+                ("handler", "handler", "echo"), ("handler", "handler", "static")]
     for line in (first, second):
-        for kind, name in expected:
-            assert f"{kind}={name} {versions[(kind, name)]}" in line, (kind, name, line)
+        for label, kind, name in expected:
+            assert f"{label}={name} {versions[(kind, name)]}" in line, (kind, name, line)
 
 
 def test_a_refused_reload_names_the_config_file_once(start_axle, static_root):
