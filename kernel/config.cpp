@@ -435,7 +435,9 @@ class ConfigParser : public Reader {
   // The target sits inside the head, so a larger target limit could never apply.
   void check_limits(const toml::table &root, const Limits &limits) const {
     if (limits.max_target_bytes <= limits.max_head_bytes) return;
+    // At the key's line, or at [limits] when the default is what no longer fits.
     const toml::node *at = root.at_path("limits.max_target_bytes").node();
+    if (!at) at = root.at_path("limits").node();
     fail(at ? *at : root, "limits.max_target_bytes",
          "must not exceed limits.max_head_bytes (" + std::to_string(limits.max_head_bytes) + ")");
   }

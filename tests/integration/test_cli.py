@@ -46,7 +46,8 @@ def test_help_mentions_every_flag():
     out = run_axle(["--help"])
     assert out.returncode == 0, out
     text = out.stdout + out.stderr
-    for flag in ("--config", "--check", "--listen", "--list-modules", "--version", "--help-module"):
+    for flag in ("--config", "--check", "--listen", "--list-modules", "--version", "--help-module", "--help-config",
+                 "--log-level"):
         assert flag in text, (flag, text)
 
 

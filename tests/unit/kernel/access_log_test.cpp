@@ -29,7 +29,7 @@ std::string read(const fs::path &path) {
 // The writer is a background thread: wait (bounded) until the file holds `want`.
 std::string read_eventually(const fs::path &path, const std::string &want) {
   std::string text;
-  for (int i = 0; i < 200 && (text = read(path)) != want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  for (int i = 0; i < 400 && (text = read(path)) != want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
   return text;
 }
 

@@ -309,6 +309,8 @@ TEST_CASE("errors name file, line and key") {
           "t.toml:4: limits.max_headers: expected an integer from 1 to 4096, got \"many\"");
     CHECK(error_of(kListen + "[limits]\nmax_head_bytes = 100\nmax_target_bytes = 200\n") ==
           "t.toml:5: limits.max_target_bytes: must not exceed limits.max_head_bytes (100)");
+    CHECK(error_of(kListen + "[limits]\nmax_head_bytes = 100\n") ==
+          "t.toml:3: limits.max_target_bytes: must not exceed limits.max_head_bytes (100)");
     CHECK(error_of(kListen + "[timeouts]\nidle_ms = 0\n") ==
           "t.toml:4: timeouts.idle_ms: expected an integer from 1 to 86400000, got 0");
   }
