@@ -1,7 +1,7 @@
-// The access log: one line per request in the combined log format plus the
-// request time, written by spdlog's background thread so workers never wait
-// on the disk. SIGUSR1 reopens the file (log rotation).
-// The line itself is formatted by http/access_record.h.
+// The access log's file writer: lines go through spdlog's async queue to a
+// background thread (workers never wait on the disk) that appends them to a
+// plain descriptor opened O_APPEND|O_CLOEXEC. SIGUSR1 reopens the file (log
+// rotation). The line itself is formatted by http/access_record.h.
 #pragma once
 
 #include <memory>

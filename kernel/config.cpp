@@ -49,42 +49,8 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
          });
 }
 
-// One bounded integer key of a section: its accepted range and where it goes.
-// The upper bounds keep every size the kernel derives from a value (per-worker
-// scratch, timer arithmetic, the connection table) small enough to allocate
-// and far from overflow; they are well above any real deployment.
-template <class Section>
-struct BoundedKey {
-  std::string_view name;
-  int64_t min, max;
-  void (*set)(Section &, int64_t);
-};
-
 constexpr int64_t kKiB = 1024, kMiB = 1024 * kKiB, kGiB = 1024 * kMiB;
 constexpr int64_t kDayMs = 24 * 60 * 60 * 1000;
-
-constexpr BoundedKey<Limits> kLimitKeys[] = {
-    {"max_head_bytes", 1, 4 * kMiB, [](Limits &l, int64_t v) { l.max_head_bytes = static_cast<uint32_t>(v); }},
-    {"max_target_bytes", 1, 1 * kMiB, [](Limits &l, int64_t v) { l.max_target_bytes = static_cast<uint32_t>(v); }},
-    {"max_headers", 1, 4096, [](Limits &l, int64_t v) { l.max_headers = static_cast<uint32_t>(v); }},
-    {"max_body_bytes", 1, 64 * kGiB, [](Limits &l, int64_t v) { l.max_body_bytes = static_cast<uint64_t>(v); }},
-    {"max_connections", 1, 1 << 20, [](Limits &l, int64_t v) { l.max_connections = static_cast<uint32_t>(v); }},
-    {"reserve_connections", 0, 1024, [](Limits &l, int64_t v) { l.reserve_connections = static_cast<uint32_t>(v); }},
-    {"max_pipelined", 1, 1024, [](Limits &l, int64_t v) { l.max_pipelined = static_cast<uint32_t>(v); }},
-    {"max_conn_output_bytes", 4096, 4 * kGiB,
-     [](Limits &l, int64_t v) { l.max_conn_output_bytes = static_cast<uint64_t>(v); }},
-    {"max_conn_output_files", 1, 1024, [](Limits &l, int64_t v) { l.max_conn_output_files = static_cast<uint32_t>(v); }},
-    {"max_buffered_bytes", kMiB, 1024 * kGiB, [](Limits &l, int64_t v) { l.max_buffered_bytes = static_cast<uint64_t>(v); }},
-};
-
-constexpr BoundedKey<Timeouts> kTimeoutKeys[] = {
-    {"header_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.header_ms = static_cast<uint32_t>(v); }},
-    {"body_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.body_ms = static_cast<uint32_t>(v); }},
-    {"idle_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.idle_ms = static_cast<uint32_t>(v); }},
-    {"write_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.write_ms = static_cast<uint32_t>(v); }},
-    {"drain_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.drain_ms = static_cast<uint32_t>(v); }},
-    {"response_ms", 1, kDayMs, [](Timeouts &t, int64_t v) { t.response_ms = static_cast<uint32_t>(v); }},
-};
 
 struct MethodName {
   std::string_view name;
@@ -149,44 +115,11 @@ bool is_loopback(const std::string &host) {
   return false;
 }
 
-class ConfigParser {
+// Reads and checks single TOML values; every failure names file, line and key.
+class Reader {
  public:
-  ConfigParser(std::string file, std::string base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+  Reader(std::string file, std::string base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
-  Config parse(const toml::table &root) {
-    Config cfg;
-    cfg.source = file_;
-    cfg.base_dir = base_dir_;
-    bool saw_server = false;
-    for_each_key(root, "", {"server", "modules", "module", "limits", "timeouts", "sockets", "log", "admin", "route"},
-                 [&](std::string_view key, const toml::node &node) {
-                   if (key == "server") {
-                     saw_server = true;
-                     parse_server(table(node, "server"), cfg);
-                   } else if (key == "modules") {
-                     parse_modules(table(node, "modules"), cfg);
-                   } else if (key == "module") {
-                     parse_module_options(table(node, "module"), cfg);
-                   } else if (key == "limits") {
-                     parse_limits(table(node, "limits"), cfg.limits);
-                   } else if (key == "timeouts") {
-                     parse_timeouts(table(node, "timeouts"), cfg.timeouts);
-                   } else if (key == "sockets") {
-                     parse_sockets(table(node, "sockets"), cfg.sockets);
-                   } else if (key == "log") {
-                     parse_log(table(node, "log"), cfg.log);
-                   } else if (key == "admin") {
-                     parse_admin(table(node, "admin"), cfg);
-                   } else {
-                     parse_routes(node, cfg);
-                   }
-                 });
-    if (!saw_server || cfg.listen.empty()) fail(root, "server.listen", "at least one listen address is required");
-    check_module_options(cfg);
-    return cfg;
-  }
-
- private:
   SourcePos pos(const toml::node &node) const { return SourcePos{file_, node.source().begin.line}; }
 
   [[noreturn]] void fail(const toml::node &node, std::string_view key, std::string_view what) const {
@@ -195,21 +128,6 @@ class ConfigParser {
 
   static std::string child(std::string_view prefix, std::string_view key) {
     return prefix.empty() ? std::string(key) : std::string(prefix) + "." + std::string(key);
-  }
-
-  // Calls fn(key, node) for each entry; a key outside `known` is an error,
-  // so a typo never passes silently.
-  template <class Fn>
-  void for_each_key(const toml::table &tbl, std::string_view prefix, std::vector<std::string_view> known,
-                    Fn &&fn) const {
-    for (auto &&[key, node] : tbl) {
-      bool listed = false;
-      for (auto k : known) listed = listed || k == key.str();
-      if (!listed) {
-        fail(node, child(prefix, key.str()), "unknown key (expected one of: " + join(known) + ")");
-      }
-      fn(key.str(), node);
-    }
   }
 
   const toml::table &table(const toml::node &node, std::string_view key) const {
@@ -229,13 +147,16 @@ class ConfigParser {
 
   int64_t integer(const toml::node &node, std::string_view key, int64_t min, int64_t max) const {
     if (!node.is_integer() || *node.value<int64_t>() < min || *node.value<int64_t>() > max) {
-      std::string expected = "expected an integer ";
-      expected += max == kMaxU32 || max == kMaxInt || max == std::numeric_limits<int64_t>::max()
-                      ? ">= " + std::to_string(min)
-                      : "from " + std::to_string(min) + " to " + std::to_string(max);
-      fail(node, key, expected + ", got " + describe(node));
+      fail(node, key, "expected an integer " + range_text(min, max) + ", got " + describe(node));
     }
     return *node.value<int64_t>();
+  }
+
+  // "from 1 to 1024", or ">= 1" when the top is only the type's limit.
+  static std::string range_text(int64_t min, int64_t max) {
+    return max == kMaxU32 || max == kMaxInt || max == std::numeric_limits<int64_t>::max()
+               ? ">= " + std::to_string(min)
+               : "from " + std::to_string(min) + " to " + std::to_string(max);
   }
 
   std::vector<std::string> string_array(const toml::node &node, std::string_view key) const {
@@ -268,74 +189,347 @@ class ConfigParser {
     return addr;
   }
 
-  void parse_server(const toml::table &tbl, Config &cfg) const {
-    for_each_key(tbl, "server", {"listen", "workers", "module_dirs", "user", "group"}, [&](std::string_view key, const toml::node &node) {
-      std::string path = child("server", key);
-      if (key == "listen") {
-        const toml::array *arr = node.as_array();
-        if (!arr) fail(node, path, "expected an array of \"HOST:PORT\" strings, got " + describe(node));
-        if (arr->empty()) fail(node, path, "at least one listen address is required");
-        for (size_t i = 0; i < arr->size(); ++i) {
-          std::string item = path + "[" + std::to_string(i) + "]";
-          ListenAddress addr = address((*arr)[i], item);
-          for (const auto &seen : cfg.listen) {
-            if (seen.host == addr.host && seen.port == addr.port && addr.port != 0) {
-              fail((*arr)[i], item, "duplicate listen address " + addr.text());
-            }
-          }
-          cfg.listen.push_back(addr);
-        }
-      } else if (key == "workers") {
-        if (node.is_string() && *node.value<std::string>() == "auto") {
-          cfg.workers = 0;
-        } else if (node.is_integer() && *node.value<int64_t>() >= 1 && *node.value<int64_t>() <= kMaxWorkers) {
-          cfg.workers = static_cast<uint32_t>(*node.value<int64_t>());
-        } else {
-          fail(node, path, "expected an integer from 1 to " + std::to_string(kMaxWorkers) + " or \"auto\", got " + describe(node));
-        }
-      } else if (key == "user" || key == "group") {
-        std::string name = string(node, path);
-        if (name.empty()) fail(node, path, "expected a user or group name, got \"\"");
-        (key == "user" ? cfg.run_as.user : cfg.run_as.group) = name;
+ protected:
+  std::string file_;
+  std::string base_dir_;
+};
+
+// One core setting: what the validator accepts and what `axle --help-config`
+// prints, in one row. A row stores its value with exactly one setter:
+// `integer` (the value is checked against min..max first), `boolean`, `text`
+// (any string), or `custom` (reads and checks the node itself; give `type`).
+struct Setting {
+  std::string_view section = {}, key = {};
+  std::string_view unit = {};      // "bytes", "ms", "s", "us", or empty
+  std::string_view fallback = {};  // the default as written in TOML; empty = none
+  std::string_view doc = {};
+  int64_t min = 0, max = 0;
+  void (*integer)(Config &, int64_t) = nullptr;
+  void (*boolean)(Config &, bool) = nullptr;
+  void (*text)(Config &, std::string) = nullptr;
+  void (*custom)(const Reader &, const toml::node &, const std::string &path, Config &) = nullptr;
+  std::string_view type = {};  // custom rows only: what the key takes, as the reference prints it
+};
+
+// A [modules] choice: a module name, remembered with its line for load errors.
+#define AXLE_MODULE_CHOICE(field)                                                        \
+  [](const Reader &r, const toml::node &n, const std::string &path, Config &c) {        \
+    c.field = r.module_name(n, path);                                                    \
+    c.module_positions[#field] = r.pos(n);                                               \
+  }
+
+// Plain DNS names (no port, no wildcard): what a Host header may name.
+std::vector<std::string> admin_hosts(const Reader &r, const toml::node &node) {
+  std::vector<std::string> names = r.string_array(node, "admin.hosts");
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string &name = names[i];
+    bool ok = !name.empty() && name.size() <= 253 && name.front() != '.' && name.front() != '-';
+    for (char &c : name) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.');
+    }
+    if (!ok) {
+      r.fail(*node.as_array()->get(i), "admin.hosts[" + std::to_string(i) + "]",
+             "expected a host name (letters, digits, '-' and '.', no port), got " + describe(*node.as_array()->get(i)));
+    }
+  }
+  return names;
+}
+
+// The bearer token: the file's one line, read now so a bad file fails the
+// load (and --check) rather than the first request. Others may not read it.
+std::string admin_token(const Reader &r, const toml::node &node) {
+  std::string path = r.resolve(r.string(node, "admin.token_file"));
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) r.fail(node, "admin.token_file", path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) r.fail(node, "admin.token_file", path + ": not a regular file");
+  if (st.st_mode & S_IROTH) {
+    r.fail(node, "admin.token_file", path + ": readable by every user; chmod o-r it");
+  }
+  constexpr size_t kMaxToken = 1024;
+  std::string token(kMaxToken + 2, '\0');
+  std::FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f) r.fail(node, "admin.token_file", path + ": " + std::strerror(errno));
+  token.resize(std::fread(token.data(), 1, token.size(), f));
+  std::fclose(f);
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  if (token.size() < 16 || token.size() > kMaxToken) {
+    r.fail(node, "admin.token_file", path + ": the token must be one line of 16 to 1024 characters");
+  }
+  // RFC 6750 b64token: what a Bearer credential may hold.
+  size_t pad = token.find_last_not_of('=') + 1;  // 0 when all '=': refused below
+  for (size_t i = 0; i < token.size(); ++i) {
+    char c = token[i];
+    bool ok = (i >= pad && pad > 0) || std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+              c == '~' || c == '+' || c == '/';
+    if (!ok) r.fail(node, "admin.token_file", path + ": the token may hold only letters, digits and -._~+/ (then =)");
+  }
+  return token;
+}
+
+const Setting kSettings[] = {
+    // [server]
+    {.section = "server", .key = "listen", .doc = "Addresses to listen on: numeric IPv4 (\"127.0.0.1:8080\") or bracketed IPv6 (\"[::1]:8080\"); port 0 picks a free port. Required; --listen overrides it; a reload cannot change it.",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       const toml::array *arr = node.as_array();
+       if (!arr) r.fail(node, path, "expected an array of \"HOST:PORT\" strings, got " + describe(node));
+       if (arr->empty()) r.fail(node, path, "at least one listen address is required");
+       for (size_t i = 0; i < arr->size(); ++i) {
+         std::string item = path + "[" + std::to_string(i) + "]";
+         ListenAddress addr = r.address((*arr)[i], item);
+         for (const auto &seen : c.listen) {
+           if (seen.host == addr.host && seen.port == addr.port && addr.port != 0) {
+             r.fail((*arr)[i], item, "duplicate listen address " + addr.text());
+           }
+         }
+         c.listen.push_back(addr);
+       }
+     },
+     .type = "array of \"HOST:PORT\""},
+    {.section = "server", .key = "workers", .fallback = "\"auto\"", .doc = "Worker threads, each with its own event loop and module contexts; \"auto\" is one per core.",
+     .min = 1, .max = kMaxWorkers,
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       if (node.is_string() && *node.value<std::string>() == "auto") {
+         c.workers = 0;
+       } else if (node.is_integer() && *node.value<int64_t>() >= 1 && *node.value<int64_t>() <= kMaxWorkers) {
+         c.workers = static_cast<uint32_t>(*node.value<int64_t>());
+       } else {
+         r.fail(node, path, "expected an integer from 1 to " + std::to_string(kMaxWorkers) + " or \"auto\", got " + describe(node));
+       }
+     },
+     .type = "integer or \"auto\""},
+    {.section = "server", .key = "module_dirs", .fallback = "[]", .doc = "Directories searched for modules before $AXLE_MODULE_PATH and <prefix>/lib/axle/modules; relative to the config file.",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       auto dirs = r.string_array(node, path);
+       for (size_t i = 0; i < dirs.size(); ++i) {
+         if (dirs[i].empty()) r.fail(*node.as_array()->get(i), path + "[" + std::to_string(i) + "]", "empty directory");
+         c.module_dirs.push_back(r.resolve(dirs[i]));
+       }
+     },
+     .type = "array of strings"},
+    {.section = "server", .key = "user", .doc = "Started as root: the user to become after binding the listeners, before loading modules; unset stays who started axle.",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       c.run_as.user = r.string(node, path);
+       if (c.run_as.user.empty()) r.fail(node, path, "expected a user or group name, got \"\"");
+     },
+     .type = "user name"},
+    {.section = "server", .key = "group", .doc = "With user: the group to become (default: the user's own group).",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       c.run_as.group = r.string(node, path);
+       if (c.run_as.group.empty()) r.fail(node, path, "expected a user or group name, got \"\"");
+     },
+     .type = "group name"},
+
+    // [modules]
+    {.section = "modules", .key = "io", .fallback = "\"epoll\"", .doc = "io module: event loop, accept, send, sendfile (epoll, uring).",
+     .custom = AXLE_MODULE_CHOICE(io), .type = "module name"},
+    {.section = "modules", .key = "allocator", .fallback = "\"malloc\"", .doc = "alloc module: per-worker memory for connections and buffers (malloc, pool, hugepages).",
+     .custom = AXLE_MODULE_CHOICE(allocator), .type = "module name"},
+    {.section = "modules", .key = "parser", .fallback = "\"scalar\"", .doc = "parser module: request heads and chunked bodies (scalar, simd).",
+     .custom = AXLE_MODULE_CHOICE(parser), .type = "module name"},
+    {.section = "modules", .key = "router", .fallback = "\"linear\"", .doc = "router module: (method, path) to route (linear, radix).",
+     .custom = AXLE_MODULE_CHOICE(router), .type = "module name"},
+    {.section = "modules", .key = "metrics", .fallback = "\"none\"", .doc = "metrics module (prometheus), or \"none\" for no metrics at all.",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       std::string name = r.string(node, path);
+       c.metrics = name == "none" || name.empty() ? std::string() : r.module_name(node, path);
+       if (!c.metrics.empty()) c.module_positions["metrics"] = r.pos(node);
+     },
+     .type = "module name or \"none\""},
+    {.section = "modules", .key = "metrics_path", .fallback = "\"/metrics\"", .doc = "Path on which the metrics module's exposition is served.",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       c.metrics_path = r.string(node, path);
+       if (c.metrics_path.empty() || c.metrics_path[0] != '/') r.fail(node, path, "must start with '/', got " + describe(node));
+     },
+     .type = "path"},
+
+    // [limits]: the upper bounds keep every size the kernel derives from a value
+    // (per-worker scratch, timer arithmetic, the connection table) small enough
+    // to allocate and far from overflow; they are well above any real deployment.
+    {.section = "limits", .key = "max_head_bytes", .unit = "bytes", .fallback = "16384", .doc = "Largest request head (request line and header fields); a larger one is answered 431.",
+     .min = 1, .max = 4 * kMiB, .integer = [](Config &c, int64_t v) { c.limits.max_head_bytes = static_cast<uint32_t>(v); }},
+    {.section = "limits", .key = "max_target_bytes", .unit = "bytes", .fallback = "8192", .doc = "Longest request-target; a longer one is answered 414. At most max_head_bytes.",
+     .min = 1, .max = 1 * kMiB, .integer = [](Config &c, int64_t v) { c.limits.max_target_bytes = static_cast<uint32_t>(v); }},
+    {.section = "limits", .key = "max_headers", .fallback = "100", .doc = "Most header fields in one request; more are answered 431.",
+     .min = 1, .max = 4096, .integer = [](Config &c, int64_t v) { c.limits.max_headers = static_cast<uint32_t>(v); }},
+    {.section = "limits", .key = "max_body_bytes", .unit = "bytes", .fallback = "1048576", .doc = "Largest request body; a larger one is answered 413.",
+     .min = 1, .max = 64 * kGiB, .integer = [](Config &c, int64_t v) { c.limits.max_body_bytes = static_cast<uint64_t>(v); }},
+    {.section = "limits", .key = "max_connections", .fallback = "10000", .doc = "Open client connections in the whole process.",
+     .min = 1, .max = 1 << 20, .integer = [](Config &c, int64_t v) { c.limits.max_connections = static_cast<uint32_t>(v); }},
+    {.section = "limits", .key = "reserve_connections", .fallback = "8", .doc = "Connections past max_connections served only for the metrics route (others get 503 + Retry-After); the next 64 get the 503, any more are closed.",
+     .min = 0, .max = 1024, .integer = [](Config &c, int64_t v) { c.limits.reserve_connections = static_cast<uint32_t>(v); }},
+    {.section = "limits", .key = "max_pipelined", .fallback = "64", .doc = "Responses queued on one connection before it stops reading further pipelined requests.",
+     .min = 1, .max = 1024, .integer = [](Config &c, int64_t v) { c.limits.max_pipelined = static_cast<uint32_t>(v); }},
+    {.section = "limits", .key = "max_conn_output_bytes", .unit = "bytes", .fallback = "1048576", .doc = "Memory one connection's queued output may hold before it stops parsing and reading.",
+     .min = 4096, .max = 4 * kGiB, .integer = [](Config &c, int64_t v) { c.limits.max_conn_output_bytes = static_cast<uint64_t>(v); }},
+    {.section = "limits", .key = "max_conn_output_files", .fallback = "8", .doc = "Open files one connection's queued output may hold before it stops parsing and reading.",
+     .min = 1, .max = 1024, .integer = [](Config &c, int64_t v) { c.limits.max_conn_output_files = static_cast<uint32_t>(v); }},
+    {.section = "limits", .key = "max_buffered_bytes", .unit = "bytes", .fallback = "268435456", .doc = "Memory the whole process holds for clients (buffered bodies, queued output); past it new requests are answered 503.",
+     .min = kMiB, .max = 1024 * kGiB, .integer = [](Config &c, int64_t v) { c.limits.max_buffered_bytes = static_cast<uint64_t>(v); }},
+
+    // [timeouts]
+    {.section = "timeouts", .key = "header_ms", .unit = "ms", .fallback = "10000", .doc = "From the first byte of a request to the end of its head.",
+     .min = 1, .max = kDayMs, .integer = [](Config &c, int64_t v) { c.timeouts.header_ms = static_cast<uint32_t>(v); }},
+    {.section = "timeouts", .key = "body_ms", .unit = "ms", .fallback = "30000", .doc = "From the end of a request head to the end of its body.",
+     .min = 1, .max = kDayMs, .integer = [](Config &c, int64_t v) { c.timeouts.body_ms = static_cast<uint32_t>(v); }},
+    {.section = "timeouts", .key = "idle_ms", .unit = "ms", .fallback = "60000", .doc = "A keep-alive connection's wait for its next request.",
+     .min = 1, .max = kDayMs, .integer = [](Config &c, int64_t v) { c.timeouts.idle_ms = static_cast<uint32_t>(v); }},
+    {.section = "timeouts", .key = "write_ms", .unit = "ms", .fallback = "30000", .doc = "How long a client may take no bytes of a response before the connection is closed (a no-progress timeout, not a deadline for the whole response).",
+     .min = 1, .max = kDayMs, .integer = [](Config &c, int64_t v) { c.timeouts.write_ms = static_cast<uint32_t>(v); }},
+    {.section = "timeouts", .key = "response_ms", .unit = "ms", .fallback = "60000", .doc = "A pending (kept) response must begin or finish within this.",
+     .min = 1, .max = kDayMs, .integer = [](Config &c, int64_t v) { c.timeouts.response_ms = static_cast<uint32_t>(v); }},
+    {.section = "timeouts", .key = "drain_ms", .unit = "ms", .fallback = "10000", .doc = "Grace period for in-flight requests at shutdown, and for an old generation after a reload.",
+     .min = 1, .max = kDayMs, .integer = [](Config &c, int64_t v) { c.timeouts.drain_ms = static_cast<uint32_t>(v); }},
+
+    // [sockets]: a key left out leaves the OS's own value.
+    {.section = "sockets", .key = "backlog", .fallback = "4096", .doc = "listen() backlog of each listening socket.",
+     .min = 1, .max = kMaxInt, .integer = [](Config &c, int64_t v) { c.sockets.backlog = static_cast<uint32_t>(v); }},
+    {.section = "sockets", .key = "reuse_port", .fallback = "false", .doc = "SO_REUSEPORT: one listening socket per worker, balanced by the kernel.",
+     .boolean = [](Config &c, bool v) { c.sockets.reuse_port = v; }},
+    {.section = "sockets", .key = "tcp_nodelay", .fallback = "true", .doc = "TCP_NODELAY on client connections.",
+     .boolean = [](Config &c, bool v) { c.sockets.tcp_nodelay = v; }},
+    {.section = "sockets", .key = "tcp_quickack", .doc = "TCP_QUICKACK on client connections; unset leaves the OS default.",
+     .boolean = [](Config &c, bool v) { c.sockets.tcp_quickack = v; }},
+    {.section = "sockets", .key = "busy_poll_us", .unit = "us", .doc = "SO_BUSY_POLL on the listening sockets; unset leaves the OS default.",
+     .min = 0, .max = kMaxInt, .integer = [](Config &c, int64_t v) { c.sockets.busy_poll_us = static_cast<int>(v); }},
+    {.section = "sockets", .key = "defer_accept_s", .unit = "s", .doc = "TCP_DEFER_ACCEPT: wake for a connection only once it has data; unset leaves the OS default.",
+     .min = 0, .max = kMaxInt, .integer = [](Config &c, int64_t v) { c.sockets.defer_accept_s = static_cast<int>(v); }},
+    {.section = "sockets", .key = "recv_buffer", .unit = "bytes", .doc = "SO_RCVBUF; unset leaves the OS default.",
+     .min = 1, .max = kMaxInt, .integer = [](Config &c, int64_t v) { c.sockets.recv_buffer = static_cast<int>(v); }},
+    {.section = "sockets", .key = "send_buffer", .unit = "bytes", .doc = "SO_SNDBUF; unset leaves the OS default.",
+     .min = 1, .max = kMaxInt, .integer = [](Config &c, int64_t v) { c.sockets.send_buffer = static_cast<int>(v); }},
+
+    // [log]
+    {.section = "log", .key = "level", .fallback = "\"info\"", .doc = "Error log level: debug, info, warn or error; --log-level overrides it.",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       c.log.level = r.string(node, path);
+       if (std::find(std::begin(kLogLevels), std::end(kLogLevels), c.log.level) == std::end(kLogLevels)) {
+         r.fail(node, path, "expected one of " + log_level_list() + ", got " + describe(node));
+       }
+     },
+     .type = "level name"},
+    {.section = "log", .key = "access_log", .fallback = "\"\"", .doc = "Access log file (combined format; bytes really written, seconds to the last byte), relative to the config file; \"\" is off. SIGUSR1 reopens it.",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       std::string file = r.string(node, path);
+       c.log.access_log = file.empty() ? file : r.resolve(file);
+     },
+     .type = "path"},
+
+    // [admin]
+    {.section = "admin", .key = "listen", .doc = "Loopback address of the admin endpoint (GET /generations, POST /reload); unset is no admin endpoint.",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       ListenAddress addr = r.address(node, path);
+       if (!is_loopback(addr.host)) {
+         r.fail(node, path, "must be a loopback address (127.0.0.0/8 or [::1]), got " + describe(node));
+       }
+       c.admin_listen = addr;
+     },
+     .type = "\"HOST:PORT\""},
+    {.section = "admin", .key = "hosts", .fallback = "[]", .doc = "Host names the admin endpoint accepts besides 127.x.x.x, [::1] and localhost (DNS rebinding guard).",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &, Config &c) { c.admin_hosts = admin_hosts(r, node); },
+     .type = "array of host names"},
+    {.section = "admin", .key = "token_file", .doc = "File holding the bearer token every admin request must carry (not world-readable), relative to the config file; unset is no token.",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &, Config &c) { c.admin_token = admin_token(r, node); },
+     .type = "path"},
+};
+
+#undef AXLE_MODULE_CHOICE
+
+std::string_view setting_type(const Setting &s) {
+  if (s.integer) return "integer";
+  if (s.boolean) return "boolean";
+  if (s.text) return "string";
+  return s.type;
+}
+
+// The sections of kSettings, in table order.
+std::vector<std::string_view> setting_sections() {
+  std::vector<std::string_view> out;
+  for (const Setting &s : kSettings) {
+    if (std::find(out.begin(), out.end(), s.section) == out.end()) out.push_back(s.section);
+  }
+  return out;
+}
+
+class ConfigParser : public Reader {
+ public:
+  using Reader::Reader;
+
+  Config parse(const toml::table &root) {
+    Config cfg;
+    cfg.source = file_;
+    cfg.base_dir = base_dir_;
+    std::vector<std::string_view> known = setting_sections();
+    known.insert(std::find(known.begin(), known.end(), "modules") + 1, "module");
+    known.push_back("route");
+    for_each_key(root, "", known, [&](std::string_view key, const toml::node &node) {
+      if (key == "module") {
+        parse_module_options(table(node, "module"), cfg);
+      } else if (key == "route") {
+        parse_routes(node, cfg);
       } else {
-        auto dirs = string_array(node, path);
-        for (size_t i = 0; i < dirs.size(); ++i) {
-          if (dirs[i].empty()) fail(*node.as_array()->get(i), path + "[" + std::to_string(i) + "]", "empty directory");
-          cfg.module_dirs.push_back(resolve(dirs[i]));
-        }
+        parse_section(table(node, key), key, cfg);
       }
     });
-    // Looked up now, so --check refuses an account this machine lacks.
-    std::string why;
-    if (!resolve_run_as(cfg.run_as, why)) {
-      std::string_view key = why.starts_with("no such group") ? "group" : "user";
-      fail(*tbl.get(key), child("server", key), why);
+    if (cfg.listen.empty()) fail(root, "server.listen", "at least one listen address is required");
+    check_limits(root, cfg.limits);
+    check_run_as(root, cfg.run_as);
+    check_module_options(cfg);
+    return cfg;
+  }
+
+ private:
+  // Calls fn(key, node) for each entry; a key outside `known` is an error,
+  // so a typo never passes silently.
+  template <class Fn>
+  void for_each_key(const toml::table &tbl, std::string_view prefix, std::vector<std::string_view> known,
+                    Fn &&fn) const {
+    for (auto &&[key, node] : tbl) {
+      bool listed = false;
+      for (auto k : known) listed = listed || k == key.str();
+      if (!listed) {
+        fail(node, child(prefix, key.str()), "unknown key (expected one of: " + join(known) + ")");
+      }
+      fn(key.str(), node);
     }
   }
 
-  void parse_modules(const toml::table &tbl, Config &cfg) const {
-    for_each_key(tbl, "modules", {"io", "allocator", "parser", "router", "metrics", "metrics_path"},
-                 [&](std::string_view key, const toml::node &node) {
-                   std::string path = child("modules", key);
-                   if (key == "io") {
-                     cfg.io = module_name(node, path);
-                   } else if (key == "allocator") {
-                     cfg.allocator = module_name(node, path);
-                   } else if (key == "parser") {
-                     cfg.parser = module_name(node, path);
-                   } else if (key == "router") {
-                     cfg.router = module_name(node, path);
-                   } else if (key == "metrics") {
-                     // "none" (or "") is the plain choice: no metrics module at all.
-                     std::string name = string(node, path);
-                     cfg.metrics = name == "none" || name.empty() ? std::string() : module_name(node, path);
-                   } else {
-                     cfg.metrics_path = string(node, path);
-                     if (cfg.metrics_path.empty() || cfg.metrics_path[0] != '/') {
-                       fail(node, path, "must start with '/', got " + describe(node));
-                     }
-                   }
-                 });
+  // Every key of a core section goes through its kSettings row: one place
+  // says what is accepted, so --check, a reload and --help-config agree.
+  void parse_section(const toml::table &tbl, std::string_view section, Config &cfg) const {
+    std::vector<std::string_view> names;
+    for (const Setting &s : kSettings) {
+      if (s.section == section) names.push_back(s.key);
+    }
+    for_each_key(tbl, section, names, [&](std::string_view key, const toml::node &node) {
+      std::string path = child(section, key);
+      for (const Setting &s : kSettings) {
+        if (s.section != section || s.key != key) continue;
+        if (s.integer) s.integer(cfg, integer(node, path, s.min, s.max));
+        else if (s.boolean) s.boolean(cfg, boolean(node, path));
+        else if (s.text) s.text(cfg, string(node, path));
+        else s.custom(*this, node, path, cfg);
+      }
+    });
+  }
+
+  // Looked up now, so --check refuses an account this machine lacks.
+  void check_run_as(const toml::table &root, RunAs &run_as) const {
+    std::string why;
+    if (resolve_run_as(run_as, why)) return;
+    std::string key = why.starts_with("no such group") ? "server.group" : "server.user";
+    const toml::node *at = root.at_path(key).node();
+    fail(at ? *at : root, key, why);
+  }
+
+  // The target sits inside the head, so a larger target limit could never apply.
+  void check_limits(const toml::table &root, const Limits &limits) const {
+    if (limits.max_target_bytes <= limits.max_head_bytes) return;
+    // At the key's line, or at [limits] when the default is what no longer fits.
+    const toml::node *at = root.at_path("limits.max_target_bytes").node();
+    if (!at) at = root.at_path("limits").node();
+    fail(at ? *at : root, "limits.max_target_bytes",
+         "must not exceed limits.max_head_bytes (" + std::to_string(limits.max_head_bytes) + ")");
   }
 
   // Scalar options kept raw for the module's declared keys to validate later.
@@ -386,130 +580,6 @@ class ConfigParser {
                                          join(selected) + ")";
       throw ConfigError{options.pos.str() + ": " + options.path + ": " + why};
     }
-  }
-
-  // Every [limits]/[timeouts] key goes through its table entry: one place
-  // says what is accepted, so --check and a reload refuse the same values.
-  template <class Section, size_t N>
-  void parse_bounded(const toml::table &tbl, std::string_view section, const BoundedKey<Section> (&keys)[N],
-                     Section &out) const {
-    std::vector<std::string_view> names;
-    for (const auto &k : keys) names.push_back(k.name);
-    for_each_key(tbl, section, names, [&](std::string_view key, const toml::node &node) {
-      for (const auto &k : keys) {
-        if (k.name == key) k.set(out, integer(node, child(section, key), k.min, k.max));
-      }
-    });
-  }
-
-  void parse_limits(const toml::table &tbl, Limits &limits) const {
-    parse_bounded(tbl, "limits", kLimitKeys, limits);
-    // The target sits inside the head, so a larger target limit could never apply.
-    if (limits.max_target_bytes > limits.max_head_bytes) {
-      fail(tbl, "limits.max_target_bytes", "must not exceed limits.max_head_bytes (" +
-                                               std::to_string(limits.max_head_bytes) + ")");
-    }
-  }
-
-  void parse_timeouts(const toml::table &tbl, Timeouts &timeouts) const {
-    parse_bounded(tbl, "timeouts", kTimeoutKeys, timeouts);
-  }
-
-  void parse_sockets(const toml::table &tbl, SocketOptions &s) const {
-    for_each_key(tbl, "sockets",
-                 {"backlog", "reuse_port", "tcp_nodelay", "tcp_quickack", "busy_poll_us", "defer_accept_s",
-                  "recv_buffer", "send_buffer"},
-                 [&](std::string_view key, const toml::node &node) {
-                   std::string path = child("sockets", key);
-                   if (key == "backlog") s.backlog = static_cast<uint32_t>(integer(node, path, 1, kMaxInt));
-                   else if (key == "reuse_port") s.reuse_port = boolean(node, path);
-                   else if (key == "tcp_nodelay") s.tcp_nodelay = boolean(node, path);
-                   else if (key == "tcp_quickack") s.tcp_quickack = boolean(node, path);
-                   else if (key == "busy_poll_us") s.busy_poll_us = static_cast<int>(integer(node, path, 0, kMaxInt));
-                   else if (key == "defer_accept_s") s.defer_accept_s = static_cast<int>(integer(node, path, 0, kMaxInt));
-                   else if (key == "recv_buffer") s.recv_buffer = static_cast<int>(integer(node, path, 1, kMaxInt));
-                   else s.send_buffer = static_cast<int>(integer(node, path, 1, kMaxInt));
-                 });
-  }
-
-  void parse_log(const toml::table &tbl, LogConfig &log) const {
-    for_each_key(tbl, "log", {"level", "access_log"}, [&](std::string_view key, const toml::node &node) {
-      std::string path = child("log", key);
-      if (key == "level") {
-        log.level = string(node, path);
-        if (log.level != "debug" && log.level != "info" && log.level != "warn" && log.level != "error") {
-          fail(node, path, "expected one of \"debug\", \"info\", \"warn\", \"error\", got " + describe(node));
-        }
-      } else {
-        std::string file = string(node, path);
-        log.access_log = file.empty() ? file : resolve(file);
-      }
-    });
-  }
-
-  void parse_admin(const toml::table &tbl, Config &cfg) const {
-    for_each_key(tbl, "admin", {"listen", "hosts", "token_file"}, [&](std::string_view key, const toml::node &node) {
-      if (key == "listen") {
-        ListenAddress addr = address(node, "admin.listen");
-        if (!is_loopback(addr.host)) {
-          fail(node, "admin.listen", "must be a loopback address (127.0.0.0/8 or [::1]), got " + describe(node));
-        }
-        cfg.admin_listen = addr;
-      } else if (key == "hosts") {
-        cfg.admin_hosts = admin_hosts(node);
-      } else {
-        cfg.admin_token = admin_token(node);
-      }
-    });
-  }
-
-  // Plain DNS names (no port, no wildcard): what a Host header may name.
-  std::vector<std::string> admin_hosts(const toml::node &node) const {
-    std::vector<std::string> names = string_array(node, "admin.hosts");
-    for (size_t i = 0; i < names.size(); ++i) {
-      std::string &name = names[i];
-      bool ok = !name.empty() && name.size() <= 253 && name.front() != '.' && name.front() != '-';
-      for (char &c : name) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.');
-      }
-      if (!ok) {
-        fail(*node.as_array()->get(i), "admin.hosts[" + std::to_string(i) + "]",
-             "expected a host name (letters, digits, '-' and '.', no port), got " + describe(*node.as_array()->get(i)));
-      }
-    }
-    return names;
-  }
-
-  // The bearer token: the file's one line, read now so a bad file fails the
-  // load (and --check) rather than the first request. Others may not read it.
-  std::string admin_token(const toml::node &node) const {
-    std::string path = resolve(string(node, "admin.token_file"));
-    struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) fail(node, "admin.token_file", path + ": " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) fail(node, "admin.token_file", path + ": not a regular file");
-    if (st.st_mode & S_IROTH) {
-      fail(node, "admin.token_file", path + ": readable by every user; chmod o-r it");
-    }
-    constexpr size_t kMaxToken = 1024;
-    std::string token(kMaxToken + 2, '\0');
-    std::FILE *f = std::fopen(path.c_str(), "rb");
-    if (!f) fail(node, "admin.token_file", path + ": " + std::strerror(errno));
-    token.resize(std::fread(token.data(), 1, token.size(), f));
-    std::fclose(f);
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-    if (token.size() < 16 || token.size() > kMaxToken) {
-      fail(node, "admin.token_file", path + ": the token must be one line of 16 to 1024 characters");
-    }
-    // RFC 6750 b64token: what a Bearer credential may hold.
-    size_t pad = token.find_last_not_of('=') + 1;  // 0 when all '=': refused below
-    for (size_t i = 0; i < token.size(); ++i) {
-      char c = token[i];
-      bool ok = (i >= pad && pad > 0) || std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
-                c == '~' || c == '+' || c == '/';
-      if (!ok) fail(node, "admin.token_file", path + ": the token may hold only letters, digits and -._~+/ (then =)");
-    }
-    return token;
   }
 
   // The standard names become AXLE_METHOD_* bits; any other token (RFC 9110
@@ -674,11 +744,62 @@ class ConfigParser {
     }
   }
 
-  std::string file_;
-  std::string base_dir_;
 };
 
 }  // namespace
+
+std::string log_level_list() {
+  std::vector<std::string_view> names(std::begin(kLogLevels), std::end(kLogLevels));
+  return join(names);
+}
+
+std::vector<SettingReference> core_settings() {
+  std::vector<SettingReference> out;
+  for (const Setting &s : kSettings) {
+    SettingReference ref{std::string(s.section), std::string(s.key), std::string(setting_type(s)),
+                         std::string(s.unit), std::string(s.fallback), "", std::string(s.doc)};
+    if (s.max > 0) {
+      bool open_top = s.max == kMaxU32 || s.max == kMaxInt;
+      ref.range = open_top ? ">= " + std::to_string(s.min) : std::to_string(s.min) + " to " + std::to_string(s.max);
+    }
+    out.push_back(std::move(ref));
+  }
+  return out;
+}
+
+std::string describe_core_settings() {
+  std::string out =
+      "Core settings of the axle config file (TOML), by section. Modules declare\n"
+      "their own keys ([module.NAME] tables, [[route]] keys of a handler): see\n"
+      "axle --help-module NAME.\n";
+  std::string section;
+  for (const SettingReference &s : core_settings()) {
+    if (s.section != section) {
+      section = s.section;
+      out += "\n[" + section + "]\n";
+    }
+    out += s.key + "  " + s.type;
+    if (!s.unit.empty()) out += ", " + s.unit;
+    if (!s.range.empty()) out += ", " + s.range;
+    out += "; default " + (s.default_value.empty() ? std::string("none") : s.default_value) + "\n";
+    // The doc, indented and wrapped at 80 columns.
+    size_t column = 0;
+    for (std::string_view rest = s.doc; !rest.empty();) {
+      size_t space = rest.find(' ');
+      std::string_view word = rest.substr(0, space);
+      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+      if (column > 4 && column + 1 + word.size() > 80) {
+        out += "\n";
+        column = 0;
+      }
+      out += column == 0 ? "    " : " ";
+      out += word;
+      column += (column == 0 ? 4 : 1) + word.size();
+    }
+    out += "\n";
+  }
+  return out;
+}
 
 std::string ListenAddress::text() const {
   bool v6 = host.find(':') != std::string::npos;
@@ -707,7 +828,10 @@ bool parse_listen_address(std::string_view text, ListenAddress &out, std::string
     if (host.find(':') != std::string_view::npos) return bad("an IPv6 address needs brackets, e.g. \"[::1]:8080\"");
     in_addr v4{};
     if (inet_pton(AF_INET, std::string(host).c_str(), &v4) != 1) {
-      return bad("host must be a numeric IPv4 address or a bracketed IPv6 address");
+      // Names are not resolved: one name may stand for several addresses, and
+      // what a listener binds must not change with DNS or /etc/hosts.
+      return bad("the host must be a numeric address, e.g. \"127.0.0.1:" + std::string(port) +
+                 "\" or \"[::1]:" + std::string(port) + "\" (names such as localhost are not resolved)");
     }
   }
   unsigned value = 0;

@@ -82,6 +82,7 @@ struct Limits {
   // Process-wide memory held for clients (buffered bodies and queued
   // output); past it new requests are answered 503.
   uint64_t max_buffered_bytes = 256ull * 1024 * 1024;
+  bool operator==(const Limits &) const = default;
 };
 
 struct Timeouts {
@@ -91,6 +92,7 @@ struct Timeouts {
   uint32_t write_ms = 30'000;   // one write (a run of queued output) may take this long
   uint32_t response_ms = 60'000;  // a kept (pending) response must begin or finish within this
   uint32_t drain_ms = 10'000;   // shutdown / old generation grace period
+  bool operator==(const Timeouts &) const = default;
 };
 
 // Optional socket tuning; unset fields are left to the OS.
@@ -103,11 +105,17 @@ struct SocketOptions {
   std::optional<int> defer_accept_s;
   std::optional<int> recv_buffer;
   std::optional<int> send_buffer;
+  bool operator==(const SocketOptions &) const = default;
 };
 
+// The levels [log] level and --log-level accept.
+inline constexpr std::string_view kLogLevels[] = {"debug", "info", "warn", "error"};
+std::string log_level_list();  // "debug, info, warn, error"
+
 struct LogConfig {
-  std::string level = "info";   // debug|info|warn|error
+  std::string level = "info";   // one of kLogLevels
   std::string access_log;       // path, resolved against base_dir; empty = off
+  bool operator==(const LogConfig &) const = default;
 };
 
 struct Config {
@@ -125,6 +133,9 @@ struct Config {
   std::string router = "linear";
   std::string metrics;
   std::string metrics_path = "/metrics";
+  // Where each [modules] choice was written ("" when left to its default), so a
+  // module that cannot be found is reported at its line: kind -> position.
+  std::map<std::string, SourcePos> module_positions;
 
   std::map<std::string, OptionTable> module_options;  // [module.<name>]
   std::vector<RouteConfig> routes;
@@ -147,6 +158,21 @@ std::optional<Config> load_config_file(const std::string &path, std::string &err
 std::string_view default_config_text();
 // parse_config of the embedded default, with the current directory as base_dir.
 std::optional<Config> load_default_config(std::string &error);
+
+// One row of the core settings reference: every key of [server], [modules],
+// [limits], [timeouts], [sockets], [log] and [admin], from the table the
+// validator uses.
+struct SettingReference {
+  std::string section, key;
+  std::string type;           // "integer", "boolean", "string", or what a custom key takes
+  std::string unit;           // "bytes", "ms", "s", "us"; empty when none
+  std::string default_value;  // as written in TOML; empty = none (required, or left to the OS)
+  std::string range;          // "1 to 4194304" for integers; else empty
+  std::string doc;
+};
+std::vector<SettingReference> core_settings();
+// The text of axle --help-config (and of the README's settings reference).
+std::string describe_core_settings();
 
 // Parses "HOST:PORT", "[v6]:PORT"; false with error on bad input.
 bool parse_listen_address(std::string_view text, ListenAddress &out, std::string &error);

@@ -62,23 +62,34 @@ std::unique_ptr<Generation> Generation::build(const Config &config, uint64_t id,
   // generation alone: it becomes the error of a refused reload.
   try {
     std::unique_ptr<Generation> gen(new Generation(config, id));
-    if (!gen->load(error)) return nullptr;  // ~Generation undoes what was created
-    return gen;
+    if (gen->load(error)) return gen;
+    // ~Generation undoes what was created.
   } catch (const std::exception &e) {
     error = std::string("building the generation failed: ") + e.what();
-    return nullptr;
   }
+  // Every error names the config file once, at its start: the ones tied to a
+  // line already do ("file:line: ..."), the others get the file here.
+  if (!error.starts_with(config.source + ":")) error = config.source + ": " + error;
+  return nullptr;
 }
 
 bool Generation::load(std::string &error) {
   if (!config.log.access_log.empty() && !(access_log = AccessLog::open(config.log.access_log, error)))
     return false;
-  if (!instantiate(config, AXLE_KIND_IO, config.io, io, error)) return false;
-  if (!instantiate(config, AXLE_KIND_ALLOC, config.allocator, alloc, error)) return false;
-  if (!instantiate(config, AXLE_KIND_PARSER, config.parser, parser, error)) return false;
-  if (!instantiate(config, AXLE_KIND_ROUTER, config.router, router, error)) return false;
-  if (!config.metrics.empty() && !instantiate(config, AXLE_KIND_METRICS, config.metrics, metrics, error))
+  // A [modules] choice that fails is reported at its line, or as the default it is.
+  auto choose = [&](axle_module_kind_t kind, const char *key, const std::string &name, ModuleInstance &out) {
+    if (instantiate(config, kind, name, out, error)) return true;
+    auto at = config.module_positions.find(key);
+    error = at != config.module_positions.end()
+                ? at->second.str() + ": modules." + key + ": " + error
+                : config.source + ": modules." + key + " (default \"" + name + "\"): " + error;
     return false;
+  };
+  if (!choose(AXLE_KIND_IO, "io", config.io, io)) return false;
+  if (!choose(AXLE_KIND_ALLOC, "allocator", config.allocator, alloc)) return false;
+  if (!choose(AXLE_KIND_PARSER, "parser", config.parser, parser)) return false;
+  if (!choose(AXLE_KIND_ROUTER, "router", config.router, router)) return false;
+  if (!config.metrics.empty() && !choose(AXLE_KIND_METRICS, "metrics", config.metrics, metrics)) return false;
   io_vt = io.vtable<axle_io_vtable_t>();
   alloc_vt = alloc.vtable<axle_alloc_vtable_t>();
   parser_vt = parser.vtable<axle_parser_vtable_t>();

@@ -1,4 +1,5 @@
 // axle: command line entry point.
+#include "command_line.h"
 #include "config.h"
 #include "module_config.h"
 #include "module_loader.h"
@@ -6,36 +7,13 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <iostream>
 #include <string>
 #include <vector>
 
 namespace {
-
-constexpr const char *kUsage = R"(usage: axle [options]
-
-Runs the axle HTTP/1.1 server. With no --config it serves its embedded
-default config (configs/default.toml) on 127.0.0.1:8080.
-
-options:
-  --config FILE         serve FILE (TOML); SIGHUP re-reads it
-  --check FILE          validate FILE and the modules it names, then exit
-  --listen HOST:PORT    listen here instead of the config's [server] listen
-                        (repeatable; port 0 picks a free port, logged at start)
-  --list-modules        list the modules found in the module directories
-  --help-module NAME    describe module NAME and its config keys
-  --log-level LEVEL     debug | info | warn | error (overrides [log] level)
-  --version             print the version
-  --help                print this help
-
-Module directories: [server] module_dirs, $AXLE_MODULE_PATH, then
-<prefix>/lib/axle/modules next to the binary.
-)";
 
 int usage_error(const std::string &message) {
   std::fprintf(stderr, "axle: %s\n(try axle --help)\n", message.c_str());
@@ -91,74 +69,52 @@ int main(int argc, char **argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("axle"));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
 
-  std::string config_path, check_path, help_module_name, log_level;
-  std::vector<axle::ListenAddress> listen;
-  bool want_list = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](std::string &out) {
-      if (i + 1 >= argc) return false;
-      out = argv[++i];
-      return true;
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
+  axle::CommandLine cli;
+  std::string error;
+  if (!axle::parse_command_line(argc, argv, cli, error)) return usage_error(error);
+  using Action = axle::CommandLine::Action;
+  switch (cli.action) {
+    case Action::Help:
+      std::fputs(axle::kUsage, stdout);
       return 0;
-    } else if (arg == "--version") {
+    case Action::Version:
       std::printf("axle %s (plugin ABI %d.%d)\n", AXLE_VERSION, AXLE_ABI_MAJOR, AXLE_ABI_MINOR);
       return 0;
-    } else if (arg == "--config") {
-      if (!value(config_path)) return usage_error("--config needs a FILE");
-    } else if (arg == "--check") {
-      if (!value(check_path)) return usage_error("--check needs a FILE");
-    } else if (arg == "--listen") {
-      std::string text, error;
-      if (!value(text)) return usage_error("--listen needs HOST:PORT");
-      axle::ListenAddress addr;
-      if (!axle::parse_listen_address(text, addr, error)) return usage_error("--listen " + text + ": " + error);
-      listen.push_back(addr);
-    } else if (arg == "--list-modules") {
-      want_list = true;
-    } else if (arg == "--help-module") {
-      if (!value(help_module_name)) return usage_error("--help-module needs a NAME");
-    } else if (arg == "--log-level") {
-      if (!value(log_level)) return usage_error("--log-level needs a LEVEL");
-    } else {
-      return usage_error("unknown option " + arg);
+    case Action::HelpConfig:
+      std::fputs(axle::describe_core_settings().c_str(), stdout);
+      return 0;
+    case Action::Check: {
+      // Every error already starts with the file's name (and line).
+      auto config = axle::load_config_file(cli.config_path, error);
+      if (!config || !axle::Server::check(*config, error)) {
+        std::fprintf(stderr, "axle: %s\n", error.c_str());
+        return 1;
+      }
+      std::printf("%s: configuration and modules OK\n", cli.config_path.c_str());
+      return 0;
     }
+    default:
+      break;
   }
 
-  std::string error;
-  if (!check_path.empty()) {
-    auto config = axle::load_config_file(check_path, error);
-    if (!config || !axle::Server::check(*config, error)) {
-      std::fprintf(stderr, "axle: %s: %s\n", check_path.c_str(), error.c_str());
-      return 1;
-    }
-    std::printf("%s: configuration and modules OK\n", check_path.c_str());
-    return 0;
-  }
-
-  auto config = load(config_path, error);
+  auto config = load(cli.config_path, error);
   if (!config) {
     std::fprintf(stderr, "axle: %s\n", error.c_str());
     return 1;
   }
   std::vector<std::string> dirs = config->module_dirs;
   for (const auto &d : axle::default_module_dirs()) dirs.push_back(d);
-  if (want_list) return list_modules(dirs);
-  if (!help_module_name.empty()) return help_module(help_module_name, dirs);
+  if (cli.action == Action::ListModules) return list_modules(dirs);
+  if (cli.action == Action::HelpModule) return help_module(cli.module_name, dirs);
 
-  std::string level = log_level.empty() ? config->log.level : log_level;
-  auto parsed = spdlog::level::from_str(level);
-  if (parsed == spdlog::level::off && level != "off") return usage_error("unknown log level " + level);
-  spdlog::set_level(parsed);
+  // Both the config and the command line checked the name against kLogLevels.
+  spdlog::set_level(spdlog::level::from_str(cli.log_level.empty() ? config->log.level : cli.log_level));
 
   int status;
   // Starting fails with a message and status 1, never an abort; reloads
   // contain their own failures (Server::reload).
   try {
-    axle::Server server(std::move(*config), config_path, std::move(listen));
+    axle::Server server(std::move(*config), cli.config_path, std::move(cli.listen));
     status = server.run();
   } catch (const std::exception &e) {
     spdlog::error("cannot start: {}", e.what());

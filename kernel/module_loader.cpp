@@ -29,6 +29,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <sys/stat.h>
 
 namespace axle {
@@ -313,6 +314,26 @@ int sealed_snapshot(const std::string &path, const std::string &bytes, std::stri
   return fd;
 }
 
+// The names of the axle-<kind>-*.so files in dirs, sorted, for a "not found"
+// message; by file name only (nothing is loaded), at most kMax of them.
+std::string available_modules(const std::vector<std::string> &dirs, const std::string &kind) {
+  constexpr size_t kMax = 64;
+  const std::string prefix = "axle-" + kind + "-";
+  std::set<std::string> names;
+  for (const auto &dir : dirs) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end && names.size() < kMax; it.increment(ec)) {
+      std::string file = it->path().filename().string();
+      if (file.size() > prefix.size() + 3 && file.starts_with(prefix) && file.ends_with(".so"))
+        names.insert(file.substr(prefix.size(), file.size() - prefix.size() - 3));
+    }
+  }
+  if (names.empty()) return "none";
+  std::string out;
+  for (const auto &n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 }  // namespace
 
 // Boost.DLL maps the snapshot through its /proc/self/fd path. The memory file
@@ -441,7 +462,8 @@ std::shared_ptr<ModuleLibrary> find_and_load(const std::vector<std::string> &ext
   }
   std::string searched;
   for (const auto &dir : dirs) searched += (searched.empty() ? "" : ", ") + dir;
-  error = "no " + kind + " module '" + name + "' (" + file + ") in " + (searched.empty() ? "no directories" : searched);
+  error = "no " + kind + " module '" + name + "' (" + file + ") in " + (searched.empty() ? "no directories" : searched) +
+          "; available " + kind + " modules: " + available_modules(dirs, kind);
   return nullptr;
 }
 

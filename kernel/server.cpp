@@ -94,6 +94,19 @@ int open_listener(const ListenAddress &addr, const SocketOptions &so, std::strin
   return fd;
 }
 
+// Every module of a generation with its version, for the "serving" log line:
+// "io=epoll 1.0.0 allocator=malloc 1.0.0 ... handler=static 1.2.0 handler=echo 1.0.0".
+// Labelled by the [modules] key that chose it (the alloc kind's key is "allocator").
+std::string module_list(Generation &gen) {
+  std::string out;
+  for (ModuleInstance *m : gen.all_instances()) {
+    std::string kind = m->library->kind_name();
+    if (!out.empty()) out += ' ';
+    out += (kind == "alloc" ? "allocator" : kind) + "=" + m->desc().name + " " + m->desc().version;
+  }
+  return out;
+}
+
 }  // namespace
 
 Server::Server(Config config, std::string config_path, std::vector<ListenAddress> listen_override)
@@ -168,7 +181,7 @@ int Server::run() {
                  config_.run_as.user.empty() ? "" : " (" + config_.run_as.user + ")");
   auto gen = Generation::build(config_, next_generation_id_++, error);
   if (!gen) {
-    spdlog::error("{}: {}", config_.source, error);
+    spdlog::error("{}", error);  // starts with the config file's name
     return 1;
   }
   budget_.set_limit(config_.limits.max_buffered_bytes);
@@ -187,9 +200,7 @@ int Server::run() {
       return 1;
     }
   }
-  spdlog::info("generation {} serving: io={} allocator={} parser={} router={}{}", current_->id, config_.io,
-               config_.allocator, config_.parser, config_.router,
-               config_.metrics.empty() ? "" : " metrics=" + config_.metrics);
+  spdlog::info("generation {} serving: {}", current_->id, module_list(*current_));
   service_notify::ready("generation " + std::to_string(current_->id) + " serving on " +
                         std::to_string(listeners_.size()) + " listener(s)");
 
@@ -264,7 +275,7 @@ std::string Server::swap_generation() {
     retired_.reserve(retired_.size() + 1);
   }
   auto gen = Generation::build(*config, next_generation_id_, error);
-  if (!gen) return config_path_ + ": " + error;
+  if (!gen) return error;  // starts with the config file's name
   // Every generation shares the one budget; a reload may move its limit.
   budget_.set_limit(config->limits.max_buffered_bytes);
   if (!gen->start_workers(listeners_, open_connections_, budget_, error)) {
@@ -272,8 +283,7 @@ std::string Server::swap_generation() {
     return config_path_ + ": " + error;
   }
   ++next_generation_id_;
-  spdlog::info("generation {} serving: io={} allocator={} parser={} router={}; generation {} draining", gen->id,
-               config->io, config->allocator, config->parser, config->router, current_->id);
+  spdlog::info("generation {} serving: {}; generation {} draining", gen->id, module_list(*gen), current_->id);
   std::lock_guard state_lock(state_mutex_);
   current_->drain(config->timeouts.drain_ms, false);
   retired_.push_back(std::move(current_));

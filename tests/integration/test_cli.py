@@ -1,5 +1,7 @@
 """The command line: --check, --list-modules, --version, --help,
---help-module, --listen, the embedded default config, and signals."""
+--help-module, --help-config, --listen, option spellings and conflicts, the
+error messages an operator meets first, the embedded default config, the
+reload log line, and signals."""
 
 import os
 import re
@@ -44,14 +46,54 @@ def test_help_mentions_every_flag():
     out = run_axle(["--help"])
     assert out.returncode == 0, out
     text = out.stdout + out.stderr
-    for flag in ("--config", "--check", "--listen", "--list-modules", "--version", "--help-module"):
+    for flag in ("--config", "--check", "--listen", "--list-modules", "--version", "--help-module", "--help-config",
+                 "--log-level"):
         assert flag in text, (flag, text)
 
 
-def test_unknown_flag_fails():
+def test_unknown_flag_fails_with_the_help_hint():
     out = run_axle(["--no-such-flag"])
-    assert out.returncode != 0, out
-    assert out.stderr.strip(), out
+    assert out.returncode == 2, out
+    assert "unknown option --no-such-flag" in out.stderr and "axle --help" in out.stderr, out.stderr
+
+
+def test_option_value_after_equals(tmp_path, static_root, start_axle):
+    cfg = write(tmp_path, "ok.toml", harness.render_config(routes=harness.default_routes(static_root)))
+    out = run_axle([f"--check={cfg}"])
+    assert out.returncode == 0, out
+    server = start_axle.start(listen=["[::1]:0"], routes=harness.default_routes(static_root),
+                              args=["--listen=127.0.0.1:0", "--log-level=debug"])
+    assert server.listeners[0][0] == "127.0.0.1", server.listeners
+    with Conn(*server.listeners[0]) as c:
+        assert c.request(get("/ping")).body == b"pong"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--check", "a.toml", "--config", "b.toml"], "--check FILE validates FILE; it cannot be combined with --config"),
+    (["--config=b.toml", "--check=a.toml"], "--check FILE validates FILE; it cannot be combined with --config"),
+    (["--check=a.toml", "--list-modules"], "--check and --list-modules cannot be combined"),
+    (["--list-modules", "--listen=127.0.0.1:0"], "--listen applies only when serving"),
+    (["--config=a.toml", "--config=b.toml"], "--config is given twice"),
+    (["a.toml"], 'unexpected argument "a.toml"'),
+    (["--version=2"], "option --version takes no value"),
+], ids=["check-config", "config-check", "check-list", "list-listen", "config-twice", "positional", "flag-value"])
+def test_conflicting_or_malformed_flags_are_refused(tmp_path, args, message):
+    out = run_axle(args, cwd=tmp_path)
+    assert out.returncode == 2, out
+    assert f"axle: {message}" in out.stderr and "(try axle --help)" in out.stderr, out.stderr
+    assert out.stdout == "", out.stdout
+
+
+def test_bad_log_level_lists_the_levels():
+    out = run_axle(["--log-level", "loud"])
+    assert out.returncode == 2, out
+    assert '"loud"' in out.stderr and "debug, info, warn, error" in out.stderr, out.stderr
+
+
+def test_listen_with_a_host_name_asks_for_a_numeric_address():
+    out = run_axle(["--listen", "localhost:0"])
+    assert out.returncode == 2, out
+    assert "localhost:0" in out.stderr and "numeric address" in out.stderr and "127.0.0.1:0" in out.stderr, out.stderr
 
 
 def test_check_accepts_a_valid_config(tmp_path, static_root):
@@ -84,11 +126,44 @@ def test_check_reports_bad_value_with_file_line_and_key(tmp_path):
     assert f"{cfg.name}:5" in out.stderr and "max_headers" in out.stderr, out.stderr
 
 
-def test_check_reports_unknown_module(tmp_path):
-    cfg = write(tmp_path, "nomod.toml", harness.render_config(modules={"parser": "doesnotexist"}))
+def line_of(text, needle):
+    """1-based number of the first line of text containing needle."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_check_reports_unknown_module_at_its_line_with_the_available_ones(tmp_path):
+    text = harness.render_config(modules={"parser": "doesnotexist"})
+    cfg = write(tmp_path, "nomod.toml", text)
     out = run_axle(["--check", cfg])
     assert out.returncode != 0, out
-    assert "doesnotexist" in out.stderr, out.stderr
+    assert f"{cfg}:{line_of(text, 'doesnotexist')}: modules.parser: no parser module 'doesnotexist'" in out.stderr, \
+        out.stderr
+    parsers = sorted(name for kind, name in built_modules() if kind == "parser")
+    assert parsers and f"available parser modules: {', '.join(parsers)}" in out.stderr, (parsers, out.stderr)
+
+
+def test_check_reports_unknown_handler_at_its_route_with_the_available_ones(tmp_path):
+    text = harness.render_config(routes=[{"path": "/x", "handler": "nosuchhandler"}])
+    cfg = write(tmp_path, "nohandler.toml", text)
+    out = run_axle(["--check", cfg])
+    assert out.returncode != 0, out
+    route_line = line_of(text, "[[route]]")
+    assert f"{cfg}:{route_line}: route /x: no handler module 'nosuchhandler'" in out.stderr, out.stderr
+    handlers = sorted(name for kind, name in built_modules() if kind == "handler")
+    assert handlers and f"available handler modules: {', '.join(handlers)}" in out.stderr, (handlers, out.stderr)
+
+
+@pytest.mark.parametrize("flag", ["--check", "--config"])
+@pytest.mark.parametrize("problem", ["value", "module"])
+def test_an_error_names_its_file_once(tmp_path, flag, problem):
+    if problem == "value":
+        text = harness.render_config(limits={"max_headers": "lots"})
+    else:
+        text = harness.render_config(modules={"router": "doesnotexist"})
+    cfg = write(tmp_path, "once.toml", text)
+    out = run_axle([flag, cfg])
+    assert out.returncode == 1, out
+    assert out.stderr.count("once.toml") == 1, out.stderr
 
 
 def test_check_reports_unknown_route_key(tmp_path, static_root):
@@ -330,3 +405,115 @@ def test_check_refuses_broken_handler_fixtures(tmp_path, name):
     assert out.returncode != 0, out
     assert fixture.name in out.stderr, out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr) < 4000, out.stderr
+
+
+# ------------------------------------------------------- settings reference
+
+def help_config_keys():
+    """{section: [keys]} from axle --help-config."""
+    out = run_axle(["--help-config"])
+    assert out.returncode == 0, out
+    keys, section = {}, None
+    for line in out.stdout.splitlines():
+        if re.fullmatch(r"\[\w+\]", line):
+            section = line[1:-1]
+            keys[section] = []
+        elif section and line and not line.startswith(" "):
+            keys[section].append(line.split()[0])
+    assert keys, out.stdout
+    return keys, out.stdout
+
+
+def accepted_keys(tmp_path, section):
+    """The keys the validator accepts in [section], from its own error message."""
+    text = harness.render_config()
+    if f"[{section}]\n" in text:
+        text = text.replace(f"[{section}]\n", f"[{section}]\nno_such_key = 1\n", 1)
+    else:
+        text += f"\n[{section}]\nno_such_key = 1\n"
+    cfg = write(tmp_path, f"{section}.toml", text)
+    out = run_axle(["--check", cfg])
+    found = re.search(rf"{section}\.no_such_key: unknown key \(expected one of: ([^)]*)\)", out.stderr)
+    assert found, out.stderr
+    return found.group(1).split(", ")
+
+
+def test_help_config_lists_every_key_the_validator_accepts(tmp_path):
+    documented, _ = help_config_keys()
+    # The top level: every documented section is a table the validator knows.
+    cfg = write(tmp_path, "top.toml", "no_such_table = 1\n" + harness.render_config())
+    top = re.search(r"unknown key \(expected one of: ([^)]*)\)", run_axle(["--check", cfg]).stderr)
+    assert top and set(documented) == set(top.group(1).split(", ")) - {"module", "route"}, (documented, top)
+    for section, keys in documented.items():
+        assert sorted(keys) == sorted(accepted_keys(tmp_path, section)), section
+
+
+def test_help_config_defaults_are_accepted(tmp_path):
+    _, text = help_config_keys()
+    lines, section = [], None
+    for line in text.splitlines():
+        if re.fullmatch(r"\[\w+\]", line):
+            lines.append(line)
+            section = line[1:-1]
+            if section == "server":
+                lines.append('listen = ["127.0.0.1:0"]')
+        elif section and line and not line.startswith(" "):
+            default = line.rsplit("; default ", 1)[1]
+            if default != "none":
+                lines.append(f"{line.split()[0]} = {default}")
+    cfg = write(tmp_path, "defaults.toml", "\n".join(lines) + "\n")
+    out = run_axle(["--check", cfg])
+    assert out.returncode == 0, (out.stderr, cfg.read_text())
+
+
+def test_readme_settings_reference_is_the_help_config_output():
+    readme = (harness.REPO_ROOT / "README.md").read_text()
+    block = re.search(r"<!-- BEGIN axle --help-config -->\n```text\n(.*?)```\n<!-- END axle --help-config -->",
+                      readme, re.S)
+    assert block, "README.md has no settings reference block"
+    _, text = help_config_keys()
+    assert block.group(1) == text, "README's settings reference differs from `axle --help-config`: paste it again"
+
+
+# --------------------------------------------------------- reload log line
+
+def listed_versions():
+    """{(kind, name): version} from axle --list-modules."""
+    out = run_axle(["--list-modules"])
+    assert out.returncode == 0, out
+    rows = [line.split() for line in out.stdout.splitlines()[1:]]
+    return {(row[0], row[1]): row[2] for row in rows if len(row) >= 3 and row[0] != "?"}
+
+
+def test_serving_log_line_names_every_module_with_its_version(start_axle, static_root):
+    versions = listed_versions()
+    if ("metrics", "prometheus") not in versions:
+        pytest.skip("metrics-prometheus not built")
+    server = start_axle.start(routes=harness.default_routes(static_root), modules={"metrics": "prometheus"})
+    first = server.wait_for_log(r"generation 1 serving")
+    mark = server.log_mark()
+    server.send_signal(signal.SIGHUP)
+    second = server.wait_for_log(r"generation 2 serving", start=mark)
+    assert "generation 1 draining" in second, second
+    chosen = harness.module_combination()
+    # (label in the line, kind in --list-modules, name)
+    expected = [("io", "io", chosen["io"]), ("allocator", "alloc", chosen["allocator"]),
+                ("parser", "parser", chosen["parser"]), ("router", "router", chosen["router"]),
+                ("metrics", "metrics", "prometheus"), ("handler", "handler", "ping"),
+                ("handler", "handler", "echo"), ("handler", "handler", "static")]
+    for line in (first, second):
+        for label, kind, name in expected:
+            assert f"{label}={name} {versions[(kind, name)]}" in line, (kind, name, line)
+
+
+def test_a_refused_reload_names_the_config_file_once(start_axle, static_root):
+    server = start_axle.start(routes=harness.default_routes(static_root))
+    path = server.args[server.args.index("--config") + 1]
+    with open(path, "w") as f:
+        f.write(harness.render_config(routes=harness.default_routes(static_root), modules={"parser": "doesnotexist"}))
+    mark = server.log_mark()
+    server.send_signal(signal.SIGHUP)
+    line = server.wait_for_log(r"reload failed", start=mark)
+    assert line.count(str(path)) == 1 and "modules.parser" in line and "available parser modules" in line, line
+    with Conn(*server.listeners[0]) as c:
+        assert c.request(get("/ping")).body == b"pong"

@@ -111,7 +111,7 @@ def test_the_reserve_serves_metrics_only_and_the_admin_endpoint_stays_up(start_a
             assert c.wait_closed()
         # The admin listener has its own thread and counts no connection.
         with Conn(*server.admin[0]) as c:
-            assert c.request(get("/generations")).status == 200
+            assert c.request(get("/generations", host="127.0.0.1")).status == 200
     finally:
         for c in held:
             c.close()

@@ -215,8 +215,8 @@ TEST_CASE("listen addresses") {
   CHECK(addr.port == 0);
 
   CHECK_FALSE(axle::parse_listen_address("localhost:80", addr, error));
-  CHECK(error == "invalid listen address \"localhost:80\": host must be a numeric IPv4 address or a bracketed IPv6 "
-                 "address");
+  CHECK(error == "invalid listen address \"localhost:80\": the host must be a numeric address, e.g. "
+                 "\"127.0.0.1:80\" or \"[::1]:80\" (names such as localhost are not resolved)");
   CHECK_FALSE(axle::parse_listen_address("::1:80", addr, error));
   CHECK(error == "invalid listen address \"::1:80\": an IPv6 address needs brackets, e.g. \"[::1]:8080\"");
   CHECK_FALSE(axle::parse_listen_address("[::1:80", addr, error));
@@ -270,8 +270,8 @@ TEST_CASE("errors name file, line and key") {
     CHECK(error_of("[server]\nlisten = \"127.0.0.1:80\"\n") ==
           "t.toml:2: server.listen: expected an array of \"HOST:PORT\" strings, got \"127.0.0.1:80\"");
     CHECK(error_of("[server]\nlisten = [\n  \"127.0.0.1:80\",\n  \"example.com:80\",\n]\n") ==
-          "t.toml:4: server.listen[1]: invalid listen address \"example.com:80\": host must be a numeric IPv4 "
-          "address or a bracketed IPv6 address");
+          "t.toml:4: server.listen[1]: invalid listen address \"example.com:80\": the host must be a numeric "
+          "address, e.g. \"127.0.0.1:80\" or \"[::1]:80\" (names such as localhost are not resolved)");
     CHECK(error_of("[server]\nlisten = [\"127.0.0.1:80\", 80]\n") == "t.toml:2: server.listen[1]: expected a string, got 80");
     CHECK(error_of("[server]\nlisten = [\"127.0.0.1:80\", \"127.0.0.1:80\"]\n") ==
           "t.toml:2: server.listen[1]: duplicate listen address 127.0.0.1:80");
@@ -308,6 +308,8 @@ TEST_CASE("errors name file, line and key") {
     CHECK(error_of(kListen + "[limits]\nmax_headers = \"many\"\n") ==
           "t.toml:4: limits.max_headers: expected an integer from 1 to 4096, got \"many\"");
     CHECK(error_of(kListen + "[limits]\nmax_head_bytes = 100\nmax_target_bytes = 200\n") ==
+          "t.toml:5: limits.max_target_bytes: must not exceed limits.max_head_bytes (100)");
+    CHECK(error_of(kListen + "[limits]\nmax_head_bytes = 100\n") ==
           "t.toml:3: limits.max_target_bytes: must not exceed limits.max_head_bytes (100)");
     CHECK(error_of(kListen + "[timeouts]\nidle_ms = 0\n") ==
           "t.toml:4: timeouts.idle_ms: expected an integer from 1 to 86400000, got 0");
@@ -353,7 +355,7 @@ TEST_CASE("errors name file, line and key") {
     CHECK(error_of(kListen + "[sockets]\nbusy_poll_us = -1\n") ==
           "t.toml:4: sockets.busy_poll_us: expected an integer >= 0, got -1");
     CHECK(error_of(kListen + "[log]\nlevel = \"verbose\"\n") ==
-          "t.toml:4: log.level: expected one of \"debug\", \"info\", \"warn\", \"error\", got \"verbose\"");
+          "t.toml:4: log.level: expected one of debug, info, warn, error, got \"verbose\"");
   }
   SUBCASE("admin listens on loopback only") {
     CHECK(error_of(kListen + "[admin]\nlisten = \"0.0.0.0:9090\"\n") ==
