@@ -1,30 +1,11 @@
 #include "admin.h"
 
+#include "http/http_status.h"
+
 #include <cctype>
 
 namespace axle {
 namespace {
-
-const char *reason(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
-  }
-}
 
 // A reload must not be a CORS "simple request": a page may send those
 // without asking first. So a body needs application/json, and no body may
@@ -76,7 +57,7 @@ std::string admin_serialize(const AdminResponse &response) {
   // replace: a byte that is not UTF-8 (a Latin-1 file name) becomes U+FFFD
   // instead of an exception or invalid JSON.
   std::string body = response.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + reason(response.status) + "\r\n";
+  std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + std::string(http::reason_phrase(static_cast<uint16_t>(response.status))) + "\r\n";
   for (const auto &[name, value] : response.headers) out += name + ": " + value + "\r\n";
   out += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
          "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n" + body;

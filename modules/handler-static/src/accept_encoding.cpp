@@ -1,17 +1,11 @@
 #include "accept_encoding.h"
 
+#include "field_text.h"
+
 #include <iterator>
 
 namespace axle::static_handler {
 namespace {
-
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -45,12 +39,12 @@ bool element_q(std::string_view params, int &q) {
   q = 1000;
   while (!params.empty()) {
     const size_t semi = params.find(';');
-    const std::string_view param = trim(params.substr(0, semi));
+    const std::string_view param = trim_ows(params.substr(0, semi));
     params.remove_prefix(semi == std::string_view::npos ? params.size() : semi + 1);
     if (param.empty()) continue;
     const size_t eq = param.find('=');
     if (eq == std::string_view::npos) return false;
-    if (iequals(trim(param.substr(0, eq)), "q") && !parse_q(trim(param.substr(eq + 1)), q)) return false;
+    if (iequals(trim_ows(param.substr(0, eq)), "q") && !parse_q(trim_ows(param.substr(eq + 1)), q)) return false;
   }
   return true;
 }
@@ -70,7 +64,7 @@ int choose_encoding(const std::string_view *header, uint8_t available) {
     const std::string_view element = rest.substr(0, comma);
     rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
     const size_t semi = element.find(';');
-    const std::string_view coding = trim(element.substr(0, semi));
+    const std::string_view coding = trim_ows(element.substr(0, semi));
     if (coding.empty()) continue;
     int weight;
     if (!element_q(semi == std::string_view::npos ? std::string_view() : element.substr(semi + 1), weight)) continue;

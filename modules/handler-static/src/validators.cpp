@@ -1,17 +1,10 @@
 #include "validators.h"
 
+#include "field_text.h"
 #include "http_date.h"
 
 namespace axle::static_handler {
 namespace {
-
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // Reads decimal digits into out, saturating at UINT64_MAX (a huge position is
 // simply past the end). False if there is no digit or a non-digit follows.
@@ -37,11 +30,11 @@ bool unit_is_bytes(std::string_view unit) {
 }  // namespace
 
 bool etag_list_matches(std::string_view header, std::string_view etag, bool weak) {
-  header = trim(header);
+  header = trim_ows(header);
   if (header == "*") return true;
   while (!header.empty()) {
     const size_t comma = header.find(',');
-    std::string_view item = trim(header.substr(0, comma));
+    std::string_view item = trim_ows(header.substr(0, comma));
     header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
     if (item.size() >= 2 && item[0] == 'W' && item[1] == '/') {
       if (!weak) continue;
@@ -53,7 +46,7 @@ bool etag_list_matches(std::string_view header, std::string_view etag, bool weak
 }
 
 bool if_range_matches(std::string_view header, std::string_view etag, int64_t mtime_sec) {
-  header = trim(header);
+  header = trim_ows(header);
   if (!header.empty() && (header.front() == '"' || header.starts_with("W/")))
     return header == etag;  // strong comparison: a weak tag never matches
   int64_t date;
@@ -63,8 +56,8 @@ bool if_range_matches(std::string_view header, std::string_view etag, int64_t mt
 ByteRange parse_range(std::string_view header, uint64_t size) {
   ByteRange r;
   const size_t eq = header.find('=');
-  if (eq == std::string_view::npos || !unit_is_bytes(trim(header.substr(0, eq)))) return r;
-  const std::string_view spec = trim(header.substr(eq + 1));
+  if (eq == std::string_view::npos || !unit_is_bytes(trim_ows(header.substr(0, eq)))) return r;
+  const std::string_view spec = trim_ows(header.substr(eq + 1));
   if (spec.find(',') != std::string_view::npos) return r;  // several ranges: serve it whole
   const size_t dash = spec.find('-');
   if (dash == std::string_view::npos) return r;
