@@ -76,9 +76,11 @@ def start_axle(build_dir, workdir, row, *, idle_ms=None, max_connections=None):
     return Server(f"axle-{row}", [os.path.join(build_dir, "bin", "axle"), "--config", config], port, workdir)
 
 
-def start_nginx(workdir, *, idle_s=60):
+def start_nginx(workdir, *, idle_s=60, name="nginx", http_lines="", server_lines='location / { return 200 "pong"; }'):
+    """nginx, one worker; http_lines and server_lines go into its http and
+    server blocks (the default answers "pong" to everything)."""
     port = free_port()
-    prefix = os.path.join(workdir, "nginx")
+    prefix = os.path.join(workdir, name)
     os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
     conf = os.path.join(prefix, "nginx.conf")
     with open(conf, "w") as f:
@@ -98,13 +100,14 @@ http {{
   fastcgi_temp_path {prefix}/fastcgi;
   uwsgi_temp_path {prefix}/uwsgi;
   scgi_temp_path {prefix}/scgi;
+  {http_lines}
   server {{
     listen 127.0.0.1:{port} backlog=4096;
-    location / {{ return 200 "pong"; }}
+    {server_lines}
   }}
 }}
 """)
-    return Server("nginx", ["nginx", "-p", prefix, "-c", conf, "-e", f"{prefix}/logs/error.log"], port, workdir)
+    return Server(name, ["nginx", "-p", prefix, "-c", conf, "-e", f"{prefix}/logs/error.log"], port, workdir)
 
 
 def start_h2o(workdir):

@@ -27,6 +27,7 @@ import subprocess
 import sys
 
 from common import REPO, Server, free_port, log, make_workdir, measure, remove_workdir, run_wrk
+import servers
 from servers import FAST, PLAIN
 
 SIZES = {"4k": 4096, "16k": 16384, "32k": 32768, "64k": 65536, "1m": 1 << 20}
@@ -72,37 +73,10 @@ def start_axle(args, workdir, row, docroot, cache_lines):
 
 
 def start_nginx(workdir, docroot):
-    port = free_port()
-    prefix = os.path.join(workdir, "nginx-static")
-    os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
-    conf = os.path.join(prefix, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""daemon off;
-master_process on;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/logs/error.log warn;
-events {{ worker_connections 10000; }}
-http {{
-  access_log off;
-  keepalive_requests 1000000000;
-  sendfile on;
-  open_file_cache max=1000 inactive=20s;
-  open_file_cache_valid 1s;
-  default_type application/octet-stream;
-  client_body_temp_path {prefix}/body;
-  proxy_temp_path {prefix}/proxy;
-  fastcgi_temp_path {prefix}/fastcgi;
-  uwsgi_temp_path {prefix}/uwsgi;
-  scgi_temp_path {prefix}/scgi;
-  server {{
-    listen 127.0.0.1:{port} backlog=4096;
-    root {docroot};
-  }}
-}}
-""")
-    return Server("nginx-static", ["nginx", "-p", prefix, "-c", conf, "-e", f"{prefix}/logs/error.log"], port,
-                  workdir)
+    return servers.start_nginx(workdir, name="nginx-static",
+                               http_lines="sendfile on; open_file_cache max=1000 inactive=20s; "
+                                          "open_file_cache_valid 1s; default_type application/octet-stream;",
+                               server_lines=f"root {docroot};")
 
 
 def bench_row(args, workdir, row, docroot, cache_lines):

@@ -98,6 +98,8 @@ void Engine::peer_closed(int err) {
 }
 
 void Engine::output_done(int err) {
+  if (file_run_ && err == 0 && run_bytes_ == file_step_) adapt_file_step();
+  file_run_ = false;
   work_->out.complete_in_flight();
   // A failed run counts as unsent: the io module does not say how much of it went out.
   if (err == 0) sent_total_ += run_bytes_;
@@ -205,15 +207,26 @@ void Engine::drain(bool close_idle) {
 
 OutputRun Engine::take_output() {
   if (closed_ || !work_) return {};
-  OutputRun run = work_->out.next_run(ctx_.iov, EngineContext::kMaxIov);
+  OutputRun run = work_->out.next_run(ctx_.iov, EngineContext::kMaxIov, file_step_);
   if (run.empty()) return run;
   // write_ms bounds a write that makes no progress: every run (a file goes
-  // in OutQueue::kFileStep steps) re-arms it, so a slow but steady reader
-  // is never cut off while one that stopped reading is.
+  // in steps of file_step_) re-arms it, so a slow but steady reader is never
+  // cut off while one that stopped reading is.
   set_deadline(ctx_.timeouts.write_ms, AXLE_TIMEOUT_WRITE);
-  run_bytes_ = run.file_fd >= 0 ? run.file_length : 0;
+  file_run_ = run.file_fd >= 0;
+  run_bytes_ = file_run_ ? run.file_length : 0;
   for (uint32_t i = 0; i < run.iov_count; ++i) run_bytes_ += run.iov[i].len;
   return run;
+}
+
+void Engine::adapt_file_step() {
+  // The step was armed at deadline_ms_ - write_ms (take_output), unless
+  // another deadline replaced it since: then there is nothing to learn.
+  if (timeout_kind_ != AXLE_TIMEOUT_WRITE) return;
+  uint64_t write_ms = ctx_.timeouts.write_ms, now_ms = ctx_.now_ms() + write_ms;
+  uint64_t took_ms = now_ms > deadline_ms_ ? now_ms - deadline_ms_ : 0;
+  if (took_ms * 8 <= write_ms) file_step_ = std::min(file_step_ * 2, OutQueue::kFileStepMax);
+  else if (took_ms * 4 > write_ms) file_step_ = std::max(file_step_ / 2, OutQueue::kFileStepMin);
 }
 
 bool Engine::take_shutdown_write() {

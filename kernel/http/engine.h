@@ -208,6 +208,7 @@ class Engine {
   void finish_if_done();
   void close_after_final();  // the final response is out: close or linger
   void set_deadline(uint32_t ms, uint8_t kind);
+  void adapt_file_step();  // after a whole file step was written
   void settle_deadline();
 
   bool buffer_append(const char *data, size_t len);  // false: refused (and answered) or out of memory
@@ -219,6 +220,12 @@ class Engine {
   uint64_t deadline_ms_ = 0;
   uint64_t sent_total_ = 0;  // bytes of this connection's output written (whole runs)
   uint64_t run_bytes_ = 0;   // bytes of the run in flight
+  // The file step this connection's reader has earned: it doubles after a
+  // step written within an eighth of write_ms and halves after one that took
+  // over a quarter, so a fast reader gets few large sendfiles and a slow one
+  // steps small enough to show progress well within write_ms.
+  uint64_t file_step_ = OutQueue::kFileStepMin;
+  bool file_run_ = false;  // the run in flight is a file step
   Phase phase_ = Phase::Head;
   uint8_t timeout_kind_ = 0;  // axle_timeout_kind_t of the running deadline, 0 = none
   bool final_ = false;        // the last response is queued: parse nothing more

@@ -130,7 +130,7 @@ bool OutQueue::append_file(int fd, uint64_t offset, uint64_t length) {
   return true;
 }
 
-OutputRun OutQueue::next_run(axle_iov_t *iov, uint32_t max_iov) {
+OutputRun OutQueue::next_run(axle_iov_t *iov, uint32_t max_iov, uint64_t file_step) {
   OutputRun run;
   if (in_flight_ || count_ == 0) return run;
   // The tail block stops taking bytes once part of it is in flight.
@@ -141,7 +141,7 @@ OutputRun OutQueue::next_run(axle_iov_t *iov, uint32_t max_iov) {
   Segment &first = at(0);
   if (first.fd >= 0) {
     in_flight_ = 1;
-    file_step_ = std::min(first.len, kFileStep);
+    file_step_ = std::min(first.len, file_step);
     run.file_fd = first.fd;
     run.file_offset = first.file_offset;
     run.file_length = file_step_;

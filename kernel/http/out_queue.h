@@ -55,14 +55,16 @@ class OutQueue {
 
   // The next run to write, marked in flight; empty if one is already in
   // flight or nothing is queued. iov_scratch: max_iov entries, borrowed.
-  // A file range goes out in steps of at most kFileStep bytes, so every step
-  // that completes is progress the write timeout can see and no single
-  // sendfile spans an unbounded length.
-  OutputRun next_run(axle_iov_t *iov_scratch, uint32_t max_iov);
+  // A file range goes out in steps of at most file_step bytes (the caller's
+  // choice, kFileStepMin to kFileStepMax), so every step that completes is
+  // progress the write timeout can see and no single sendfile spans an
+  // unbounded length.
+  OutputRun next_run(axle_iov_t *iov_scratch, uint32_t max_iov, uint64_t file_step = kFileStepMin);
   // The run in flight was written: release it (or, for a file step, advance
   // past it).
   void complete_in_flight();
-  static constexpr uint64_t kFileStep = 64 * 1024;
+  static constexpr uint64_t kFileStepMin = 64 * 1024;
+  static constexpr uint64_t kFileStepMax = 1024 * 1024;
   // Drops everything (connection closing); releases lent memory.
   void clear();
 

@@ -179,6 +179,8 @@ http::DispatchResult ScriptDispatcher::dispatch(const http::DispatchInput &in, h
     st = host->response_body_copy(out, large_body().data(), kLargeBody);
   } else if (path == "/file") {
     st = host->response_body_file(out, ::dup(bodies().file_fd), 0, kFileBody);
+  } else if (path == "/bigfile") {
+    st = host->response_body_file(out, ::dup(bodies().file_fd), 0, kBigFileRange);
   } else if (path == "/echo") {
     st = host->response_body_copy(out, body.data(), body.size());
   } else if (path == "/lent") {

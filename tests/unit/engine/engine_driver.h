@@ -118,6 +118,8 @@ class TestKept final : public http::KeptRequest {
 // Answers by path, through the kernel's real host API:
 //   /large      kLargeBody bytes, copied (an owned block, sent by reference)
 //   /file       kFileBody bytes of a temp file (a file range)
+//   /bigfile    a kBigFileRange range of that file, past its end: only for
+//               tests that take the runs themselves and never read them
 //   /echo       the request body
 //   /lent       kLentBody, lent (released through count_release)
 //   /prebuilt   kPrebuilt, a whole wire image lent as is (no X-Seq)
@@ -135,6 +137,7 @@ class ScriptDispatcher final : public http::Dispatcher {
  public:
   static constexpr size_t kLargeBody = 200 * 1024;
   static constexpr size_t kFileBody = 10'000;
+  static constexpr uint64_t kBigFileRange = 8 << 20;
   static constexpr std::string_view kLentBody = "lent bytes";
   static constexpr std::string_view kPrebuilt =
       "HTTP/1.1 200 OK\r\nServer: axle\r\nDate: Thu, 26 Nov 2026 18:40:10 GMT\r\nContent-Length: 9\r\n"

@@ -35,11 +35,11 @@ Timeouts write_timeout(uint32_t ms) {
 
 TEST_SUITE("engine") {
 
-TEST_CASE("engine.progress: a file range is taken in kFileStep steps, in order, and closed after the last") {
+TEST_CASE("engine.progress: a file range is taken in kFileStepMin steps, in order, and closed after the last") {
   CountingMemory memory;
   {
     http::OutQueue q(memory);
-    const uint64_t step = http::OutQueue::kFileStep, length = 2 * step + 123;
+    const uint64_t step = http::OutQueue::kFileStepMin, length = 2 * step + 123;
     int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     REQUIRE(fd >= 0);
     REQUIRE(q.append_file(fd, 1000, length));
@@ -83,6 +83,31 @@ TEST_CASE("engine.progress: each write step re-arms write_ms; only a step that m
     REQUIRE_MESSAGE(w.error.empty(), w.error);
     REQUIRE(w.responses.size() == 1);
     CHECK(w.responses[0].body == ScriptDispatcher::file_contents());
+  });
+}
+
+TEST_CASE("engine.progress: a reader that keeps up earns larger file steps, up to kFileStepMax; a slow step halves them") {
+  each_parser([&](const char *parser) {
+    Harness h(parser, {}, write_timeout(8000));
+    h.send(get("/bigfile"));
+    REQUIRE(h.step());  // the head
+    // Takes the next file step, lets took_ms pass, reports it written.
+    auto step_taking = [&](uint64_t took_ms) {
+      http::OutputRun run = h.engine().take_output();
+      REQUIRE(run.file_fd >= 0);
+      FakeClock::now += took_ms;
+      h.engine().output_done(0);
+      return run.file_length;
+    };
+    const uint64_t min = http::OutQueue::kFileStepMin;
+    CHECK(step_taking(0) == min);         // written at once: the next doubles
+    CHECK(step_taking(1000) == 2 * min);  // write_ms / 8: still doubles
+    CHECK(step_taking(1001) == 4 * min);  // between an eighth and a quarter: stays
+    CHECK(step_taking(2001) == 4 * min);  // over a quarter: the next halves
+    CHECK(step_taking(0) == 2 * min);
+    uint64_t step = 0;
+    for (int i = 0; i < 6; ++i) step = step_taking(0);
+    CHECK(step == http::OutQueue::kFileStepMax);  // and no further
   });
 }
 
