@@ -201,7 +201,7 @@ http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, ht
     // Bodies on a streaming route always stream (Dispatcher::streams_body);
     // a request without one still says so, and its handler gets an empty last.
     result.empty_stream = route.stream_body && !in.stream_body;
-    req.flags = route.stream_body ? AXLE_REQUEST_BODY_STREAM : 0u;
+    req.flags = route.stream_body ? uint32_t{AXLE_REQUEST_BODY_STREAM} : 0u;
     worker_.dispatching = {&in.engine, match.route_id, false};
     status = route.handler->handle(route.route_state, handler_ctx_[route.handler_slot], &req, &resp);
     bool kept = worker_.dispatching.kept;
