@@ -22,7 +22,10 @@ enum {
    * is empty and the bytes arrive through on_body after the handler kept the
    * response. A handler that answers at once instead leaves the body unread,
    * and the host closes the connection after the response. */
-  AXLE_REQUEST_BODY_STREAM = 1u << 0
+  AXLE_REQUEST_BODY_STREAM = 1u << 0,
+  /* since 1.3: the request came through a transport that secures the
+   * connection (TLS); e.g. a proxy's X-Forwarded-Proto: https. */
+  AXLE_REQUEST_SECURE = 1u << 1
 };
 
 /* A parsed, routed request. OWNERSHIP: host; every pointer and slice is valid

@@ -19,7 +19,7 @@ extern "C" {
 
 /* A different major is refused; a higher minor only appends fields/slots. */
 #define AXLE_ABI_MAJOR 1
-#define AXLE_ABI_MINOR 2
+#define AXLE_ABI_MINOR 3
 
 /* True when a struct that starts with struct_size (as its writer compiled it)
  * is large enough to hold `field`. Every reader of a struct written by the
@@ -56,7 +56,8 @@ typedef enum axle_module_kind_t {
   AXLE_KIND_PARSER = 3,
   AXLE_KIND_ROUTER = 4,
   AXLE_KIND_METRICS = 5,
-  AXLE_KIND_HANDLER = 6
+  AXLE_KIND_HANDLER = 6,
+  AXLE_KIND_TRANSPORT = 7 /* since 1.3: a byte-stream layer over the io module (TLS); transport.h */
 } axle_module_kind_t;
 
 /* A byte range. Never NUL-terminated unless stated. OWNERSHIP: stated at each use. */
@@ -86,7 +87,10 @@ typedef enum axle_log_level_t {
 typedef enum axle_config_type_t {
   AXLE_CONFIG_STRING = 1,
   AXLE_CONFIG_INT = 2,
-  AXLE_CONFIG_BOOL = 3
+  AXLE_CONFIG_BOOL = 3,
+  /* since 1.3: an array of strings (["a", "b"]); default_value is its
+   * elements joined by commas ("" = empty list). Read with config_get_string_list. */
+  AXLE_CONFIG_STRING_LIST = 4
 } axle_config_type_t;
 
 typedef struct axle_config_key_t {
@@ -95,6 +99,19 @@ typedef struct axle_config_key_t {
   const char *default_value; /* OWNERSHIP: module, static. Text form ("64", "true"); NULL = required */
   const char *doc;           /* OWNERSHIP: module, static. One line of help */
 } axle_config_key_t;
+
+/* Since 1.3: a family of named sub-tables a module declares, each validated
+ * against `keys`. For a module's options [module.<module>], section "upstream"
+ * means tables [module.<module>.upstream.<NAME>] for any NAME; for a
+ * transport, whose options are the [tls] table, [tls.<section>.<NAME>].
+ * Read with config_section_count / config_section_at. No struct_size: a
+ * later need gets a new descriptor field, never a longer element. */
+typedef struct axle_config_section_t {
+  const char *name;              /* OWNERSHIP: module, static. e.g. "upstream" */
+  const char *doc;               /* OWNERSHIP: module, static. One line of help */
+  const axle_config_key_t *keys; /* OWNERSHIP: module, static */
+  size_t key_count;
+} axle_config_section_t;
 
 /* A connection's address, without system headers. family: AXLE_ADDR_*.
  * (Since 1.2 here; io.h used it first.) */
@@ -356,6 +373,42 @@ typedef struct axle_host_api_t {
    * client sees a truncated response, never a complete-looking one. The
    * handle is invalid afterwards; no on_abort follows. */
   axle_status_t (*response_cancel)(axle_response_t *resp);
+
+  /* ==== since 1.3: check AXLE_STRUCT_HAS(host, axle_host_api_t, slot) first ==== */
+
+  /* ---- configuration: lists, sections, positions ---- */
+
+  /* A declared AXLE_CONFIG_STRING_LIST key: *items points at *count strings
+   * in host memory that lives as long as cfg. */
+  axle_status_t (*config_get_string_list)(const axle_config_t *cfg, const char *key, const axle_str_t **items,
+                                          size_t *count);
+  /* How many tables the config has in a declared section (0 when none). */
+  size_t (*config_section_count)(const axle_config_t *cfg, const char *section);
+  /* The index-th table of a section, in name order: its NAME and its
+   * validated keys (defaults applied), both living as long as cfg.
+   * AXLE_ERR_NOT_FOUND past the end. */
+  axle_status_t (*config_section_at)(const axle_config_t *cfg, const char *section, size_t index, axle_str_t *name,
+                                     const axle_config_t **table);
+  /* Where a key was written, for a module's own error messages:
+   * "FILE:LINE: path.to.key" (the table's own position and path when the
+   * key was not written, e.g. a default; key NULL = the table itself).
+   * Host memory living as long as cfg; NUL-terminated. */
+  const char *(*config_position)(const axle_config_t *cfg, const char *key);
+
+  /* ---- protocol switch (Upgrade, e.g. WebSocket) ---- */
+
+  /* Answers "101 Switching Protocols" with the headers set so far (the host
+   * adds "Connection: upgrade"; the module sets Upgrade and the rest) and
+   * turns the connection into a tunnel for this kept response: from then on
+   * response_write sends raw bytes (no chunking), on_body delivers every
+   * byte the client sends (last = 1 at its end of stream),
+   * request_body_pause applies back-pressure, and response_finish closes the
+   * connection once the written bytes are sent. Only for a kept response
+   * that was not begun, whose request is HTTP/1.1 with an Upgrade header
+   * and whose hooks have on_body; AXLE_ERR_INVALID otherwise. The host reads
+   * nothing past such a request until its response is known, so the tunnel
+   * gets every byte that followed it. */
+  axle_status_t (*response_switch_protocols)(axle_response_t *resp);
 } axle_host_api_t;
 
 /* ---- the descriptor a module returns from its entry symbol ---- */
@@ -363,7 +416,10 @@ typedef struct axle_host_api_t {
 enum {
   /* The module keeps state that cannot be unloaded (e.g. a library with
    * thread-local destructors); the host keeps it mapped for the process life. */
-  AXLE_MODULE_FLAG_NO_UNLOAD = 1u << 0
+  AXLE_MODULE_FLAG_NO_UNLOAD = 1u << 0,
+  /* since 1.3, handlers: a route of this module streams its request body
+   * (as stream_body = true) unless the route sets stream_body = false. */
+  AXLE_MODULE_FLAG_STREAM_BODY = 1u << 1
 };
 
 typedef struct axle_module_descriptor_t {
@@ -396,6 +452,13 @@ typedef struct axle_module_descriptor_t {
   /* Kind-specific hooks: points to the axle_<kind>_vtable_t matching `kind`,
    * whose first field is its struct_size. OWNERSHIP: module, static. */
   const void *vtable;
+
+  /* ---- since 1.3 (the host checks AXLE_STRUCT_HAS) ---- */
+
+  /* Named sub-table families of the module's options (see
+   * axle_config_section_t). OWNERSHIP: module, static. */
+  const axle_config_section_t *config_sections;
+  size_t config_section_count;
 } axle_module_descriptor_t;
 
 /* The entry symbol: returns a static descriptor; never NULL for a valid module. */
