@@ -1,6 +1,7 @@
 #include "health_checker.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <string_view>
 
@@ -69,12 +70,14 @@ HealthChecker::~HealthChecker() { stop(); }
 void HealthChecker::stop() {
   if (interval_) host_->timer_stop(interval_);
   interval_ = nullptr;
-  for (auto &c : checks_) {
-    if (c->timeout) host_->timer_stop(c->timeout);
-    c->timeout = nullptr;
-    if (c->conn) host_->outgoing_close(c->conn);
-    c->conn = nullptr;
-  }
+  for (auto &c : checks_) release(*c);
+}
+
+void HealthChecker::release(Check &c) {
+  if (c.timeout) host_->timer_stop(c.timeout);
+  c.timeout = nullptr;
+  if (c.conn) host_->outgoing_close(c.conn);
+  c.conn = nullptr;
 }
 
 void HealthChecker::on_interval(void *self) { static_cast<HealthChecker *>(self)->round(); }
@@ -96,11 +99,8 @@ void HealthChecker::start(Check &c) {
   c.conn = host_->outgoing_connect(worker_, &c.target.address, &events, &c, nullptr);
   if (!c.conn) return finish(c, false, "connect failed at once");
   c.timeout = host_->timer_start(worker_, settings_.timeout_ms, 0, &HealthChecker::on_timeout, &c);
-  if (!c.timeout) {
-    // The worker's timer bound, not the server: no verdict, next round retries.
-    host_->outgoing_close(c.conn);
-    c.conn = nullptr;
-  }
+  // Refused: the worker's timer bound, not the server; no verdict, the next round retries.
+  if (!c.timeout) release(c);
 }
 
 void HealthChecker::send_request(Check &c) {
@@ -115,10 +115,7 @@ void HealthChecker::send_request(Check &c) {
 // The check is over: its connection and deadline go, then the verdict. A
 // change of availability is logged once, not every failed check.
 void HealthChecker::finish(Check &c, bool passed, std::string_view why) {
-  if (c.timeout) host_->timer_stop(c.timeout);
-  c.timeout = nullptr;
-  if (c.conn) host_->outgoing_close(c.conn);
-  c.conn = nullptr;
+  release(c);
   const uint64_t now_ms = host_->now_ns() / 1000000;
   const bool was = health_.available(c.server, now_ms);
   if (passed) {
@@ -135,6 +132,7 @@ void HealthChecker::finish(Check &c, bool passed, std::string_view why) {
 
 void HealthChecker::on_connected(void *check, int err) {
   Check &c = *static_cast<Check *>(check);
+  if (err == ECONNABORTED) return c.owner->release(c);  // the worker is ending, not the server
   if (err != 0) return c.owner->finish(c, false, std::string("connect failed: ") + std::strerror(err));
   c.owner->send_request(c);
 }
@@ -157,6 +155,7 @@ void HealthChecker::on_data(void *check, const char *data, size_t len) {
 
 void HealthChecker::on_eof(void *check, int err) {
   Check &c = *static_cast<Check *>(check);
+  if (err == ECONNABORTED) return c.owner->release(c);  // the worker is ending, not the server
   if (err != 0) return c.owner->finish(c, false, std::string("connection failed: ") + std::strerror(err));
   c.owner->finish(c, false, "closed before the status line");
 }

@@ -66,6 +66,9 @@ class HealthChecker {
   void round();
   void start(Check &c);
   void send_request(Check &c);
+  // Closes c's connection and stops its deadline: the check is over.
+  void release(Check &c);
+  // release, then c's verdict into the Health.
   void finish(Check &c, bool passed, std::string_view why);
 
   static void on_connected(void *check, int err);

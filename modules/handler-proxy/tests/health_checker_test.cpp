@@ -379,6 +379,22 @@ TEST_CASE("a close or a reset before the status line fails the check") {
   }
 }
 
+TEST_CASE("ECONNABORTED (the host is ending the worker) closes the check without a verdict") {
+  FakeHost host;
+  Health health(active(1, 1), 2);
+  HealthChecker checker(&host.api, kLogConfig, host.worker, targets(2), check_settings(), health);
+  host.round();
+  const auto conns = host.open_conns();
+  host.connect_result(conns[0], ECONNABORTED);  // before it connected
+  host.connect_result(conns[1], 0);
+  host.eof(conns[1], ECONNABORTED);             // after
+  CHECK(host.open_conns().empty());
+  CHECK(host.live_timers() == 1);
+  CHECK(health.available(0, host.now_ms));
+  CHECK(health.available(1, host.now_ms));
+  CHECK(host.logs.empty());
+}
+
 TEST_CASE("no status line within health_timeout_ms fails the check and closes the connection") {
   FakeHost host;
   Health health(active(1, 1), 1);
