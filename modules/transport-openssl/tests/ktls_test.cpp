@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <openssl/err.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -66,28 +67,31 @@ struct SocketLower {
   static void close(void *, void *c) { of(c)->closed = true; }
   static axle_status_t shut(void *, void *c) { return ::shutdown(of(c)->fd, SHUT_WR) == 0 ? AXLE_OK : AXLE_ERR_IO; }
 
-  // Writes what is in flight; true if there was something.
+  // Writes what the socket takes of the send in flight; true when it is all written
+  // (the caller then raises lower_sent). EAGAIN: the rest waits for a later turn.
   bool complete() {
     if (!in_flight) return false;
-    in_flight = false;
     if (file_fd >= 0) {
-      off_t off = static_cast<off_t>(file_offset);
-      for (uint64_t left = file_length; left > 0;) {
-        const ssize_t n = ::sendfile(fd, file_fd, &off, left);
-        REQUIRE(n > 0);
-        left -= static_cast<uint64_t>(n);
+      while (file_length > 0) {
+        off_t off = static_cast<off_t>(file_offset);
+        const ssize_t n = ::sendfile(fd, file_fd, &off, file_length);
+        if (n <= 0) return false;
+        file_offset += static_cast<uint64_t>(n);
+        file_length -= static_cast<uint64_t>(n);
       }
       file_fd = -1;
       ++file_sends;
-      return true;
+    } else {
+      for (axle_iov_t &v : iov)
+        while (v.len > 0) {
+          const ssize_t n = ::write(fd, v.base, v.len);
+          if (n <= 0) return false;
+          v.base = static_cast<const char *>(v.base) + n;
+          v.len -= static_cast<size_t>(n);
+        }
+      ++plain_sends;
     }
-    for (const axle_iov_t &v : iov)
-      for (size_t done = 0; done < v.len;) {
-        const ssize_t n = ::write(fd, static_cast<const char *>(v.base) + done, v.len - done);
-        REQUIRE(n > 0);
-        done += static_cast<size_t>(n);
-      }
-    ++plain_sends;
+    in_flight = false;
     return true;
   }
 };
@@ -183,6 +187,8 @@ TEST_CASE("kTLS: after a TLS 1.3 AES-GCM handshake, send and sendfile go to the 
     while (SSL_is_init_finished(client) && (n = SSL_read(client, buf, sizeof buf)) > 0) received.append(buf, n);
     while ((n = static_cast<int>(::read(sfd, buf, sizeof buf))) > 0) server.vt().lower_data(tconn, buf, n);
     if (lower.complete()) server.vt().lower_sent(tconn, 0);
+    pollfd fds[2] = {{cfd, POLLIN, 0}, {sfd, POLLIN, 0}};
+    ::poll(fds, 2, 10);  // wait for the other end (not a threshold: the loops below count turns)
   };
   for (int i = 0; i < 2000 && !(SSL_is_init_finished(client) && !lower.in_flight); ++i) turn();
   REQUIRE(SSL_is_init_finished(client));
@@ -202,9 +208,11 @@ TEST_CASE("kTLS: after a TLS 1.3 AES-GCM handshake, send and sendfile go to the 
   REQUIRE(::write(file, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
   for (int i = 0; i < 2000 && upper.sents < 1; ++i) turn();
   REQUIRE(server.vt().stream->sendfile(server.thread_ctx(), tconn, file, 0, content.size()) == AXLE_OK);
-  for (int i = 0; i < 20000 && received.size() < hello.size() + content.size(); ++i) turn();
+  for (int i = 0; i < 5000 && received.size() < hello.size() + content.size(); ++i) turn();
   CHECK(upper.sents == 2);
-  CHECK(received == hello + content);
+  CHECK(received.size() == hello.size() + content.size());
+  const bool same = received == hello + content;  // not printed: 300 KiB
+  CHECK(same);
   if (g_kernel_tls) CHECK(lower.file_sends == 1);  // zero-copy: the file went down as a sendfile
 
   SSL_write(client, "up", 2);  // receiving stays in user space
