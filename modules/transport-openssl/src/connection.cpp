@@ -97,6 +97,7 @@ void Connection::established() {
   if (!drain_output()) return;  // session tickets: records under the application key
   pump();
   if (failed_) return fatal(EIO);
+  finish_send_if_done();  // an empty send made during the handshake, with nothing to flush
   try_kernel_tx();
   deliver();
 }
