@@ -214,7 +214,27 @@ bool Connection::source_done() const {
   return true;
 }
 
+size_t Connection::gather(char *stage) const {
+  size_t n = 0;
+  for (size_t i = iov_index_, off = iov_offset_; i < iov_.size() && n < kRecordPlain; ++i, off = 0) {
+    const size_t k = std::min(iov_[i].len - off, kRecordPlain - n);
+    std::memcpy(stage + n, static_cast<const char *>(iov_[i].base) + off, k);
+    n += k;
+  }
+  return n;
+}
+
+void Connection::advance_iov(size_t n) {
+  while (n > 0) {
+    const size_t k = std::min(n, iov_[iov_index_].len - iov_offset_);
+    iov_offset_ += k;
+    n -= k;
+    if (iov_offset_ == iov_[iov_index_].len) ++iov_index_, iov_offset_ = 0;
+  }
+}
+
 void Connection::fill() {
+  char stage[kRecordPlain];
   while (source_ != Source::kNone && !source_done() && queued_.size() < kWireHigh && !failed_) {
     const char *p;
     size_t n;
@@ -222,6 +242,12 @@ void Connection::fill() {
       const axle_iov_t &v = iov_[iov_index_];
       p = static_cast<const char *>(v.base) + iov_offset_;
       n = std::min(v.len - iov_offset_, kRecordPlain);
+      if (n < kRecordPlain && iov_index_ + 1 < iov_.size()) {
+        // Small pieces (a response head, a chunk header) share a record: one
+        // seal and one header instead of one per piece. The copy is cheaper.
+        n = gather(stage);
+        p = stage;
+      }
     } else {
       if (file_buf_pos_ == file_buf_len_) {
         const size_t want = static_cast<size_t>(std::min<uint64_t>(file_left_, kFileStep));
@@ -248,8 +274,7 @@ void Connection::fill() {
       break;
     }
     if (source_ == Source::kIov) {
-      iov_offset_ += static_cast<size_t>(w);
-      if (iov_offset_ == iov_[iov_index_].len) ++iov_index_, iov_offset_ = 0;
+      advance_iov(static_cast<size_t>(w));
     } else {
       file_buf_pos_ += static_cast<size_t>(w);
     }

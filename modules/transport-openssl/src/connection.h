@@ -76,6 +76,8 @@ class Connection {
   bool drain_output();  // wbio → queued_; false when it must not be sent (after kTLS): the connection is failing
   void pump();          // encrypt ahead, submit the queue, shutdown
   void fill();          // encrypt plaintext of the current send into queued_
+  size_t gather(char *stage) const;  // copies up to one record of the iov send
+  void advance_iov(size_t n);
   bool submit();        // queued_ → lower send when none in flight
   bool source_done() const;
   void finish_send_if_done();  // lower hooks only: raises upper on_sent

@@ -124,6 +124,12 @@ void RecordCounter::feed(const unsigned char *p, size_t n) {
   }
 }
 
+bool tls13_traffic_key(const EVP_MD *md, const unsigned char *secret, size_t secret_len, unsigned char *key,
+                       size_t key_len, unsigned char iv[12]) {
+  return expand_label(md, secret, secret_len, "key", key, key_len) &&
+         expand_label(md, secret, secret_len, "iv", iv, 12);
+}
+
 bool kernel_tx_install(int fd, const SSL *ssl, const unsigned char *secret, size_t secret_len, uint64_t sequence,
                        std::string *error) {
   const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
@@ -131,8 +137,7 @@ bool kernel_tx_install(int fd, const SSL *ssl, const unsigned char *secret, size
   const bool aes256 = cipher && SSL_CIPHER_get_protocol_id(cipher) == 0x1302;
   unsigned char key[32], iv[12], seq[8];
   const size_t key_len = aes256 ? 32 : 16;
-  if (!md || !expand_label(md, secret, secret_len, "key", key, key_len) ||
-      !expand_label(md, secret, secret_len, "iv", iv, sizeof iv)) {
+  if (!md || !tls13_traffic_key(md, secret, secret_len, key, key_len, iv)) {
     *error = "deriving the traffic key failed";
     return false;
   }

@@ -31,6 +31,11 @@ class RecordCounter {
   size_t body_left_ = 0;     // bytes of the current record's body still to skip
 };
 
+// HKDF-Expand-Label(secret, "key"/"iv") of RFC 8446 7.3: the record key
+// (key_len bytes) and the 12-byte IV of a TLS 1.3 traffic secret.
+bool tls13_traffic_key(const EVP_MD *md, const unsigned char *secret, size_t secret_len, unsigned char *key,
+                       size_t key_len, unsigned char iv[12]);
+
 // Attaches the ULP to fd and sets TLS_TX from the server's application traffic
 // secret (HKDF-Expand-Label "key"/"iv"), continuing at record `sequence`.
 // false with *error when the kernel refused: the caller stays in user space

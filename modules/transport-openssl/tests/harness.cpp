@@ -169,6 +169,7 @@ Link::Link(Server &server, const ClientOptions &o) : server_(server) {
   SSL_CTX_load_verify_locations(client_ctx_, certs::pki().ca.c_str(), nullptr);
   SSL_CTX_set_verify(client_ctx_, SSL_VERIFY_PEER, nullptr);
   if (o.max_version) SSL_CTX_set_max_proto_version(client_ctx_, o.max_version);
+  if (o.keylog) SSL_CTX_set_keylog_callback(client_ctx_, o.keylog);
   SSL_CTX_set_session_cache_mode(client_ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
   client_ = SSL_new(client_ctx_);
   crbio_ = BIO_new(BIO_s_mem());

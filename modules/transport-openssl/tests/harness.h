@@ -44,6 +44,7 @@ struct ClientOptions {
   std::vector<std::string> alpn;       // offered; empty = no ALPN extension
   SSL_SESSION *session = nullptr;      // resume this one (not owned)
   int max_version = 0;                 // e.g. TLS1_2_VERSION; 0 = library default
+  void (*keylog)(const SSL *, const char *) = nullptr;  // the client's secrets
 };
 
 // One wrapped connection and its client.
