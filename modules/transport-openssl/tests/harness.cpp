@@ -80,6 +80,7 @@ struct UpperEvents {
     check(l, "on_data");
     if (l->upper.eofs) l->violations.push_back("on_data after on_eof");
     l->upper.data.append(data, len);
+    if (l->pause_after_data) l->pause();
   }
   static void on_eof(void *, void *c, int err) {
     Link *l = link_of(c);

@@ -93,6 +93,7 @@ class Link {
   std::string client_received;          // plaintext the client read
   bool client_saw_close_notify = false;
   bool client_failed = false;
+  bool pause_after_data = false;  // the host calls recv_pause from inside each on_data
   void *tconn = nullptr;
 
  private:

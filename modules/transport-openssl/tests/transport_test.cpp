@@ -227,8 +227,10 @@ TEST_CASE("TLS 1.2 works too, with the default ECDHE+AEAD ciphers") {
 namespace {
 
 // A full handshake that reads the server's tickets; returns the session (caller frees).
-SSL_SESSION *session_from(Server &server) {
-  Link l(server);
+SSL_SESSION *session_from(Server &server, int max_version = 0) {
+  ClientOptions o;
+  o.max_version = max_version;
+  Link l(server, o);
   handshake(l);
   l.run();  // the client reads the NewSessionTicket messages
   SSL_SESSION *s = SSL_get1_session(l.client());
@@ -237,9 +239,10 @@ SSL_SESSION *session_from(Server &server) {
   return s;
 }
 
-bool resumes(Server &server, SSL_SESSION *s) {
+bool resumes(Server &server, SSL_SESSION *s, int max_version = 0) {
   ClientOptions o;
   o.session = s;
+  o.max_version = max_version;
   Link l(server, o);
   handshake(l);
   const bool reused = SSL_session_reused(l.client()) == 1;
@@ -258,6 +261,12 @@ TEST_CASE("resumption with a ticket, counted") {
   CHECK(fake::counter("axle_tls_resumed_total") == 1);
   SSL_SESSION_free(s);
 
+  SUBCASE("TLS 1.2 tickets") {
+    SSL_SESSION *s12 = session_from(server, TLS1_2_VERSION);
+    CHECK(resumes(server, s12, TLS1_2_VERSION));
+    CHECK(fake::counter("axle_tls_resumed_total") == 2);
+    SSL_SESSION_free(s12);
+  }
   SUBCASE("session_tickets = false: no resumption") {
     axle_config_t cfg = Server::config();
     cfg.bools["session_tickets"] = false;
@@ -389,6 +398,24 @@ TEST_CASE("pause: no on_data while paused, the lower side is paused, resume deli
   CHECK(l.upper.data.empty());  // not from inside resume
   fake::advance(0);
   CHECK(l.upper.data == "firstsecond");
+  check_clean(l);
+}
+
+TEST_CASE("a host that pauses inside on_data gets nothing more until it resumes") {
+  fake::reset();
+  Server server(Server::config());
+  Link l(server);
+  handshake(l);
+  for (int i = 0; i < 4; ++i) l.client_write("record" + std::to_string(i));
+  const std::string wire = l.client_pending_ciphertext();
+  l.pause_after_data = true;
+  l.feed_server(wire);  // four records in one lower chunk
+  CHECK(l.upper.data == "record0");
+  CHECK(l.lower.paused);
+  l.pause_after_data = false;
+  l.resume();
+  fake::advance(0);
+  CHECK(l.upper.data == "record0record1record2record3");
   check_clean(l);
 }
 
