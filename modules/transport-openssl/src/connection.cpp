@@ -32,16 +32,15 @@ Connection::~Connection() {
 
 bool Connection::init(std::string *error) {
   ssl_ = SSL_new(instance_.ctx);
-  rbio_ = BIO_new(BIO_s_mem());
-  wbio_ = BIO_new(BIO_s_mem());
-  if (!ssl_ || !rbio_ || !wbio_) {
-    BIO_free(rbio_);
-    BIO_free(wbio_);
+  wire_.write = on_wire;
+  wire_.arg = this;
+  BIO *bio = ssl_ ? wire_bio_new(&wire_) : nullptr;
+  if (!bio) {
     ERR_clear_error();
     *error = "out of memory for a TLS connection";
     return false;
   }
-  SSL_set_bio(ssl_, rbio_, wbio_);  // an empty memory BIO reads as "retry": WANT_READ
+  SSL_set_bio(ssl_, bio, bio);  // one BIO, one reference, both directions
   SSL_set_app_data(ssl_, this);
   SSL_set_accept_state(ssl_);
   handshaking_ = true;
@@ -55,14 +54,15 @@ bool Connection::init(std::string *error) {
 
 void Connection::lower_data(const char *data, size_t len) {
   if (lower_close_called_ || host_closed_ || failed_) return;  // closing: what the peer sends no longer matters
-  if (len > 0 && BIO_write(rbio_, data, static_cast<int>(len)) != static_cast<int>(len)) {
-    ERR_clear_error();
-    return handshaking_ ? fail_handshake() : fatal(ENOMEM);
-  }
+  wire_.lend(data, len);
   if (handshaking_)
     handshake();
   else
     deliver();
+  if (!lower_close_called_ && !failed_)
+    wire_.keep_rest();  // a partial record, or records held while paused
+  else
+    wire_.lend(nullptr, 0);
 }
 
 void Connection::lower_eof(int err) {
@@ -76,8 +76,12 @@ void Connection::lower_eof(int err) {
 
 void Connection::handshake() {
   ERR_clear_error();
+  const uint64_t records_before = records_.records();
   const int r = SSL_do_handshake(ssl_);
-  if (r == 1) return established();
+  if (r == 1) {
+    app_base_ = records_before;  // what this last call wrote (session tickets) is under the application key
+    return established();
+  }
   const int e = SSL_get_error(ssl_, r);
   if (e != SSL_ERROR_WANT_READ) return fail_handshake();
   drain_output();
@@ -94,7 +98,6 @@ void Connection::established() {
   if (SSL_session_reused(ssl_)) instance_.metrics.add(instance_.metrics.resumed);
   kernel_tx_wanted_ = instance_.kernel_tx && opts_.fd >= 0 && secret_len_ > 0 && kernel_tx_suite(ssl_);
   if (!kernel_tx_wanted_) OPENSSL_cleanse(secret_, sizeof secret_);
-  if (!drain_output()) return;  // session tickets: records under the application key
   pump();
   if (failed_) return fatal(EIO);
   finish_send_if_done();  // an empty send made during the handshake, with nothing to flush
@@ -163,7 +166,7 @@ void Connection::recv_resume() {
   upper_paused_ = false;
   opts_.lower->recv_resume(opts_.lower_loop, opts_.lower_conn);
   // What was buffered while paused goes up from a timer: never from inside this call.
-  const bool buffered = SSL_pending(ssl_) > 0 || BIO_ctrl_pending(rbio_) > 0 || (lower_eof_ && !eof_raised_);
+  const bool buffered = SSL_pending(ssl_) > 0 || wire_.unread() > 0 || (lower_eof_ && !eof_raised_);
   if (established_ && buffered && !drain_timer_ && !lower_close_called_)
     drain_timer_ = instance_.host->timer_start(worker_.host_worker(), 0, 0, drain_timer, this);
 }
@@ -176,23 +179,25 @@ void Connection::drain_timer(void *self) {
 
 // ---- sending ----
 
-bool Connection::drain_output() {
-  char *p = nullptr;
-  const long n = BIO_get_mem_data(wbio_, &p);
-  if (n <= 0) return true;
-  if (kernel_tx_) {
-    // OpenSSL wants to write (a KeyUpdate answer, an alert) but the kernel
-    // owns the record sequence now: such a record cannot be sent. Close.
-    (void)BIO_reset(wbio_);
-    static const char kMsg[] = "closing a kTLS connection: OpenSSL had a record to send after the handover";
-    instance_.host->log(instance_.cfg, AXLE_LOG_DEBUG, kMsg, sizeof kMsg - 1);
-    fatal(EPROTO);
-    return false;
+void Connection::on_wire(void *self, const char *data, size_t len) {
+  auto *c = static_cast<Connection *>(self);
+  if (c->kernel_tx_) {
+    c->late_write_ = true;  // dropped: see drain_output
+    return;
   }
-  if (established_) app_records_.feed(reinterpret_cast<const unsigned char *>(p), static_cast<size_t>(n));
-  queued_.append(p, static_cast<size_t>(n));
-  (void)BIO_reset(wbio_);
-  return true;
+  c->records_.feed(reinterpret_cast<const unsigned char *>(data), len);
+  c->queued_.append(data, len);
+}
+
+bool Connection::drain_output() {
+  if (!late_write_) return true;
+  // OpenSSL wanted to send a record (a KeyUpdate answer, an alert) after the
+  // kernel took the record sequence over: it cannot be sent. Close.
+  late_write_ = false;
+  static const char kMsg[] = "closing a kTLS connection: OpenSSL had a record to send after the handover";
+  instance_.host->log(instance_.cfg, AXLE_LOG_DEBUG, kMsg, sizeof kMsg - 1);
+  fatal(EPROTO);
+  return false;
 }
 
 bool Connection::submit() {
@@ -484,7 +489,7 @@ void Connection::try_kernel_tx() {
     return;
   kernel_tx_wanted_ = false;
   std::string error;
-  if (kernel_tx_install(opts_.fd, ssl_, secret_, secret_len_, app_records_.records(), &error)) {
+  if (kernel_tx_install(opts_.fd, ssl_, secret_, secret_len_, records_.records() - app_base_, &error)) {
     kernel_tx_ = true;
     instance_.metrics.add(instance_.metrics.kernel_tx);
   } else {

@@ -8,9 +8,9 @@
 //    a larger send or sendfile is encrypted step by step as the lower
 //    connection takes it;
 //  - sendfile in user space reads the file through a kFileStep (64 KiB) buffer;
-//  - received ciphertext: while the host has paused reading, the lower
-//    connection is paused too, so at most the lower chunk being handled and
-//    one decrypted record stay buffered.
+//  - received ciphertext is read in place from the lower chunk; only a
+//    partial record, or what arrives while the host has paused reading (the
+//    lower connection is paused too), is kept: at most about one lower chunk.
 #pragma once
 
 #include <axle/transport.h>
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ktls.h"
+#include "wire_bio.h"
 
 namespace axle::tls {
 
@@ -73,7 +74,8 @@ class Connection {
   void fail_handshake();
   void deliver();  // SSL_read → upper on_data while not paused
   void raise_eof(int err);
-  bool drain_output();  // wbio → queued_; false when it must not be sent (after kTLS): the connection is failing
+  bool drain_output();  // false when OpenSSL wrote after the kTLS handover: the connection is failing
+  static void on_wire(void *self, const char *data, size_t len);  // OpenSSL's records → queued_
   void pump();          // encrypt ahead, submit the queue, shutdown
   void fill();          // encrypt plaintext of the current send into queued_
   size_t gather(char *stage) const;  // copies up to one record of the iov send
@@ -91,7 +93,7 @@ class Connection {
   Instance &instance_;
   axle_transport_conn_options_t opts_;
   SSL *ssl_ = nullptr;
-  BIO *rbio_ = nullptr, *wbio_ = nullptr;  // owned by ssl_
+  WireIo wire_;  // what the BIO reads and where it writes
 
   bool handshaking_ = true, established_ = false, failed_ = false;
   bool host_closed_ = false, lower_close_called_ = false, close_after_send_ = false;
@@ -117,10 +119,11 @@ class Connection {
   bool lower_busy_ = false;
 
   // kTLS
-  bool kernel_tx_ = false, kernel_tx_wanted_ = false;
+  bool kernel_tx_ = false, kernel_tx_wanted_ = false, late_write_ = false;
+  uint64_t app_base_ = 0;  // records written before the application key (RecordCounter below counts all)
   unsigned char secret_[64]{};
   size_t secret_len_ = 0;
-  RecordCounter app_records_;
+  RecordCounter records_;
 };
 
 }  // namespace axle::tls

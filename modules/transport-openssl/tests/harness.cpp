@@ -58,17 +58,19 @@ struct LowerIo {
   static axle_status_t conn_option(void *, void *, axle_conn_option_t, int64_t) { return AXLE_OK; }
 };
 
-const axle_io_vtable_t kLower = {
-    .struct_size = sizeof(axle_io_vtable_t),
-    .send = LowerIo::send,
-    .sendfile = LowerIo::sendfile,
-    .recv_pause = LowerIo::recv_pause,
-    .recv_resume = LowerIo::recv_resume,
-    .close = LowerIo::close,
-    .shutdown_write = LowerIo::shutdown_write,
-    .conn_address = LowerIo::conn_address,
-    .conn_option = LowerIo::conn_option,
-};
+const axle_io_vtable_t kLower = [] {
+  axle_io_vtable_t v{};  // a connection's slots only: the loop is not the transport's business
+  v.struct_size = sizeof v;
+  v.send = LowerIo::send;
+  v.sendfile = LowerIo::sendfile;
+  v.recv_pause = LowerIo::recv_pause;
+  v.recv_resume = LowerIo::recv_resume;
+  v.close = LowerIo::close;
+  v.shutdown_write = LowerIo::shutdown_write;
+  v.conn_address = LowerIo::conn_address;
+  v.conn_option = LowerIo::conn_option;
+  return v;
+}();
 
 // ---- the upper (host) events ----
 struct UpperEvents {

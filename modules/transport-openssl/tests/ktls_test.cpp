@@ -96,15 +96,17 @@ struct SocketLower {
   }
 };
 
-const axle_io_vtable_t kSocketLower = {
-    .struct_size = sizeof(axle_io_vtable_t),
-    .send = SocketLower::send,
-    .sendfile = SocketLower::sendfile,
-    .recv_pause = SocketLower::nop,
-    .recv_resume = SocketLower::nop,
-    .close = SocketLower::close,
-    .shutdown_write = SocketLower::shut,
-};
+const axle_io_vtable_t kSocketLower = [] {
+  axle_io_vtable_t v{};
+  v.struct_size = sizeof v;
+  v.send = SocketLower::send;
+  v.sendfile = SocketLower::sendfile;
+  v.recv_pause = SocketLower::nop;
+  v.recv_resume = SocketLower::nop;
+  v.close = SocketLower::close;
+  v.shutdown_write = SocketLower::shut;
+  return v;
+}();
 
 struct Upper {
   std::string data;
