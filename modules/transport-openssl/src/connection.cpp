@@ -59,10 +59,10 @@ void Connection::lower_data(const char *data, size_t len) {
     handshake();
   else
     deliver();
-  if (!lower_close_called_ && !failed_)
+  if (!lower_close_called_ && !failed_ && !host_closed_)
     wire_.keep_rest();  // a partial record, or records held while paused
   else
-    wire_.lend(nullptr, 0);
+    wire_.lend(nullptr, 0);  // closing: nothing more is read
 }
 
 void Connection::lower_eof(int err) {
@@ -167,8 +167,13 @@ void Connection::recv_resume() {
   opts_.lower->recv_resume(opts_.lower_loop, opts_.lower_conn);
   // What was buffered while paused goes up from a timer: never from inside this call.
   const bool buffered = SSL_pending(ssl_) > 0 || wire_.unread() > 0 || (lower_eof_ && !eof_raised_);
-  if (established_ && buffered && !drain_timer_ && !lower_close_called_)
+  if (established_ && buffered && !drain_timer_ && !lower_close_called_) {
     drain_timer_ = instance_.host->timer_start(worker_.host_worker(), 0, 0, drain_timer, this);
+    if (!drain_timer_) {  // the worker's timer bound: the next bytes from the peer deliver it
+      static const char kMsg[] = "no timer to deliver data held while paused: it waits for the next bytes";
+      instance_.host->log(instance_.cfg, AXLE_LOG_WARN, kMsg, sizeof kMsg - 1);
+    }
+  }
 }
 
 void Connection::drain_timer(void *self) {
@@ -272,7 +277,7 @@ void Connection::fill() {
       n = std::min(file_buf_len_ - file_buf_pos_, kRecordPlain);
     }
     ERR_clear_error();
-    const int w = SSL_write(ssl_, p, static_cast<int>(n));  // into a memory BIO: all or an error
+    const int w = SSL_write(ssl_, p, static_cast<int>(n));  // into our BIO, which takes all: all or an error
     if (w <= 0) {
       ERR_clear_error();
       send_error_ = EPROTO;
@@ -292,7 +297,7 @@ void Connection::pump() {
   fill();
   if (shutdown_ == Shutdown::kWanted && source_ == Source::kNone) {
     ERR_clear_error();
-    SSL_shutdown(ssl_);  // close_notify into wbio
+    SSL_shutdown(ssl_);  // close_notify into the queue
     ERR_clear_error();
     drain_output();
     shutdown_ = Shutdown::kQueued;
