@@ -23,9 +23,9 @@ function(axle_add_module kind name)
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "axle_add_module(${kind} ${name}): unexpected arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
-  if(NOT kind MATCHES "^(io|alloc|parser|router|metrics|handler)$")
+  if(NOT kind MATCHES "^(io|alloc|parser|router|metrics|handler|transport)$")
     message(FATAL_ERROR "axle_add_module: unknown module kind \"${kind}\" "
-                        "(io, alloc, parser, router, metrics or handler)")
+                        "(io, alloc, parser, router, metrics, handler or transport)")
   endif()
   # The name is the descriptor's name, part of a file name and of a package name.
   if(NOT name MATCHES "^[a-z0-9][a-z0-9_-]*$")
