@@ -34,16 +34,26 @@ bool instantiate(const Config &config, axle_module_kind_t kind, const std::strin
     error = out.library->path() + ": is a " + out.library->kind_name() + " module, configured as " + kind_name;
     return false;
   }
-  static const OptionTable kNoOptions;
   auto it = config.module_options.find(name);
-  const OptionTable &options = it == config.module_options.end() ? kNoOptions : it->second;
   out.config = std::make_unique<axle_config_t>();
-  // A handler's declared keys belong to its routes; its instance gets no options.
-  if (kind == AXLE_KIND_HANDLER) {
+  // A handler's declared keys belong to its routes; its instance gets only
+  // the tables of its sections (1.3), and no options without sections.
+  if (kind == AXLE_KIND_HANDLER && module_schema(d).section_count == 0) {
+    if (it != config.module_options.end()) {
+      error = it->second.pos.str() + ": " + it->second.path + ": a handler's options go in the [[route]] tables that use it";
+      return false;
+    }
     out.config->owner = name;
     out.config->base_dir = config.base_dir;
-  } else if (!build_module_config(d, options, {}, config.base_dir, *out.config, error)) {
-    return false;
+    out.config->table_position = config.source + ": module." + name;
+  } else {
+    // An absent table still has a place, for config_position.
+    const OptionTable absent{.pos = {config.source, 0}, .path = "module." + name};
+    const OptionTable &named = it == config.module_options.end() ? absent : it->second;
+    bool built = kind == AXLE_KIND_HANDLER
+                     ? build_handler_instance_config(d, named, config.base_dir, *out.config, error)
+                     : build_module_config(d, named, {}, config.base_dir, *out.config, error);
+    if (!built) return false;
   }
   axle_error_t err;
   if (d.create(host_api(), out.config.get(), &out.instance, &err) != AXLE_OK) {

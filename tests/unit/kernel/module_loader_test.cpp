@@ -99,7 +99,8 @@ TEST_CASE("broken modules are refused, naming the file and the reason") {
   path = fixture("handler", "smalldescriptor");
   CHECK(refusal(path) == path + ": module descriptor is " +
                              std::to_string(offsetof(axle_module_descriptor_t, create)) + " bytes, smaller than the " +
-                             std::to_string(sizeof(axle_module_descriptor_t)) + " of ABI " + v(AXLE_ABI_MAJOR, 0));
+                             std::to_string(offsetof(axle_module_descriptor_t, vtable) + sizeof(void *)) + " of ABI " +
+                             v(AXLE_ABI_MAJOR, 0));
   path = fixture("handler", "badkey");
   CHECK(refusal(path) == path + ": config key 'count' has default \"lots\", which is not an integer");
 
