@@ -37,23 +37,18 @@ bool instantiate(const Config &config, axle_module_kind_t kind, const std::strin
   auto it = config.module_options.find(name);
   out.config = std::make_unique<axle_config_t>();
   // A handler's declared keys belong to its routes; its instance gets only
-  // the tables of its sections (1.3), and no options without sections.
-  if (kind == AXLE_KIND_HANDLER && module_schema(d).section_count == 0) {
-    if (it != config.module_options.end()) {
-      error = it->second.pos.str() + ": " + it->second.path + ": a handler's options go in the [[route]] tables that use it";
-      return false;
-    }
-    out.config->owner = name;
-    out.config->base_dir = config.base_dir;
-    out.config->table_position = config.source + ": module." + name;
-  } else {
-    // An absent table still has a place, for config_position.
+  // the tables of its sections (1.3): [module.<handler>] is refused for a
+  // handler without sections, and config.cpp already refused plain keys there.
+  if (it == config.module_options.end()) {
+    // No table: defaults only, and a place for config_position.
     const OptionTable absent{.pos = {config.source, 0}, .path = "module." + name};
-    const OptionTable &named = it == config.module_options.end() ? absent : it->second;
-    bool built = kind == AXLE_KIND_HANDLER
-                     ? build_handler_instance_config(d, named, config.base_dir, *out.config, error)
-                     : build_module_config(d, named, {}, config.base_dir, *out.config, error);
-    if (!built) return false;
+    if (!build_config(kind == AXLE_KIND_HANDLER ? ConfigSchema{.owner = name} : module_schema(d), absent, {},
+                      config.base_dir, *out.config, error))
+      return false;
+  } else if (kind == AXLE_KIND_HANDLER) {
+    if (!build_handler_instance_config(d, it->second, config.base_dir, *out.config, error)) return false;
+  } else if (!build_module_config(d, it->second, {}, config.base_dir, *out.config, error)) {
+    return false;
   }
   axle_error_t err;
   if (d.create(host_api(), out.config.get(), &out.instance, &err) != AXLE_OK) {
