@@ -532,9 +532,11 @@ class ConfigParser : public Reader {
          "must not exceed limits.max_head_bytes (" + std::to_string(limits.max_head_bytes) + ")");
   }
 
-  // Scalar options kept raw for the module's declared keys to validate later.
-  OptionTable options(const toml::table &tbl, const std::string &prefix,
-                      const std::vector<std::string_view> &skip) const {
+  // Options kept raw for the module's declared keys to validate later:
+  // scalars, arrays of strings, and sub-tables down to `table_depth` levels
+  // (a module's sections: [module.<m>.<section>.<NAME>] is two).
+  OptionTable options(const toml::table &tbl, const std::string &prefix, const std::vector<std::string_view> &skip,
+                      int table_depth = 0) const {
     OptionTable out;
     out.pos = pos(tbl);
     out.path = prefix;
@@ -550,8 +552,14 @@ class ConfigParser : public Reader {
         out.values[name] = *node.value<int64_t>();
       } else if (node.is_boolean()) {
         out.values[name] = *node.value<bool>();
+      } else if (node.is_array() && !node.as_array()->is_array_of_tables()) {
+        out.values[name] = string_array(node, path);
+      } else if (node.is_table() && table_depth > 0) {
+        out.tables.push_back(options(*node.as_table(), path, {}, table_depth - 1));
+        out.tables.back().name = name;
+        continue;
       } else {
-        fail(node, path, "expected a string, integer or boolean, got " + describe(node));
+        fail(node, path, "expected a string, integer, boolean or array of strings, got " + describe(node));
       }
       out.positions[name] = pos(node);
     }
@@ -562,7 +570,7 @@ class ConfigParser : public Reader {
     for (auto &&[key, node] : tbl) {
       std::string path = child("module", key.str());
       if (!valid_module_name(key.str())) fail(node, path, "invalid module name (letters, digits, '_' and '-' only)");
-      cfg.module_options[std::string(key.str())] = options(table(node, path), path, {});
+      cfg.module_options[std::string(key.str())] = options(table(node, path), path, {}, 2);
     }
   }
 
@@ -575,6 +583,8 @@ class ConfigParser : public Reader {
       if (std::find(selected.begin(), selected.end(), name) != selected.end()) continue;
       bool is_handler = std::any_of(cfg.routes.begin(), cfg.routes.end(),
                                     [&](const RouteConfig &route) { return route.handler == name; });
+      // Only sub-tables: a handler's sections (1.3), checked against its descriptor when it loads.
+      if (is_handler && options.values.empty() && !options.tables.empty()) continue;
       std::string why = is_handler ? "a handler's options go in the [[route]] tables that use it"
                                    : "module '" + name + "' is not selected in [modules] (selected: " +
                                          join(selected) + ")";

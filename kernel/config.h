@@ -15,8 +15,9 @@
 
 namespace axle {
 
-// One option value as a module sees it (see axle_config_t in module_config.h).
-using OptionValue = std::variant<std::string, int64_t, bool>;
+// One option value as a module sees it (see axle_config_t in module_config.h);
+// the list is a TOML array of strings (1.3, AXLE_CONFIG_STRING_LIST).
+using OptionValue = std::variant<std::string, int64_t, bool, std::vector<std::string>>;
 
 // Where a config item came from, for error messages: "file:line".
 struct SourcePos {
@@ -26,12 +27,16 @@ struct SourcePos {
 };
 
 // Raw key/value options of a module table or a route, before the module's
-// declared keys validate them. Nested tables/arrays are refused at parse time.
+// declared keys validate them. Values are strings, integers, booleans and
+// arrays of strings; sub-tables only where a table may hold sections
+// ([module.<m>.<section>.<NAME>], two levels deep), refused elsewhere at parse time.
 struct OptionTable {
   SourcePos pos;
+  std::string name;  // its key in the parent table ("app"); empty for a top table
   std::string path;  // key path of the table, e.g. "module.epoll" or "route[2]"
   std::map<std::string, OptionValue> values;
   std::map<std::string, SourcePos> positions;  // per key
+  std::vector<OptionTable> tables;             // sub-tables, in key order
 };
 
 struct ListenAddress {

@@ -34,15 +34,20 @@ bool instantiate(const Config &config, axle_module_kind_t kind, const std::strin
     error = out.library->path() + ": is a " + out.library->kind_name() + " module, configured as " + kind_name;
     return false;
   }
-  static const OptionTable kNoOptions;
   auto it = config.module_options.find(name);
-  const OptionTable &options = it == config.module_options.end() ? kNoOptions : it->second;
   out.config = std::make_unique<axle_config_t>();
-  // A handler's declared keys belong to its routes; its instance gets no options.
-  if (kind == AXLE_KIND_HANDLER) {
-    out.config->owner = name;
-    out.config->base_dir = config.base_dir;
-  } else if (!build_module_config(d, options, {}, config.base_dir, *out.config, error)) {
+  // A handler's declared keys belong to its routes; its instance gets only
+  // the tables of its sections (1.3): [module.<handler>] is refused for a
+  // handler without sections, and config.cpp already refused plain keys there.
+  if (it == config.module_options.end()) {
+    // No table: defaults only, and a place for config_position.
+    const OptionTable absent{.pos = {config.source, 0}, .path = "module." + name};
+    if (!build_config(kind == AXLE_KIND_HANDLER ? ConfigSchema{.owner = name} : module_schema(d), absent, {},
+                      config.base_dir, *out.config, error))
+      return false;
+  } else if (kind == AXLE_KIND_HANDLER) {
+    if (!build_handler_instance_config(d, it->second, config.base_dir, *out.config, error)) return false;
+  } else if (!build_module_config(d, it->second, {}, config.base_dir, *out.config, error)) {
     return false;
   }
   axle_error_t err;

@@ -70,6 +70,49 @@ axle_status_t config_get_bool(const axle_config_t *cfg, const char *key, int *ou
 
 const char *config_base_dir(const axle_config_t *cfg) { return cfg ? cfg->base_dir.c_str() : "."; }
 
+// ---- configuration since 1.3: lists, sections, positions (module_config.h) ----
+
+axle_status_t config_get_string_list(const axle_config_t *cfg, const char *key, const axle_str_t **items,
+                                     size_t *count) {
+  const auto *v = find_value(cfg, key);
+  if (!v) return AXLE_ERR_NOT_FOUND;
+  if (!std::holds_alternative<std::vector<std::string>>(*v) || !items || !count) return AXLE_ERR_INVALID;
+  const std::vector<axle_str_t> &views = cfg->list_views.at(key);
+  *items = views.data();
+  *count = views.size();
+  return AXLE_OK;
+}
+
+const std::vector<ConfigSectionTable> *find_section(const axle_config_t *cfg, const char *section) {
+  if (!cfg || !section) return nullptr;
+  auto it = cfg->sections.find(section);
+  return it == cfg->sections.end() ? nullptr : &it->second;
+}
+
+size_t config_section_count(const axle_config_t *cfg, const char *section) {
+  const auto *tables = find_section(cfg, section);
+  return tables ? tables->size() : 0;
+}
+
+axle_status_t config_section_at(const axle_config_t *cfg, const char *section, size_t index, axle_str_t *name,
+                                const axle_config_t **table) {
+  const auto *tables = find_section(cfg, section);
+  if (!tables || index >= tables->size()) return AXLE_ERR_NOT_FOUND;
+  const ConfigSectionTable &entry = (*tables)[index];
+  if (name) *name = {entry.name.data(), entry.name.size()};
+  if (table) *table = entry.config.get();
+  return AXLE_OK;
+}
+
+const char *config_position(const axle_config_t *cfg, const char *key) {
+  if (!cfg) return "";
+  if (key) {
+    auto it = cfg->positions.find(key);
+    if (it != cfg->positions.end()) return it->second.c_str();
+  }
+  return cfg->table_position.c_str();  // the table itself, or a key not written (a default)
+}
+
 uint64_t now_ns() {
   struct timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -304,6 +347,10 @@ const axle_host_api_t kHostApi = {
     .metric_observe = metrics::observe,
     .metrics_collect = metrics::collect,
     .response_cancel = exchange_api::cancel,
+    .config_get_string_list = config_get_string_list,
+    .config_section_count = config_section_count,
+    .config_section_at = config_section_at,
+    .config_position = config_position,
 };
 
 }  // namespace

@@ -1,14 +1,15 @@
-"""Modules built against the older minors (1.0, 1.1) and an imagined next one
-(1.3) of this host's ABI (1.2) load and serve real requests (plugin-api/ABI.md,
+"""Modules built against the older minors (1.0, 1.1, 1.2) and an imagined next
+one (1.4) of this host's ABI (1.3) load and serve real requests (plugin-api/ABI.md,
 "Versioning"). The modules come from tests/fixtures/abi-compat: parser-scalar
 and router-linear sources and a small C handler, each compiled against the
-other minor's headers under the name "oldminor" (1.0), "prevminor" (1.1) or
-"nextminor" (1.3).
+other minor's headers under the name "oldminor" (1.0), "prevminor" (1.1),
+"lastminor" (1.2) or "nextminor" (1.4).
 
-The 1.3 parser and router get the host's request head and match struct, which
+The 1.4 parser and router get the host's request head and match struct, which
 are smaller than the ones they were compiled with: before the AXLE_STRUCT_HAS
-rule they refused them, and every request became a 500 or a 404. The 1.0 and
-1.1 handlers get a larger axle_request_t and host table than they know of.
+rule they refused them, and every request became a 500 or a 404. The older
+handlers get a larger axle_request_t and host table than they know of, and the
+1.2 descriptor ends before 1.3's config_sections, which the host must not read.
 """
 
 import os
@@ -20,7 +21,7 @@ import pytest
 import harness
 from harness import Conn, get
 
-MINORS = {"oldminor": "1.0", "prevminor": "1.1", "nextminor": "1.3"}
+MINORS = {"oldminor": "1.0", "prevminor": "1.1", "lastminor": "1.2", "nextminor": "1.4"}
 
 
 def fixture_paths(name):
@@ -54,10 +55,13 @@ def built_abi(kind, name):
     return m.group(1)
 
 
-def expected_body(greeting, minor, params):
+def expected_body(greeting, minor, params, greeting_written=True):
     body = f"{greeting} abi={minor}" + "".join(f" {k}={v}" for k, v in params)
-    if minor == "1.3":  # this 1.2 host has request_id, and lacks the two 1.3 additions
-        body += " request_id=present deadline=absent wall_clock=absent"
+    if minor in ("1.2", "1.4"):  # this 1.3 host has request_id
+        body += " request_id=present"
+    if minor == "1.4":  # ... and config_position (1.3), and lacks the two 1.4 additions
+        body += " config_position=" + ("key" if greeting_written else "table")
+        body += " deadline=absent wall_clock=absent"
     return body.encode()
 
 
@@ -74,7 +78,7 @@ def test_parser_router_and_handler_of_another_minor_serve(start_axle, name):
         c.send(get("/files/a/b.txt") + get("/ping"))
         r1 = c.read_response()
         r2 = c.read_response()
-        assert (r1.status, r1.body) == (200, expected_body(name, minor, [("*", "a/b.txt")])), r1
+        assert (r1.status, r1.body) == (200, expected_body(name, minor, [("*", "a/b.txt")], False)), r1
         assert (r2.status, r2.body) == (200, b"pong"), r2
         # A 404 is a 404, a 405 a 405 with Allow, a bad request a 400 (not a 500 from a refused struct).
         r = c.request(get("/nothing/here"))
@@ -87,12 +91,13 @@ def test_parser_router_and_handler_of_another_minor_serve(start_axle, name):
 
 
 def test_handlers_of_every_minor_beside_in_tree_modules(start_axle):
-    """The in-tree (1.2) parser and router, with a 1.0, a 1.1 and a 1.3 handler in one generation."""
+    """The in-tree (1.3) parser and router, with a 1.0, a 1.1, a 1.2 and a 1.4 handler in one generation."""
     for name in MINORS:
         fixture_paths(name)
     server = start_axle.start(module_dirs=[harness.fixtures_dir()], routes=[
         {"path": "/old/{a}/{b}", "handler": "oldminor", "greeting": "old"},
         {"path": "/prev/{a}/{b}", "handler": "prevminor", "greeting": "prev"},
+        {"path": "/last/{a}/{b}", "handler": "lastminor", "greeting": "last"},
         {"path": "/new/{a}/{b}", "handler": "nextminor", "greeting": "new"},
     ])
     with Conn(*server.listeners[0]) as c:
@@ -100,6 +105,8 @@ def test_handlers_of_every_minor_beside_in_tree_modules(start_axle):
         assert (r.status, r.body) == (200, expected_body("old", "1.0", [("a", "x"), ("b", "y")])), r
         r = c.request(get("/prev/x/y"))
         assert (r.status, r.body) == (200, expected_body("prev", "1.1", [("a", "x"), ("b", "y")])), r
+        r = c.request(get("/last/x/y"))
+        assert (r.status, r.body) == (200, expected_body("last", "1.2", [("a", "x"), ("b", "y")])), r
         r = c.request(get("/new/%7Eu/v"))  # params carry the decoded path
-        assert (r.status, r.body) == (200, expected_body("new", "1.3", [("a", "~u"), ("b", "v")])), r
+        assert (r.status, r.body) == (200, expected_body("new", "1.4", [("a", "~u"), ("b", "v")])), r
         assert c.request(get("/new/x")).status == 404

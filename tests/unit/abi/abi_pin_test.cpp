@@ -8,6 +8,7 @@
 #include <axle/module.h>
 #include <axle/parser.h>
 #include <axle/router.h>
+#include <axle/transport.h>
 
 #include <doctest/doctest.h>
 
@@ -38,7 +39,9 @@ static_assert(all_plain<axle_str_t, axle_config_key_t, axle_host_api_t, axle_mod
                         axle_parser_vtable_t, axle_route_spec_t, axle_route_param_t, axle_route_match_t,
                         axle_router_vtable_t, axle_request_t, axle_handler_vtable_t, axle_request_record_t,
                         axle_module_info_t, axle_metrics_generation_t, axle_metrics_vtable_t,
-                        axle_outgoing_events_t, axle_metric_sample_t, axle_response_hooks_t>);
+                        axle_outgoing_events_t, axle_metric_sample_t, axle_response_hooks_t,
+                        axle_config_section_t, axle_transport_conn_options_t, axle_transport_info_t,
+                        axle_transport_vtable_t>);
 
 }  // namespace
 
@@ -47,7 +50,7 @@ TEST_SUITE("abi") {
 TEST_CASE("the entry symbol name and version are pinned") {
   CHECK(std::strcmp(AXLE_ENTRY_SYMBOL, "axle_module_entry") == 0);
   CHECK(AXLE_ABI_MAJOR == 1);
-  CHECK(AXLE_ABI_MINOR == 2);
+  CHECK(AXLE_ABI_MINOR == 3);
 }
 
 TEST_CASE("every sized struct starts with its uint32_t struct_size") {
@@ -64,6 +67,9 @@ TEST_CASE("every sized struct starts with its uint32_t struct_size") {
   CHECK(std::is_same_v<decltype(axle_outgoing_events_t::struct_size), uint32_t>);
   CHECK(std::is_same_v<decltype(axle_metric_sample_t::struct_size), uint32_t>);
   CHECK(std::is_same_v<decltype(axle_response_hooks_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_transport_vtable_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_transport_conn_options_t::struct_size), uint32_t>);
+  CHECK(std::is_same_v<decltype(axle_transport_info_t::struct_size), uint32_t>);
 }
 
 TEST_CASE("AXLE_STRUCT_HAS tells a 1.1 host table and request from 1.2 ones") {
@@ -81,6 +87,23 @@ TEST_CASE("AXLE_STRUCT_HAS tells a 1.1 host table and request from 1.2 ones") {
   CHECK_FALSE(AXLE_STRUCT_HAS(&req, axle_request_t, flags));
   req.struct_size = sizeof req;
   CHECK(AXLE_STRUCT_HAS(&req, axle_request_t, flags));
+}
+
+TEST_CASE("AXLE_STRUCT_HAS tells a 1.2 host table and descriptor from 1.3 ones") {
+  // What a 1.3 module sees from a 1.2 host: the table ends after response_cancel.
+  axle_host_api_t host{};
+  host.struct_size = offsetof(axle_host_api_t, response_cancel) + sizeof host.response_cancel;
+  CHECK(AXLE_STRUCT_HAS(&host, axle_host_api_t, response_cancel));
+  CHECK_FALSE(AXLE_STRUCT_HAS(&host, axle_host_api_t, config_get_string_list));
+  CHECK_FALSE(AXLE_STRUCT_HAS(&host, axle_host_api_t, response_switch_protocols));
+  host.struct_size = sizeof host;
+  CHECK(AXLE_STRUCT_HAS(&host, axle_host_api_t, response_switch_protocols));
+  // A 1.2 descriptor ends with vtable: no sections.
+  axle_module_descriptor_t d{};
+  d.struct_size = offsetof(axle_module_descriptor_t, vtable) + sizeof d.vtable;
+  CHECK_FALSE(AXLE_STRUCT_HAS(&d, axle_module_descriptor_t, config_sections));
+  d.struct_size = sizeof d;
+  CHECK(AXLE_STRUCT_HAS(&d, axle_module_descriptor_t, config_section_count));
 }
 
 TEST_CASE("axle_request_find_header (header-only helper) is case-insensitive") {

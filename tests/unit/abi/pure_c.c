@@ -2,6 +2,7 @@
  * proves the headers are pure C, and pins the C compiler's layout to the
  * same numbers as the C++ test. Each header comes first in the list that
  * needs it, so a header relying on an earlier include would break here. */
+#include <axle/transport.h>
 #include <axle/handler.h>
 #include <axle/io.h>
 #include <axle/alloc.h>

@@ -293,11 +293,13 @@ TEST_CASE("errors name file, line and key") {
     CHECK(parse_ok(kListen + "[modules]\nmetrics = \"prometheus\"\n[module.prometheus]\nbuckets = \"1,2\"\n")
               .module_options.count("prometheus"));
   }
-  SUBCASE("module option values are scalars") {
+  SUBCASE("module option values are scalars or arrays of strings") {
     CHECK(error_of(kListen + "[module.epoll]\nsizes = [1, 2]\n") ==
-          "t.toml:4: module.epoll.sizes: expected a string, integer or boolean, got an array");
+          "t.toml:4: module.epoll.sizes[0]: expected a string, got 1");
+    CHECK(error_of(kListen + "[module.epoll]\nsizes = [\"a\", [\"b\"]]\n") ==
+          "t.toml:4: module.epoll.sizes[1]: expected a string, got an array");
     CHECK(error_of(kListen + "[module.epoll]\nratio = 1.5\n") ==
-          "t.toml:4: module.epoll.ratio: expected a string, integer or boolean, got a float (1.5)");
+          "t.toml:4: module.epoll.ratio: expected a string, integer, boolean or array of strings, got a float (1.5)");
     CHECK(error_of(kListen + "[module]\nepoll = 1\n") == "t.toml:4: module.epoll: expected a table, got 1");
   }
   SUBCASE("limits and timeouts are positive integers") {
@@ -401,7 +403,7 @@ TEST_CASE("errors name file, line and key") {
     CHECK(error_of(kListen + ok_route + "methods = \"GET\"\n") ==
           "t.toml:6: route[0].methods: expected a non-empty array of method names, got \"GET\"");
     CHECK(error_of(kListen + ok_route + "headers = { a = 1 }\n") ==
-          "t.toml:6: route[0].headers: expected a string, integer or boolean, got a table");
+          "t.toml:6: route[0].headers: expected a string, integer, boolean or array of strings, got a table");
     auto all = parse_ok(kListen + ok_route + "methods = [\"GET\", \"HEAD\", \"POST\", \"PUT\", \"DELETE\", \"PATCH\", \"OPTIONS\"]\n");
     CHECK(all.routes[0].method_mask == (AXLE_METHOD_ANY & ~AXLE_METHOD_OTHER));
   }

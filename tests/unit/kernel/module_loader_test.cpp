@@ -80,6 +80,23 @@ TEST_CASE("a module from a later minor, with larger structs, loads") {
   CHECK(module->descriptor().struct_size > sizeof(axle_module_descriptor_t));
 }
 
+TEST_CASE("a handler built for 1.2 loads, and its short descriptor has no sections") {
+  // tests/fixtures/abi-compat: compat_handler.c against the 1.2 headers.
+  std::string error;
+  auto module = axle::ModuleLibrary::load(fixture("handler", "lastminor"), error);
+  INFO(error);
+  REQUIRE(module);
+  const axle_module_descriptor_t &d = module->descriptor();
+  CHECK(d.abi_minor == 2);
+  CHECK(d.struct_size == offsetof(axle_module_descriptor_t, config_sections));
+  CHECK(axle::module_schema(d).section_count == 0);
+  axle_config_t cfg;
+  axle::OptionTable route;
+  route.path = "route[0]";
+  REQUIRE(axle::build_module_config(d, route, {}, "/b", cfg, error));
+  CHECK(std::get<std::string>(cfg.values.at("greeting")) == "lastminor");
+}
+
 TEST_CASE("broken modules are refused, naming the file and the reason") {
   const std::string major_error = ": built for axle ABI " + v(AXLE_ABI_MAJOR + 1, 3) + ", this axle speaks " +
                                   v(AXLE_ABI_MAJOR, AXLE_ABI_MINOR) + ": rebuild the module against this SDK";
@@ -99,7 +116,8 @@ TEST_CASE("broken modules are refused, naming the file and the reason") {
   path = fixture("handler", "smalldescriptor");
   CHECK(refusal(path) == path + ": module descriptor is " +
                              std::to_string(offsetof(axle_module_descriptor_t, create)) + " bytes, smaller than the " +
-                             std::to_string(sizeof(axle_module_descriptor_t)) + " of ABI " + v(AXLE_ABI_MAJOR, 0));
+                             std::to_string(offsetof(axle_module_descriptor_t, vtable) + sizeof(void *)) + " of ABI " +
+                             v(AXLE_ABI_MAJOR, 0));
   path = fixture("handler", "badkey");
   CHECK(refusal(path) == path + ": config key 'count' has default \"lots\", which is not an integer");
 

@@ -21,7 +21,8 @@
 // Host if it has such a constructor, else default-constructed. route_init
 // runs on the control thread and returns the route's object, which lives
 // until route_fini. Route::handle must be const: it runs on every worker at
-// once. Optional members: config_keys (array), flags (AXLE_MODULE_FLAG_*).
+// once. Optional members: config_keys (array), config_sections (array, 1.3:
+// read them from host.config().section(name)), flags (AXLE_MODULE_FLAG_*).
 // A route that waits or streams makes handle a coroutine instead:
 //   axle::sdk::Task handle(axle::sdk::Exchange &ex) const;
 // (exchange.hpp has its rules; the SDK keeps the response when it first waits.)
@@ -153,6 +154,12 @@ struct HandlerGlue {
       keys = M::config_keys;
       key_count = std::size(M::config_keys);
     }
+    const axle_config_section_t *sections = nullptr;
+    size_t section_count = 0;
+    if constexpr (requires { std::size(M::config_sections); }) {
+      sections = M::config_sections;
+      section_count = std::size(M::config_sections);
+    }
     uint32_t flags = 0;
     if constexpr (requires { M::flags; }) flags = M::flags;
     return {
@@ -171,6 +178,8 @@ struct HandlerGlue {
         .thread_init = nullptr,
         .thread_fini = nullptr,
         .vtable = vt,
+        .config_sections = sections,
+        .config_section_count = section_count,
     };
   }
 };
