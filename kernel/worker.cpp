@@ -196,7 +196,12 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
     listener_fds_.reserve(listeners.size());
     for (const Listener &l : listeners) {
       if (l.id >= tls_index_.size()) tls_index_.resize(l.id + 1, -1);
-      tls_index_[l.id] = gen.transport_vt ? l.tls_index : -1;
+      tls_index_[l.id] = l.tls_index;
+      // Fail closed: a [tls] listener is never served in cleartext.
+      if (l.tls_index >= 0 && !gen.transport_vt && ok) {
+        error = "listener " + l.address + " is in [tls] listen but no transport is configured";
+        ok = false;
+      }
     }
     for (size_t i = 0; ok && i < listeners.size(); ++i) {
       axle_error_t err;
