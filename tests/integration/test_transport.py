@@ -63,11 +63,12 @@ def fixture_or_skip():
         pytest.skip(f"fixture {path} not built")
 
 
-def tls_config(static_root, io="epoll", workers=2, tls_extra="", modules=None, greeting="hello", tables=""):
+def tls_config(static_root, io="epoll", workers=2, tls_extra="", modules=None, greeting="hello", tables="",
+               timeouts=None):
     chosen = {"io": io, "tls": "xor"}
     chosen.update(modules or {})
     return harness.render_config(
-        workers=workers, module_dirs=[harness.fixtures_dir()], modules=chosen,
+        workers=workers, module_dirs=[harness.fixtures_dir()], modules=chosen, timeouts=timeouts,
         routes=[{"path": "/hi", "handler": "hello", "greeting": greeting},
                 {"path": "/static/*", "handler": "static", "root": str(static_root)}],
         extra=f'{tables}\n[tls]\nlisten = ["127.0.0.1:0"]\n{tls_extra}')
@@ -163,6 +164,18 @@ def test_client_closing_mid_response_is_clean(start_axle, static_root, big_file)
         c.close()  # RST
     with XorConn(*secure) as c:
         assert c.request(get("/hi")).body == b"hello"
+    assert server.alive()
+
+
+def test_a_stalled_handshake_is_closed_by_the_kernels_timeout(start_axle, static_root):
+    """A client that connects and never says 'H': the kernel's own deadline
+    closes it through the stream vtable like any silent connection."""
+    fixture_or_skip()
+    server, secure, _ = start(start_axle, tls_config(static_root, timeouts={"header_ms": 300, "idle_ms": 300}))
+    with XorConn(*secure, handshake=False) as c:
+        assert c.wait_closed(), "a silent connection was not closed"
+    with XorConn(*secure) as c:  # a handshake, then silence
+        assert c.wait_closed(), "a silent connection was not closed"
     assert server.alive()
 
 
