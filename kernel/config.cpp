@@ -267,23 +267,30 @@ std::string admin_token(const Reader &r, const toml::node &node) {
   return token;
 }
 
+// A non-empty array of "HOST:PORT" without duplicates (port 0 may repeat).
+std::vector<ListenAddress> listen_addresses(const Reader &r, const toml::node &node, const std::string &path) {
+  const toml::array *arr = node.as_array();
+  if (!arr) r.fail(node, path, "expected an array of \"HOST:PORT\" strings, got " + describe(node));
+  if (arr->empty()) r.fail(node, path, "at least one listen address is required");
+  std::vector<ListenAddress> out;
+  for (size_t i = 0; i < arr->size(); ++i) {
+    std::string item = path + "[" + std::to_string(i) + "]";
+    ListenAddress addr = r.address((*arr)[i], item);
+    for (const auto &seen : out) {
+      if (seen.host == addr.host && seen.port == addr.port && addr.port != 0) {
+        r.fail((*arr)[i], item, "duplicate listen address " + addr.text());
+      }
+    }
+    out.push_back(addr);
+  }
+  return out;
+}
+
 const Setting kSettings[] = {
     // [server]
     {.section = "server", .key = "listen", .doc = "Addresses to listen on: numeric IPv4 (\"127.0.0.1:8080\") or bracketed IPv6 (\"[::1]:8080\"); port 0 picks a free port. Required; --listen overrides it; a reload cannot change it.",
      .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
-       const toml::array *arr = node.as_array();
-       if (!arr) r.fail(node, path, "expected an array of \"HOST:PORT\" strings, got " + describe(node));
-       if (arr->empty()) r.fail(node, path, "at least one listen address is required");
-       for (size_t i = 0; i < arr->size(); ++i) {
-         std::string item = path + "[" + std::to_string(i) + "]";
-         ListenAddress addr = r.address((*arr)[i], item);
-         for (const auto &seen : c.listen) {
-           if (seen.host == addr.host && seen.port == addr.port && addr.port != 0) {
-             r.fail((*arr)[i], item, "duplicate listen address " + addr.text());
-           }
-         }
-         c.listen.push_back(addr);
-       }
+       c.listen = listen_addresses(r, node, path);
      },
      .type = "array of \"HOST:PORT\""},
     {.section = "server", .key = "workers", .fallback = "\"auto\"", .doc = "Worker threads, each with its own event loop and module contexts; \"auto\" is one per core.",
@@ -342,6 +349,8 @@ const Setting kSettings[] = {
        if (c.metrics_path.empty() || c.metrics_path[0] != '/') r.fail(node, path, "must start with '/', got " + describe(node));
      },
      .type = "path"},
+    {.section = "modules", .key = "tls", .doc = "transport module wrapping the connections of [tls] listen (openssl); unset serves cleartext only. Needs a [tls] table, whose other keys are the module's (axle --help-module NAME).",
+     .custom = AXLE_MODULE_CHOICE(tls), .type = "module name"},
 
     // [limits]: the upper bounds keep every size the kernel derives from a value
     // (per-worker scratch, timer arithmetic, the connection table) small enough
@@ -431,6 +440,13 @@ const Setting kSettings[] = {
     {.section = "admin", .key = "token_file", .doc = "File holding the bearer token every admin request must carry (not world-readable), relative to the config file; unset is no token.",
      .custom = [](const Reader &r, const toml::node &node, const std::string &, Config &c) { c.admin_token = admin_token(r, node); },
      .type = "path"},
+
+    // [tls]: only the kernel's key; the others belong to the [modules] tls module.
+    {.section = "tls", .key = "listen", .doc = "Addresses whose connections the [modules] tls transport wraps, as server.listen (port 0 picks a free port; logged as https://HOST:PORT). Required with [modules] tls; --listen does not override it; a reload cannot change it.",
+     .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
+       c.tls_listen = listen_addresses(r, node, path);
+     },
+     .type = "array of \"HOST:PORT\""},
 };
 
 #undef AXLE_MODULE_CHOICE
@@ -467,6 +483,8 @@ class ConfigParser : public Reader {
         parse_module_options(table(node, "module"), cfg);
       } else if (key == "route") {
         parse_routes(node, cfg);
+      } else if (key == "tls") {
+        parse_tls(table(node, "tls"), cfg);
       } else {
         parse_section(table(node, key), key, cfg);
       }
@@ -474,6 +492,7 @@ class ConfigParser : public Reader {
     if (cfg.listen.empty()) fail(root, "server.listen", "at least one listen address is required");
     check_limits(root, cfg.limits);
     check_run_as(root, cfg.run_as);
+    check_tls(root, cfg);
     check_module_options(cfg);
     return cfg;
   }
@@ -511,6 +530,34 @@ class ConfigParser : public Reader {
         else s.custom(*this, node, path, cfg);
       }
     });
+  }
+
+  // [tls]: "listen" through its kSettings row, every other key (and, with
+  // ABI 1.3 sections, sub-table) kept for the transport module to validate.
+  void parse_tls(const toml::table &tbl, Config &cfg) const {
+    for (const Setting &s : kSettings) {
+      if (s.section == "tls" && tbl.contains(s.key)) s.custom(*this, *tbl.get(s.key), child("tls", s.key), cfg);
+    }
+    cfg.tls_options = options(tbl, "tls", {"listen"}, 2);
+  }
+
+  // [tls] and [modules] tls come together, and no address is both cleartext and TLS.
+  void check_tls(const toml::table &root, const Config &cfg) const {
+    const toml::node *section = root.get("tls");
+    const toml::node *choice = root.at_path("modules.tls").node();
+    if (section && cfg.tls.empty())
+      fail(*section, "tls", "[tls] needs [modules] tls = \"NAME\", the transport module that serves it");
+    if (cfg.tls.empty()) return;
+    if (!section) fail(*choice, "modules.tls", "needs a [tls] table with listen = [\"HOST:PORT\", ...]");
+    if (cfg.tls_listen.empty()) fail(*section, "tls.listen", "required key missing (the addresses to serve with TLS)");
+    const toml::array &arr = *root.at_path("tls.listen").as_array();
+    for (size_t i = 0; i < cfg.tls_listen.size(); ++i) {
+      const ListenAddress &addr = cfg.tls_listen[i];
+      for (const ListenAddress &plain : cfg.listen) {
+        if (addr.port != 0 && plain.host == addr.host && plain.port == addr.port)
+          fail(arr[i], "tls.listen[" + std::to_string(i) + "]", addr.text() + " is also in server.listen");
+      }
+    }
   }
 
   // Looked up now, so --check refuses an account this machine lacks.
@@ -581,6 +628,7 @@ class ConfigParser : public Reader {
     if (!cfg.metrics.empty()) selected.push_back(cfg.metrics);
     for (const auto &[name, options] : cfg.module_options) {
       if (std::find(selected.begin(), selected.end(), name) != selected.end()) continue;
+      if (name == cfg.tls) throw ConfigError{options.pos.str() + ": " + options.path + ": a transport's options go in [tls]"};
       bool is_handler = std::any_of(cfg.routes.begin(), cfg.routes.end(),
                                     [&](const RouteConfig &route) { return route.handler == name; });
       // Only sub-tables: a handler's sections (1.3), checked against its descriptor when it loads.
@@ -780,8 +828,8 @@ std::vector<SettingReference> core_settings() {
 std::string describe_core_settings() {
   std::string out =
       "Core settings of the axle config file (TOML), by section. Modules declare\n"
-      "their own keys ([module.NAME] tables, [[route]] keys of a handler): see\n"
-      "axle --help-module NAME.\n";
+      "their own keys ([module.NAME] tables, [[route]] keys of a handler, [tls]\n"
+      "keys of the transport): see axle --help-module NAME.\n";
   std::string section;
   for (const SettingReference &s : core_settings()) {
     if (s.section != section) {

@@ -138,6 +138,12 @@ struct Config {
   std::string router = "linear";
   std::string metrics;
   std::string metrics_path = "/metrics";
+  // [modules] tls: the transport module (kind transport) that wraps every
+  // connection accepted on tls_listen; empty = cleartext only. Its options are
+  // the [tls] table without the kernel's own key "listen".
+  std::string tls;
+  std::vector<ListenAddress> tls_listen;  // [tls] listen; --listen never overrides it
+  OptionTable tls_options;
   // Where each [modules] choice was written ("" when left to its default), so a
   // module that cannot be found is reported at its line: kind -> position.
   std::map<std::string, SourcePos> module_positions;

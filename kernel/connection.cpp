@@ -8,7 +8,14 @@
 namespace axle {
 
 Connection::Connection(Worker &worker, void *io_conn)
-    : worker_(worker), io_conn_(io_conn), engine_(*worker.engine_ctx, this) {}
+    : worker_(worker), io_(worker.gen.io_vt), loop_(worker.loop), conn_(io_conn), engine_(*worker.engine_ctx, this) {}
+
+void Connection::wrap(const axle_io_vtable_t *stream, void *ctx, void *tconn) {
+  io_ = stream;
+  loop_ = ctx;
+  conn_ = tconn;
+  secure_ = true;
+}
 
 void Connection::on_data(const char *data, size_t len) {
   engine_.receive(data, len);
@@ -51,7 +58,7 @@ void Connection::close(uint8_t reason) {
   engine_.abort_kept(reason);
   engine_.connection_ending();  // while the peer's address can still be read for the access log
   closing_ = true;
-  worker_.gen.io_vt->close(worker_.loop, io_conn_);
+  io_->close(loop_, conn_);
 }
 
 void Connection::pump() {
@@ -61,12 +68,12 @@ void Connection::pump() {
     close();
     return;
   }
-  const axle_io_vtable_t *io = worker_.gen.io_vt;
+  const axle_io_vtable_t *io = io_;
   http::OutputRun run = engine_.take_output();
   if (!run.empty()) {
     axle_status_t sent = run.file_fd >= 0
-                             ? io->sendfile(worker_.loop, io_conn_, run.file_fd, run.file_offset, run.file_length)
-                             : io->send(worker_.loop, io_conn_, run.iov, run.iov_count);
+                             ? io->sendfile(loop_, conn_, run.file_fd, run.file_offset, run.file_length)
+                             : io->send(loop_, conn_, run.iov, run.iov_count);
     if (sent != AXLE_OK) {
       close();
       return;
@@ -75,7 +82,7 @@ void Connection::pump() {
   if (engine_.take_shutdown_write()) {
     // An io module without half-close (ABI 1.0) gets a plain close instead.
     if (!AXLE_STRUCT_HAS(io, axle_io_vtable_t, shutdown_write) || !io->shutdown_write ||
-        io->shutdown_write(worker_.loop, io_conn_) != AXLE_OK) {
+        io->shutdown_write(loop_, conn_) != AXLE_OK) {
       close();
       return;
     }
@@ -84,15 +91,15 @@ void Connection::pump() {
   bool pause = !engine_.reading();
   if (pause != read_paused_ && !eof_seen_) {
     read_paused_ = pause;
-    if (pause) io->recv_pause(worker_.loop, io_conn_);
-    else io->recv_resume(worker_.loop, io_conn_);
+    if (pause) io->recv_pause(loop_, conn_);
+    else io->recv_resume(loop_, conn_);
   }
 }
 
 axle_status_t Connection::address(axle_conn_end_t end, axle_address_t &out) const {
-  const axle_io_vtable_t *io = worker_.gen.io_vt;
+  const axle_io_vtable_t *io = io_;
   if (!AXLE_STRUCT_HAS(io, axle_io_vtable_t, conn_address) || !io->conn_address) return AXLE_ERR_UNSUPPORTED;
-  return io->conn_address(worker_.loop, io_conn_, end, &out);
+  return io->conn_address(loop_, conn_, end, &out);
 }
 
 std::string_view Connection::peer_text(char (&buf)[64]) const {

@@ -1,12 +1,15 @@
 // The glue between one io-module connection and its HTTP engine: hands the
 // engine what the io module delivers and carries out the engine's actions
-// (write, pause/resume reading, half-close, close) through the io vtable.
-// It owns no HTTP rule and never touches the connection's descriptor.
+// (write, pause/resume reading, half-close, close) through the io vtable, or
+// through a transport's stream vtable once wrap() stacked one on it (the same
+// contract, see kernel/transport.h). It owns no HTTP rule and never touches
+// the connection's descriptor.
 #pragma once
 
 #include "http/engine.h"
 
 #include <axle/handler.h>
+#include <axle/io.h>
 
 #include <cstdint>
 #include <string_view>
@@ -17,7 +20,13 @@ class Worker;
 
 class Connection {
  public:
+  // io_conn: the io module's connection on the worker's loop.
   Connection(Worker &worker, void *io_conn);
+  // From now on the connection is driven as (stream, ctx, tconn): a transport
+  // wraps it (TLS); its requests carry AXLE_REQUEST_SECURE.
+  void wrap(const axle_io_vtable_t *stream, void *ctx, void *tconn);
+  bool secure() const { return secure_; }
+  void *stream_conn() const { return conn_; }  // the transport's tconn once wrapped
 
   // io events (loop thread).
   void on_data(const char *data, size_t len);
@@ -42,8 +51,13 @@ class Connection {
 
  private:
   Worker &worker_;
-  void *io_conn_;
+  // What carries the bytes: the io module's (vtable, loop, io_conn), or a
+  // transport's (stream vtable, thread ctx, tconn).
+  const axle_io_vtable_t *io_;
+  void *loop_;
+  void *conn_;
   http::Engine engine_;
+  bool secure_ = false;
   bool closing_ = false;
   bool read_paused_ = false;
   bool eof_seen_ = false;

@@ -19,6 +19,7 @@ const char *kind_label(axle_module_kind_t kind) {
     case AXLE_KIND_ROUTER: return "router";
     case AXLE_KIND_METRICS: return "metrics";
     case AXLE_KIND_HANDLER: return "handler";
+    case AXLE_KIND_TRANSPORT: return "transport";
   }
   return "?";
 }
@@ -39,7 +40,10 @@ bool instantiate(const Config &config, axle_module_kind_t kind, const std::strin
   // A handler's declared keys belong to its routes; its instance gets only
   // the tables of its sections (1.3): [module.<handler>] is refused for a
   // handler without sections, and config.cpp already refused plain keys there.
-  if (it == config.module_options.end()) {
+  if (kind == AXLE_KIND_TRANSPORT) {
+    // A transport's options are the [tls] table (its "listen" is the kernel's).
+    if (!build_module_config(d, config.tls_options, {"listen"}, config.base_dir, *out.config, error)) return false;
+  } else if (it == config.module_options.end()) {
     // No table: defaults only, and a place for config_position.
     const OptionTable absent{.pos = {config.source, 0}, .path = "module." + name};
     if (!build_config(kind == AXLE_KIND_HANDLER ? ConfigSchema{.owner = name} : module_schema(d), absent, {},
@@ -95,11 +99,13 @@ bool Generation::load(std::string &error) {
   if (!choose(AXLE_KIND_PARSER, "parser", config.parser, parser)) return false;
   if (!choose(AXLE_KIND_ROUTER, "router", config.router, router)) return false;
   if (!config.metrics.empty() && !choose(AXLE_KIND_METRICS, "metrics", config.metrics, metrics)) return false;
+  if (!config.tls.empty() && !choose(AXLE_KIND_TRANSPORT, "tls", config.tls, transport)) return false;
   io_vt = io.vtable<axle_io_vtable_t>();
   alloc_vt = alloc.vtable<axle_alloc_vtable_t>();
   parser_vt = parser.vtable<axle_parser_vtable_t>();
   router_vt = router.vtable<axle_router_vtable_t>();
   if (metrics.library) metrics_vt = metrics.vtable<axle_metrics_vtable_t>();
+  if (transport.library) transport_vt = transport.vtable<axle_transport_vtable_t>();
 
   // One instance per handler module, shared by its routes.
   for (const RouteConfig &rc : config.routes) {
@@ -202,9 +208,16 @@ bool Generation::load(std::string &error) {
   return true;
 }
 
+std::string Generation::transport_description() const {
+  if (!transport_vt) return {};
+  const char *text = transport_vt->describe ? transport_vt->describe(transport.instance) : nullptr;
+  return std::string(transport.desc().name) + (text && *text ? std::string(": ") + text : std::string());
+}
+
 std::vector<ModuleInstance *> Generation::all_instances() {
   std::vector<ModuleInstance *> out{&io, &alloc, &parser, &router};
   if (metrics.library) out.push_back(&metrics);
+  if (transport.library) out.push_back(&transport);
   for (ModuleInstance &h : handlers) out.push_back(&h);
   return out;
 }

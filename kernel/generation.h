@@ -16,6 +16,7 @@
 #include <axle/metrics.h>
 #include <axle/parser.h>
 #include <axle/router.h>
+#include <axle/transport.h>
 
 #include <atomic>
 #include <cstdint>
@@ -83,15 +84,20 @@ class Generation {
   const uint64_t id;
 
   ModuleInstance io, alloc, parser, router, metrics;  // metrics.library may be null
+  ModuleInstance transport;  // [modules] tls; library null when unset
   std::vector<ModuleInstance> handlers;
   const axle_io_vtable_t *io_vt = nullptr;
   const axle_alloc_vtable_t *alloc_vt = nullptr;
   const axle_parser_vtable_t *parser_vt = nullptr;
   const axle_router_vtable_t *router_vt = nullptr;
   const axle_metrics_vtable_t *metrics_vt = nullptr;  // null: no metrics module
+  const axle_transport_vtable_t *transport_vt = nullptr;  // null: no [tls] listeners
   HostRoutes host_routes;  // the router tables, one per host scope
   std::shared_ptr<AccessLog> access_log;  // null: off
   std::vector<RouteEntry> routes;  // indexed by route_id
+
+  // "NAME: what describe() says", for the https:// log lines; "" without a transport.
+  std::string transport_description() const;
 
   // Every instance in creation order (for thread_init/fini and teardown).
   std::vector<ModuleInstance *> all_instances();

@@ -13,6 +13,7 @@
 #include <axle/metrics.h>
 #include <axle/parser.h>
 #include <axle/router.h>
+#include <axle/transport.h>
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -56,8 +57,9 @@ struct Slot {
 struct KindInfo {
   axle_module_kind_t kind;
   const char *name;
-  size_t vtable_v1_size;
+  size_t vtable_v1_size;  // of the first minor that has the kind
   std::vector<Slot> required;
+  unsigned since_minor = 0;
 };
 
 const std::vector<KindInfo> &kinds() {
@@ -97,6 +99,13 @@ const std::vector<KindInfo> &kinds() {
        AXLE_END_OF(axle_handler_vtable_t, handle),
        {AXLE_SLOT(axle_handler_vtable_t, route_init), AXLE_SLOT(axle_handler_vtable_t, route_fini),
         AXLE_SLOT(axle_handler_vtable_t, handle)}},
+      {AXLE_KIND_TRANSPORT,
+       "transport",
+       AXLE_END_OF(axle_transport_vtable_t, describe),
+       {AXLE_SLOT(axle_transport_vtable_t, stream), AXLE_SLOT(axle_transport_vtable_t, conn_open),
+        AXLE_SLOT(axle_transport_vtable_t, lower_data), AXLE_SLOT(axle_transport_vtable_t, lower_eof),
+        AXLE_SLOT(axle_transport_vtable_t, lower_sent), AXLE_SLOT(axle_transport_vtable_t, lower_closed)},
+       3},
   };
   return table;
 }
@@ -120,6 +129,23 @@ constexpr const char *kRouteOwnKeys[] = {"path", "handler", "methods", "stream_b
 
 std::string version_text(unsigned major, unsigned minor) {
   return std::to_string(major) + "." + std::to_string(minor);
+}
+
+// A transport's plaintext side: the per-connection slots of an io vtable the
+// host drives a wrapped connection with (the 1.1 ones are checked at each use).
+std::string check_stream_vtable(const axle_io_vtable_t &stream) {
+  if (stream.struct_size < AXLE_END_OF(axle_io_vtable_t, close))
+    return "transport stream vtable is " + std::to_string(stream.struct_size) + " bytes, smaller than the " +
+           std::to_string(AXLE_END_OF(axle_io_vtable_t, close)) + " of an io vtable";
+  const Slot slots[] = {AXLE_SLOT(axle_io_vtable_t, send), AXLE_SLOT(axle_io_vtable_t, sendfile),
+                        AXLE_SLOT(axle_io_vtable_t, recv_pause), AXLE_SLOT(axle_io_vtable_t, recv_resume),
+                        AXLE_SLOT(axle_io_vtable_t, close)};
+  for (const Slot &slot : slots) {
+    void (*fn)() = nullptr;
+    std::memcpy(&fn, reinterpret_cast<const char *>(&stream) + slot.offset, sizeof fn);
+    if (!fn) return std::string("required transport stream hook '") + slot.name + "' is NULL";
+  }
+  return {};
 }
 
 // Empty when the descriptor is usable; otherwise why not (without the file name).
@@ -151,7 +177,7 @@ std::string check_descriptor(const axle_module_descriptor_t &d) {
   std::memcpy(&vtable_size, d.vtable, sizeof vtable_size);  // every vtable starts with its struct_size
   if (vtable_size < kind->vtable_v1_size) {
     return std::string(kind->name) + " vtable is " + std::to_string(vtable_size) + " bytes, smaller than the " +
-           std::to_string(kind->vtable_v1_size) + " of ABI " + version_text(AXLE_ABI_MAJOR, 0);
+           std::to_string(kind->vtable_v1_size) + " of ABI " + version_text(AXLE_ABI_MAJOR, kind->since_minor);
   }
   for (const Slot &slot : kind->required) {
     void (*fn)() = nullptr;
@@ -161,6 +187,14 @@ std::string check_descriptor(const axle_module_descriptor_t &d) {
 
   std::string keys = validate_declared_keys(d);
   if (!keys.empty()) return keys;
+  if (d.kind == AXLE_KIND_TRANSPORT) {
+    std::string stream = check_stream_vtable(*static_cast<const axle_transport_vtable_t *>(d.vtable)->stream);
+    if (!stream.empty()) return stream;
+    for (size_t i = 0; i < d.config_key_count; ++i) {
+      if (std::strcmp(d.config_keys[i].name, "listen") == 0)
+        return "config key 'listen' is reserved for the kernel's [tls] listen";
+    }
+  }
   if (d.kind == AXLE_KIND_HANDLER) {
     for (size_t i = 0; i < d.config_key_count; ++i) {
       for (const char *own : kRouteOwnKeys) {

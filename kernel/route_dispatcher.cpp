@@ -202,6 +202,7 @@ http::DispatchResult RouteDispatcher::dispatch(const http::DispatchInput &in, ht
     // a request without one still says so, and its handler gets an empty last.
     result.empty_stream = route.stream_body && !in.stream_body;
     req.flags = route.stream_body ? uint32_t{AXLE_REQUEST_BODY_STREAM} : 0u;
+    if (static_cast<const Connection *>(in.engine.conn())->secure()) req.flags |= AXLE_REQUEST_SECURE;
     worker_.dispatching = {&in.engine, match.route_id, false};
     status = route.handler->handle(route.route_state, handler_ctx_[route.handler_slot], &req, &resp);
     bool kept = worker_.dispatching.kept;

@@ -149,16 +149,32 @@ bool Server::open_listeners(std::string &error) {
       tune_listener(s.fd, config_.sockets);
       listeners_.push_back(Listener{s.fd, static_cast<uint32_t>(listeners_.size()), s.address});
     }
-    return true;
+  } else {
+    for (const ListenAddress &addr : config_.listen) {
+      Listener l;
+      l.id = static_cast<uint32_t>(listeners_.size());
+      l.fd = open_listener(addr, config_.sockets, l.address, error);
+      if (l.fd < 0) return false;
+      listeners_.push_back(l);
+    }
   }
-  for (const ListenAddress &addr : config_.listen) {
+  // [tls] listen is always bound here: inherited sockets are cleartext ones.
+  for (size_t i = 0; i < config_.tls_listen.size(); ++i) {
     Listener l;
     l.id = static_cast<uint32_t>(listeners_.size());
-    l.fd = open_listener(addr, config_.sockets, l.address, error);
+    l.tls_index = static_cast<int32_t>(i);
+    l.fd = open_listener(config_.tls_listen[i], config_.sockets, l.address, error);
     if (l.fd < 0) return false;
     listeners_.push_back(l);
   }
   return true;
+}
+
+void Server::log_listeners(const Generation &gen) const {
+  for (const Listener &l : listeners_) {
+    if (l.tls_index < 0) spdlog::info("listening on http://{}", l.address);
+    else spdlog::info("listening on https://{} ({})", l.address, gen.transport_description());
+  }
 }
 
 int Server::run() {
@@ -190,7 +206,7 @@ int Server::run() {
     return 1;
   }
   current_ = std::move(gen);
-  for (const Listener &l : listeners_) spdlog::info("listening on http://{}", l.address);
+  log_listeners(*current_);
   if (config_.admin_listen) {
     admin_ = std::make_unique<AdminServer>(AdminHandlers{[this] { return generations_json(); },
                                                          [this] { return reload(); }, [this] { return admin_policy(); }});
@@ -266,6 +282,11 @@ std::string Server::swap_generation() {
   for (const auto &a : config->listen) new_addrs.push_back(a.text());
   // Inherited sockets stand in for server.listen, which then does not matter.
   if (old_addrs != new_addrs && !activated_) return config_path_ + ": server.listen changed; that needs a restart";
+  old_addrs.clear();
+  new_addrs.clear();
+  for (const auto &a : config_.tls_listen) old_addrs.push_back(a.text());
+  for (const auto &a : config->tls_listen) new_addrs.push_back(a.text());
+  if (old_addrs != new_addrs) return config_path_ + ": tls.listen changed; that needs a restart";
   if (config->run_as.user != config_.run_as.user || config->run_as.group != config_.run_as.group)
     return config_path_ + ": server.user or server.group changed; that needs a restart";
   {
@@ -284,6 +305,7 @@ std::string Server::swap_generation() {
   }
   ++next_generation_id_;
   spdlog::info("generation {} serving: {}; generation {} draining", gen->id, module_list(*gen), current_->id);
+  if (gen->transport_vt) spdlog::info("generation {} serves [tls] listen with {}", gen->id, gen->transport_description());
   std::lock_guard state_lock(state_mutex_);
   current_->drain(config->timeouts.drain_ms, false);
   retired_.push_back(std::move(current_));

@@ -39,6 +39,8 @@ class Server {
 
  private:
   bool open_listeners(std::string &error);
+  // "listening on http://..." or "https://... (transport: describe)", one line each.
+  void log_listeners(const Generation &gen) const;
   // The body of reload(): "" once the new generation serves, else why not.
   std::string swap_generation();
   void reap_retired(bool wait);

@@ -95,12 +95,13 @@ bool Worker::init_modules(std::string &error) {
     }
     ++initialized_;
   }
-  // Fixed order of all_instances(): io, alloc, parser, router, [metrics], handlers...
+  // Fixed order of all_instances(): io, alloc, parser, router, [metrics], [transport], handlers...
   io_ctx = thread_ctx_[0];
   alloc_ctx = thread_ctx_[1];
   parser_ctx = thread_ctx_[2];
   size_t next = 4;
   if (gen.metrics_vt) metrics_ctx = thread_ctx_[next++];
+  if (gen.transport_vt) transport_ctx = thread_ctx_[next++];
   handler_ctx.assign(thread_ctx_.begin() + static_cast<long>(next), thread_ctx_.end());
   return true;
 }
@@ -174,6 +175,7 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
       events_.on_wake = ev_wake;
       events_.on_timer = ev_timer;
       events_.on_connected = ev_connected;
+      upper_events = transport::upper_events(*this);
       axle_io_loop_options_t options{
           sizeof options, kTickMs,
           static_cast<uint32_t>(std::min<uint64_t>(
@@ -192,6 +194,15 @@ void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<st
       }
     }
     listener_fds_.reserve(listeners.size());
+    for (const Listener &l : listeners) {
+      if (l.id >= tls_index_.size()) tls_index_.resize(l.id + 1, -1);
+      tls_index_[l.id] = l.tls_index;
+      // Fail closed: a [tls] listener is never served in cleartext.
+      if (l.tls_index >= 0 && !gen.transport_vt && ok) {
+        error = "listener " + l.address + " is in [tls] listen but no transport is configured";
+        ok = false;
+      }
+    }
     for (size_t i = 0; ok && i < listeners.size(); ++i) {
       axle_error_t err;
       if (gen.io_vt->listen_add(loop, listeners[i].fd, listeners[i].id, &err) != AXLE_OK) {
@@ -260,7 +271,9 @@ void Worker::abandon_connections() {
   for (Connection *c = connections_head; c;) {
     Connection *next = c->next;
     c->close(AXLE_ABORT_ERROR);
-    connection_closed(c);
+    // A wrapped one is freed by the transport's upper on_closed.
+    if (c->secure()) transport::lower_closed(*this, *c);
+    else connection_closed(c);
     c = next;
   }
   outgoing_closing = true;
@@ -284,7 +297,7 @@ void Worker::abandon_connections() {
 // the next kRefusingBand get the prebuilt 503 (each lives until that is
 // written and its lingering close ends: at most kLingerMs after write_ms);
 // beyond, or without memory, a connection is closed at once.
-void *Worker::ev_accept(void *host, void *io_conn, int, uint32_t) {
+void *Worker::ev_accept(void *host, void *io_conn, int fd, uint32_t listener_id) {
   auto *w = static_cast<Worker *>(host);
   // Even while draining: a connection the io module already accepted is
   // served (its response says Connection: close) rather than dropped.
@@ -308,6 +321,18 @@ void *Worker::ev_accept(void *host, void *io_conn, int, uint32_t) {
     w->note_refused();
     return nullptr;
   }
+  // Last, so a refusal above leaves no transport connection to undo.
+  int32_t tls = listener_id < w->tls_index_.size() ? w->tls_index_[listener_id] : -1;
+  if (tls >= 0) {
+    std::string why;
+    if (!transport::wrap(*w, *c, io_conn, fd, static_cast<uint32_t>(tls), why)) {
+      c->~Connection();
+      w->free(c, sizeof(Connection));
+      w->open_connections_.fetch_sub(1, std::memory_order_relaxed);
+      w->tls_refusals_.note(w->index, std::move(why), coarse_now_ms());
+      return nullptr;
+    }
+  }
   if (reserve) c->engine().set_reserve();
   const SocketOptions &so = w->gen.config.sockets;
   if (so.tcp_nodelay.value_or(false)) set_option(w->gen.io_vt, w->loop, io_conn, AXLE_CONN_OPT_NODELAY);
@@ -321,7 +346,7 @@ void *Worker::ev_accept(void *host, void *io_conn, int, uint32_t) {
     w->note_refused();
     c->pump();  // the 503 goes out now: both io modules take a send made inside on_accept
   }
-  return c;
+  return c->secure() ? transport::tag(c) : c;
 }
 
 void Worker::note_refused() {
@@ -344,18 +369,21 @@ void Worker::log_refused(uint64_t now_ms) {
 // event ends with settle(): a module may have answered a kept response from it.
 void Worker::ev_data(void *host, void *conn, const char *data, size_t len) {
   if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_data(data, len);
+  else if (transport::is_tagged(conn)) transport::lower_data(*static_cast<Worker *>(host), *transport::untag(conn), data, len);
   else static_cast<Connection *>(conn)->on_data(data, len);
   static_cast<Worker *>(host)->settle();
 }
 
 void Worker::ev_eof(void *host, void *conn, int err) {
   if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_eof(err);
+  else if (transport::is_tagged(conn)) transport::lower_eof(*static_cast<Worker *>(host), *transport::untag(conn), err);
   else static_cast<Connection *>(conn)->on_eof(err);
   static_cast<Worker *>(host)->settle();
 }
 
 void Worker::ev_sent(void *host, void *conn, int err) {
   if (Outgoing::is_tagged(conn)) Outgoing::untag(conn)->on_sent(err);
+  else if (transport::is_tagged(conn)) transport::lower_sent(*static_cast<Worker *>(host), *transport::untag(conn), err);
   else static_cast<Connection *>(conn)->on_sent(err);
   static_cast<Worker *>(host)->settle();
 }
@@ -365,6 +393,8 @@ void Worker::ev_closed(void *host, void *conn) {
   if (Outgoing::is_tagged(conn)) {
     Outgoing::untag(conn)->on_closed();
     w->maybe_finish_drain();
+  } else if (transport::is_tagged(conn)) {
+    transport::lower_closed(*w, *transport::untag(conn));  // its upper on_closed frees the Connection
   } else {
     w->connection_closed(static_cast<Connection *>(conn));
   }
@@ -412,6 +442,7 @@ void Worker::on_tick() {
   loop_services.run_timers(false);
   uint64_t now = coarse_now_ms();
   log_refused(now);
+  tls_refusals_.flush(index, now);
   for (Connection *c = connections_head; c;) {
     Connection *next = c->next;  // on_tick may close c (freed only in on_closed)
     c->on_tick(now);

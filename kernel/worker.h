@@ -8,6 +8,7 @@
 #include "http/engine.h"
 #include "http/http_date.h"
 #include "loop_services.h"
+#include "transport.h"
 
 #include <atomic>
 #include <future>
@@ -28,6 +29,7 @@ struct Listener {
   int fd = -1;
   uint32_t id = 0;
   std::string address;  // "127.0.0.1:8080" as bound
+  int32_t tls_index = -1;  // its index in [tls] listen: the transport wraps its connections; -1 = cleartext
 };
 
 class Worker : public axle_worker_t {
@@ -61,6 +63,9 @@ class Worker : public axle_worker_t {
 
   // Per-worker module contexts, filled by thread_init on this thread.
   void *io_ctx = nullptr, *alloc_ctx = nullptr, *parser_ctx = nullptr, *metrics_ctx = nullptr;
+  void *transport_ctx = nullptr;
+  // What the transport raises for this worker's wrapped connections (kernel/transport.h).
+  axle_io_events_t upper_events{};
   std::vector<void *> handler_ctx;
   void *loop = nullptr;
 
@@ -153,6 +158,8 @@ class Worker : public axle_worker_t {
   // (process-wide) get the prebuilt 503; beyond them a close.
   static constexpr uint32_t kRefusingBand = 64;
   std::vector<int> listener_fds_;
+  std::vector<int32_t> tls_index_;  // by listener id: Listener::tls_index
+  transport::Refusals tls_refusals_;
   std::vector<void *> thread_ctx_;  // per instance, in Generation::all_instances() order
   std::vector<Connection *> to_pump_;
   axle_io_events_t events_{};

@@ -250,10 +250,10 @@ TEST_CASE("errors name file, line and key") {
           "t.toml:3: server.lisen: unknown key (expected one of: listen, workers, module_dirs, user, group)");
     CHECK(error_of(kListen + "[limit]\nmax_headers = 1\n") ==
           "t.toml:3: limit: unknown key (expected one of: server, modules, module, limits, timeouts, sockets, log, "
-          "admin, route)");
+          "admin, tls, route)");
     CHECK(error_of(kListen + "[modules]\nallocater = \"pool\"\n") ==
           "t.toml:4: modules.allocater: unknown key (expected one of: io, allocator, parser, router, metrics, "
-          "metrics_path)");
+          "metrics_path, tls)");
     CHECK(error_of(kListen + "[timeouts]\nidle = 5\n").rfind("t.toml:4: timeouts.idle: unknown key", 0) == 0);
     CHECK(error_of(kListen + "[sockets]\nnodelay = true\n").rfind("t.toml:4: sockets.nodelay: unknown key", 0) == 0);
     CHECK(error_of(kListen + "[log]\nlevle = \"info\"\n").rfind("t.toml:4: log.levle: unknown key", 0) == 0);

@@ -71,6 +71,16 @@ TEST_CASE("a valid out-of-tree handler loads") {
   CHECK(module->unloadable());
 }
 
+TEST_CASE("a transport loads, and one without a stream slot is refused") {
+  std::string error;
+  auto module = axle::ModuleLibrary::load(fixture("transport", "xor"), error);
+  INFO(error);
+  REQUIRE(module);
+  CHECK(module->kind_name() == "transport");
+  CHECK(refusal(fixture("transport", "nostreamsend")) ==
+        fixture("transport", "nostreamsend") + ": required transport stream hook 'send' is NULL");
+}
+
 TEST_CASE("a module from a later minor, with larger structs, loads") {
   std::string error;
   auto module = axle::ModuleLibrary::load(fixture("handler", "futureminor"), error);
