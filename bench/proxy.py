@@ -227,6 +227,12 @@ def render(results, args):
         m = res.get("memory", {})
         line += f"{fmt(m.get('client_bytes'), '>9,')}{fmt(m.get('upstream_bytes'), '>9,')}"
         lines.append(line)
+    ng = ka("nginx", "keepalive")
+    for row in (r for r in results if r in AXLE_SETS and "keepalive" in results[r]):
+        x = results[row]["keepalive"]["cpu_us"] / ng if ng else None
+        if x is not None:
+            lines.append(f"target: {row} keep-alive CPU/request {x:.2f}x nginx (issue 10 goal <= 0.8): "
+                         f"{'MET' if x <= 0.8 else 'not met'}")
     lines.append(f"cpu us = proxy CPU microseconds per request, user + kernel (/proc/<pid>/stat; nginx master + "
                  f"worker); xnginx = ratio to the nginx row, same mode; err = socket errors / failed + non-2xx. "
                  f"Backend: {args.backend} on CPU {CLIENT_CPU}; proxy on CPU 0.")
