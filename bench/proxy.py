@@ -9,7 +9,7 @@ Every proxy runs ONE worker/thread pinned to CPU 0 and forwards every request
 to the same backend, pinned to CPU 1 beside the clients (wrk -t1, h2load -t1):
 
 axle      axle, `epoll / malloc / scalar / linear`, route `/*` -> `proxy`, one upstream
-          group of one server (the fixed config shape of modules/handler-proxy)
+          group of one server, `pool_max_idle = 256` like nginx's keepalive
 axle-fast the same with `uring / pool / simd / radix`
 nginx     Debian's nginx, `proxy_pass` to an `upstream { keepalive 256; }`,
           `proxy_http_version 1.1`, `proxy_set_header Connection ""`
@@ -54,7 +54,8 @@ def axle_proxy_config(mods, port, backend_port):
     lines += ["", "[timeouts]", "idle_ms = 600000",
               "", "[limits]", "max_connections = 20000",
               "", "[[route]]", 'path = "/*"', 'handler = "proxy"', 'upstream = "app"',
-              "", "[module.proxy.upstream.app]", f'servers = ["127.0.0.1:{backend_port}"]']
+              "", "[module.proxy.upstream.app]", f'servers = ["127.0.0.1:{backend_port}"]',
+              f"pool_max_idle = {UPSTREAM_KEEPALIVE}", "pool_idle_timeout_ms = 600000"]
     return "\n".join(lines) + "\n"
 
 
@@ -284,7 +285,9 @@ def main(argv):
                 try:
                     results[row] = bench_row(args, workdir, row, backend.port)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-                    results[row] = {"error": str(e).splitlines()[0]}
+                    lines = [line for line in str(e).splitlines() if line.strip()]
+                    # "... before listening; its stderr:" + the server's last word
+                    results[row] = {"error": " ".join(dict.fromkeys(lines[:1] + lines[-1:]))}
                     log(f"  {row:9} FAILED: {e}")
                     failed = True
                 if not backend.alive():
