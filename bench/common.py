@@ -80,13 +80,13 @@ def rss_kb(pids):
 
 
 class Server:
-    """A server process pinned to SERVER_CPU, stopped on exit."""
+    """A server process pinned to a CPU (SERVER_CPU unless told), stopped on exit."""
 
-    def __init__(self, name, argv, port, workdir, env=None):
+    def __init__(self, name, argv, port, workdir, env=None, cpu=SERVER_CPU):
         self.name, self.port, self.workdir = name, port, workdir
         self.stderr_path = os.path.join(workdir, f"{name}.stderr")
         self._stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CPU] + argv, stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(["taskset", "-c", cpu] + argv, stdout=subprocess.DEVNULL,
                                      stderr=self._stderr, env=env, start_new_session=True)
         try:
             wait_for_port(port, self.proc)

@@ -4,7 +4,7 @@ import os
 import pwd
 import subprocess
 
-from common import BENCH, Server, free_port
+from common import BENCH, SERVER_CPU, Server, free_port
 
 # Module sets. "all-fast" takes pool rather than hugepages: they are two
 # alternatives of the same kind, and pool is the one meant for general use.
@@ -142,9 +142,35 @@ hosts:
     return Server("h2o", ["h2o", "-c", conf], port, workdir)
 
 
-def start_floor(binary, workdir):
+def start_floor(binary, workdir, cpu=SERVER_CPU):
     port = free_port()
-    return Server("floor", [binary, str(port)], port, workdir)
+    return Server("floor", [binary, str(port)], port, workdir, cpu=cpu)
+
+
+def start_haproxy(workdir, backend_lines, *, name="haproxy", idle_s=60):
+    """HAProxy (Debian's 2.6), one thread, HTTP mode, no logging, in the
+    foreground; backend_lines go into its one backend section."""
+    port = free_port()
+    root = os.path.join(workdir, name)
+    os.makedirs(root, exist_ok=True)
+    conf = os.path.join(root, "haproxy.cfg")
+    with open(conf, "w") as f:
+        f.write(f"""global
+  nbthread 1
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client {idle_s}s
+  timeout server {idle_s}s
+  timeout http-keep-alive {idle_s}s
+frontend fe
+  bind 127.0.0.1:{port}
+  default_backend be
+backend be
+  {backend_lines}
+""")
+    return Server(name, ["haproxy", "-db", "-f", conf], port, workdir)
 
 
 def build_floor(out_dir):
