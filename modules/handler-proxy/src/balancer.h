@@ -39,7 +39,22 @@ class Balancer {
   uint32_t outstanding(int server) const;
 
  private:
-  // implementation's own members
+  // May server i take this attempt (available, not in `tried`)?
+  bool eligible(size_t i, uint64_t tried, uint64_t now_ms) const;
+  int pick_round_robin(uint64_t tried, uint64_t now_ms);
+  int pick_least_outstanding(uint64_t tried, uint64_t now_ms);
+  int pick_hash(std::string_view key, uint64_t tried, uint64_t now_ms) const;
+
+  struct Server {
+    uint32_t weight;      // clamped to 1..256
+    uint64_t seed;        // hash of the server's text: its identity under Policy::hash
+    int64_t current = 0;  // smooth weighted round robin's running weight
+    uint32_t outstanding = 0;
+  };
+  Policy policy_;
+  std::vector<Server> servers_;  // at most 64: `tried` has one bit per server
+  Health &health_;
+  size_t rotation_ = 0;  // least_outstanding: where the next tie-break scan starts
 };
 
 }  // namespace axle::proxy

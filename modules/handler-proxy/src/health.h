@@ -6,6 +6,7 @@
 // its own (every call takes now_ms).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -42,7 +43,16 @@ class Health {
   bool up(size_t server, uint64_t now_ms) const { return available(server, now_ms); }
 
  private:
-  // implementation's own members
+  struct Server {
+    uint32_t consecutive_fails = 0;  // request failures since the last success or ejection
+    uint32_t ejections_in_row = 0;   // ejections with no request success between them
+    uint64_t ejected_until_ms = 0;   // passive ejection ends then (0: not ejected)
+    bool checked_up = true;          // the active checks' verdict
+    uint32_t checks_passed = 0;      // active checks passed in a row
+    uint32_t checks_failed = 0;      // active checks failed in a row
+  };
+  HealthSettings settings_;
+  std::vector<Server> servers_;
 };
 
 }  // namespace axle::proxy

@@ -18,7 +18,20 @@ class RetryBudget {
   bool try_spend(uint64_t now_ms);
 
  private:
-  // implementation's own members
+  // One second of the window. The window is kBuckets seconds, kept in a
+  // fixed ring (bounded memory whatever the load): a bucket whose second is
+  // not the one being counted is reset before use.
+  static constexpr uint32_t kBuckets = 10;
+  struct Bucket {
+    uint64_t second = UINT64_MAX;  // now_ms / 1000 it counts; UINT64_MAX: never used
+    uint64_t requests = 0;
+    uint64_t retries = 0;
+  };
+  Bucket &bucket(uint64_t second);
+
+  uint32_t ratio_percent_;
+  uint32_t min_per_second_;
+  Bucket buckets_[kBuckets];
 };
 
 }  // namespace axle::proxy
