@@ -24,7 +24,6 @@ UpstreamState::UpstreamState(const Instance &instance, const UpstreamConfig &c, 
   checker = std::make_unique<HealthChecker>(instance.api, instance.cfg, worker, std::move(targets), hs, health);
 }
 
-UpstreamState::~UpstreamState() { checker.reset(); }
 
 WorkerContext::WorkerContext(const Instance &instance, axle_worker_t *worker) : instance_(instance), worker_(worker) {
   uint64_t period = 1000;

@@ -21,13 +21,14 @@ namespace axle::proxy {
 
 struct UpstreamState {
   UpstreamState(const Instance &instance, const UpstreamConfig &cfg, axle_worker_t *worker);
-  ~UpstreamState();  // the checker goes before the health it feeds
   const UpstreamConfig &cfg;
   Health health;
   Balancer balancer;  // refers to health: this object never moves
   RetryBudget budget;
   std::vector<std::unique_ptr<Pool>> pools;  // one per server
-  std::unique_ptr<HealthChecker> checker;     // when health_path is set; feeds `health`
+  // When health_path is set; feeds `health`. Declared last: destroyed first,
+  // before the health it feeds.
+  std::unique_ptr<HealthChecker> checker;
 };
 
 class WorkerContext {
