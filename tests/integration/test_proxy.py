@@ -6,9 +6,11 @@ waits on a timing threshold: tests count bytes, requests and connections."""
 
 import hashlib
 import os
+import signal
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -194,6 +196,10 @@ def standard_behaviour(method, target, head, body, sock):
     elif path.endswith("/stall"):  # promises 100 bytes, sends 10, stalls
         sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
         time.sleep(3)
+        return False
+    elif path.endswith("/hold"):  # promises 100 bytes, sends 10, holds the connection open
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+        time.sleep(20)
         return False
     elif path.endswith("/reset"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -468,6 +474,86 @@ def test_bad_upstream_configs_are_refused_with_their_position(tmp_path):
         r = harness.run_axle(["--check", path])
         assert r.returncode != 0, (needle, r.stdout, r.stderr)
         assert needle in r.stderr + r.stdout and "bad.toml:" in r.stderr + r.stdout, (needle, r.stderr)
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_client_leaving_mid_response_closes_the_upstream_connection(start_axle, backend):
+    server, addr = start_proxy(start_axle, [backend.addr], workers=1)
+    with Conn(*addr) as c:
+        assert c.request(get("/ping")).status == 200
+        base = fd_count(server.proc.pid)  # the client connection counted
+    for _ in range(5):
+        with Conn(*addr) as c:
+            c.send(get("/app/hold"))
+            assert b"content-length: 100" in c._read_until(b"\r\n\r\n").lower()
+        # The backend holds its end for 20 s: only the proxy closing it brings the count back.
+        deadline = time.monotonic() + 5
+        while fd_count(server.proc.pid) > base - 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert fd_count(server.proc.pid) <= base - 1, "upstream connection leaked after the client left"
+    assert backend.count("/app/hold") == 5
+
+
+def test_reload_swaps_the_upstream_list_without_failing_requests(start_axle, backend):
+    other = Backend()
+    try:
+        server = start_axle.start(proxy_config([backend.addr], workers=2))
+        addr = server.listeners[0]
+        config_path = Path(server.args[server.args.index("--config") + 1])
+        inflight = Conn(*addr, timeout=10)
+        inflight.send(get("/app/slow"))  # answered by the old generation's server in 2 s
+        statuses = []
+        stop = threading.Event()
+
+        def load():
+            while not stop.is_set():
+                with Conn(*addr) as c:
+                    statuses.append(c.request(get("/app/load")).status)
+
+        t = threading.Thread(target=load)
+        t.start()
+        mark = server.log_mark()
+        config_path.write_text(proxy_config([other.addr], workers=2))
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for_log(r"generation 2 serving", start=mark)
+        before = other.count("/app/load")
+        deadline = time.monotonic() + 5
+        while other.count("/app/load") < before + 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stop.set()
+        t.join()
+        r = inflight.read_response()
+        inflight.close()
+        assert r.status == 200 and r.body == b"late"  # finished on its generation
+        assert statuses and all(s == 200 for s in statuses), statuses
+        assert other.count("/app/load") >= before + 5
+        assert backend.count("/app/slow") == 1
+    finally:
+        other.close()
+
+
+def test_active_checks_take_a_failing_server_out(start_axle, backend):
+    def sick(method, target, head, body, sock):
+        body.digest()
+        respond(sock, 500 if target == "/healthz" else 200, b"from sick")
+        return True
+
+    bad = Backend(sick)
+    try:
+        server, addr = start_proxy(start_axle, [bad.addr, backend.addr], workers=1,
+                                   upstream_extra={"health_path": "/healthz", "health_interval_ms": 50,
+                                                   "fall": 1, "rise": 1})
+        server.wait_for_log(rf"upstream server {bad.addr} is down")
+        with Conn(*addr) as c:
+            for _ in range(10):
+                r = c.request(get("/app/x"))
+                assert r.status == 200 and r.body == b"hello from /app/x"
+        assert bad.count("/app/x") == 0
+    finally:
+        bad.close()
 
 
 # ---------------------------------------------------------------- tunnels
