@@ -248,13 +248,14 @@ def dead_port():
     return port
 
 
-def proxy_config(servers, route_extra=None, upstream_extra=None, limits=None, workers=2, path="/app/*"):
+def proxy_config(servers, route_extra=None, upstream_extra=None, limits=None, workers=2, path="/app/*",
+                 modules=None):
     route = {"path": path, "handler": "proxy", "upstream": "app"}
     route.update(route_extra or {})
     lines = ["[module.proxy.upstream.app]", f"servers = {harness.toml_value(servers)}"]
     lines += [f"{k} = {harness.toml_value(v)}" for k, v in (upstream_extra or {}).items()]
     return harness.render_config(workers=workers, routes=[route, {"path": "/ping", "handler": "ping"}],
-                                 limits=limits, extra="\n".join(lines))
+                                 limits=limits, modules=modules, extra="\n".join(lines))
 
 
 def start_proxy(start_axle, servers, **kw):
@@ -384,6 +385,33 @@ def test_retry_around_a_dead_server_fails_no_request(start_axle, backend):
             assert c.request(get("/app/r")).status == 200
     assert backend.count("/app/r") == 20
     server.wait_for_log(r"upstream app server 127\.0\.0\.1:\d+: .*(refused|connect)", timeout=5)
+
+
+def proxy_metric(addr, name):
+    with Conn(*addr) as c:
+        text = c.request(get("/metrics")).body.decode()
+    values = [float(l.split()[-1]) for l in text.splitlines() if l.split(" ")[0] == name + '{module="proxy"}']
+    assert len(values) == 1, (name, text)
+    return values[0]
+
+
+def test_metrics_count_requests_failures_retries_and_generated_answers(start_axle, backend):
+    if not (harness.module_dir() / "axle-metrics-prometheus.so").exists():
+        pytest.skip("metrics-prometheus not built")
+    _, addr = start_proxy(start_axle, [f"127.0.0.1:{dead_port()}", backend.addr], workers=1,
+                          modules={"metrics": "prometheus"}, upstream_extra={"max_fails": 0})
+    for _ in range(6):
+        with Conn(*addr) as c:
+            assert c.request(get("/app/m")).status == 200
+    with Conn(*addr) as c:
+        assert c.request(get("/app/garbage")).status == 502
+    # Round robin over two servers: every other request met the dead one first and was retried.
+    assert proxy_metric(addr, "axle_proxy_requests_total") == 7
+    retries = proxy_metric(addr, "axle_proxy_retries_total")
+    assert retries >= 3
+    assert proxy_metric(addr, "axle_proxy_upstream_failures_total") == retries + 1  # + the malformed answer
+    assert proxy_metric(addr, "axle_proxy_responses_5xx_generated_total") == 1
+    assert proxy_metric(addr, "axle_proxy_pool_idle") == 1  # the live server's connection, back in the pool
 
 
 def test_connect_refused_is_502(start_axle):
