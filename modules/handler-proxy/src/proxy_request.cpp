@@ -280,6 +280,13 @@ void ProxyRequest::conn_data(UpstreamConn &c, const char *data, size_t len) {
   last_activity_ms_ = ctx_.now_ms();
   if (timer_kind_ == Timer::first_byte) arm(Timer::idle, route_.settings.idle_timeout_ms);
   std::string_view input(data, len);
+  if (!body_held_.empty() || !client_held_.empty()) {
+    // Bytes the io module had in flight when we paused (io_uring delivers a
+    // completed receive after the pause): they queue behind the held ones.
+    // Bounded by what was in flight, since nothing more is read.
+    client_held_.append(input);
+    return;
+  }
   if (tunnel_) {
     Wrote w = write_client(input);
     if (w == Wrote::held) hold({});
@@ -371,7 +378,8 @@ ProxyRequest::Wrote ProxyRequest::write_client(std::string_view data) {
 }
 
 // The client is not taking bytes: keep the rest of this input and stop the
-// upstream until on_writable. Holds at most one on_data's bytes.
+// upstream until on_writable. Holds one on_data's bytes, plus any the io
+// module had in flight when paused (conn_data).
 bool ProxyRequest::hold(std::string_view rest) {
   client_held_.assign(rest);
   if (!upstream_paused_ && conn_) {
