@@ -466,6 +466,66 @@ def test_reset_before_response_retries_idempotent_only(start_axle, backend):
         other.close()
 
 
+def reset_now(sock):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+def test_a_pooled_connection_found_dead_is_replaced_without_using_a_retry(start_axle):
+    resets = []
+    served = set()  # connections that answered once (kept alive here, so never confused with a new one)
+
+    def once_per_connection(method, target, head, body, sock):
+        body.digest()
+        if sock in served:
+            resets.append(1)
+            reset_now(sock)  # the second request on a kept connection: as if it had timed out
+            return False
+        served.add(sock)
+        respond(sock, 200, b"fresh")
+        return True
+
+    b = Backend(once_per_connection)
+    try:
+        _, addr = start_proxy(start_axle, [b.addr], workers=1, route_extra={"retries": 0})
+        with Conn(*addr) as c:
+            for _ in range(4):
+                r = c.request(get("/app/p"))
+                assert r.status == 200 and r.body == b"fresh"
+        # Every request after the first found its pooled connection dead and replaced it
+        # (the replacement went back to the pool: it had completed a response).
+        assert len(resets) == 3 and b.accepts == 4, (resets, b.accepts)
+    finally:
+        b.close()
+
+
+def test_retry_body_bytes_bounds_which_sent_requests_are_retried(start_axle, backend):
+    def resetter(method, target, head, body, sock):
+        body.digest()
+        reset_now(sock)
+        return False
+
+    bad = Backend(resetter)
+    try:
+        _, addr = start_proxy(start_axle, [bad.addr, backend.addr], workers=1,
+                              route_extra={"retry_body_bytes": 1000, "stream_body": True},
+                              upstream_extra={"max_fails": 0})
+        def put(n):
+            with Conn(*addr) as c:
+                return c.request(post("/app/upload", b"x" * n).replace(b"POST", b"PUT", 1)).status
+
+        small = [put(1000) for _ in range(4)]
+        small_hits = bad.count("/app/upload")
+        big = [put(1001) for _ in range(4)]
+        big_hits = bad.count("/app/upload") - small_hits
+        # Round robin over two servers: some attempts of each phase met the resetting one.
+        assert small_hits >= 1 and big_hits >= 1, (small_hits, big_hits)
+        assert small == [200] * 4  # kept, so retried on the good server after the reset
+        # Over retry_body_bytes the body was not kept: the reset is the answer.
+        assert big.count(502) == big_hits and big.count(200) == 4 - big_hits, big
+    finally:
+        bad.close()
+
+
 def test_503_from_a_server_is_retried_on_another(start_axle, backend):
     def busy(method, target, head, body, sock):
         body.digest()

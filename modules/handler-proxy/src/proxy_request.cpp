@@ -155,6 +155,8 @@ bool ProxyRequest::attempt() {
   up_.balancer.started(s);
   attempt_open_ = true;
   parser_.emplace(head_request_);
+  upstream_eof_ = false;  // a failed attempt's end of stream is not this one's
+  eof_err_ = 0;
   if (ever_sent_) {
     out_.assign(replay_);  // retry_possible() made sure it is whole
     out_sent_ = 0;
