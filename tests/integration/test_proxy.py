@@ -195,6 +195,11 @@ def standard_behaviour(method, target, head, body, sock):
         sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n"
                      b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
         respond(sock, 200, b"final")
+    elif path.endswith("/interims"):  # 1xx without end
+        for _ in range(100):
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        time.sleep(10)  # and nothing more: only the bound ends the wait in time
+        return False
     elif path.endswith("/slow"):
         time.sleep(2)
         respond(sock, 200, b"late")
@@ -449,6 +454,8 @@ def test_malformed_response_is_502(start_axle, backend):
     _, addr = start_proxy(start_axle, [backend.addr])
     with Conn(*addr) as c:
         assert c.request(get("/app/garbage")).status == 502
+    with Conn(*addr) as c:
+        assert c.request(get("/app/interims")).status == 502  # 1xx are bounded
 
 
 def test_reset_before_response_retries_idempotent_only(start_axle, backend):

@@ -329,6 +329,7 @@ bool ProxyRequest::on_head() {
     return true;
   }
   if (h.status < 200) {  // 100 and other interim answers are the proxy's business; 103 goes on
+    if (++interim_ > max_interim) return fail(Failure::malformed, 0, "more than 16 interim (1xx) responses");
     if (h.status == 103 && !begun_) {
       std::vector<axle_header_t> fields = forwardable(h.headers, false);
       api_->response_early_hints(resp_, fields.data(), static_cast<uint32_t>(fields.size()));

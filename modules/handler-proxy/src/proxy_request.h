@@ -105,6 +105,9 @@ class ProxyRequest final : public ConnOwner {
   bool fresh_only_ = false;  // the next attempt on server_ opens a new connection
   bool attempt_open_ = false;  // balancer.started() without its finished() yet
   bool retry_spent_ = false;    // the budget already paid for the retry under way
+  // A server may send a few 1xx before its answer, not an endless stream.
+  static constexpr unsigned max_interim = 16;
+  unsigned interim_ = 0;
   std::optional<ResponseParser> parser_;
   Failure last_failure_ = Failure::no_server;
   int eof_err_ = 0;
