@@ -127,6 +127,8 @@ AXLE_MODULE_ENTRY {
       .thread_init = axle::pool::thread_init,
       .thread_fini = axle::pool::thread_fini,
       .vtable = &axle::pool::kAllocVtable,
+      .config_sections = nullptr,
+      .config_section_count = 0,
   };
   return &descriptor;
 }

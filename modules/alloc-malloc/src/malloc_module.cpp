@@ -111,6 +111,8 @@ AXLE_MODULE_ENTRY {
       .thread_init = malloc_thread_init,
       .thread_fini = malloc_thread_fini,
       .vtable = &kVtable,
+      .config_sections = nullptr,
+      .config_section_count = 0,
   };
   return &descriptor;
 }

@@ -94,6 +94,8 @@ AXLE_MODULE_ENTRY {
       .thread_init = nullptr,
       .thread_fini = nullptr,
       .vtable = &kVtable,
+      .config_sections = nullptr,
+      .config_section_count = 0,
   };
   return &d;
 }

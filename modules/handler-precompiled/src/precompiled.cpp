@@ -373,6 +373,8 @@ AXLE_MODULE_ENTRY {
       .thread_init = pc::thread_init,
       .thread_fini = pc::thread_fini,
       .vtable = &pc::kVtable,
+      .config_sections = nullptr,
+      .config_section_count = 0,
   };
   return &d;
 }

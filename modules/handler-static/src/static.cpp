@@ -704,6 +704,8 @@ AXLE_MODULE_ENTRY {
       .thread_init = sh::thread_init,
       .thread_fini = sh::thread_fini,
       .vtable = &sh::kVtable,
+      .config_sections = nullptr,
+      .config_section_count = 0,
   };
   return &d;
 }

@@ -607,6 +607,8 @@ AXLE_MODULE_ENTRY {
       .thread_init = thread_init,
       .thread_fini = thread_fini,
       .vtable = &kVtable,
+      .config_sections = nullptr,
+      .config_section_count = 0,
   };
   return &d;
 }

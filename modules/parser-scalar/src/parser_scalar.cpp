@@ -241,6 +241,10 @@ AXLE_MODULE_ENTRY {
       .thread_init = nullptr,
       .thread_fini = nullptr,
       .vtable = &kVtable,
+#if AXLE_ABI_MINOR >= 3  // tests/fixtures/abi-compat builds this file against older headers too
+      .config_sections = nullptr,
+      .config_section_count = 0,
+#endif
   };
   return &descriptor;
 }

@@ -419,6 +419,8 @@ AXLE_MODULE_ENTRY {
       .thread_init = thread_init,
       .thread_fini = nullptr,  // the context is the instance: nothing to free
       .vtable = &kVtable,
+      .config_sections = nullptr,
+      .config_section_count = 0,
   };
   return &descriptor;
 }
