@@ -304,6 +304,7 @@ const axle_host_api_t kHostApi = {
     .metric_observe = metrics::observe,
     .metrics_collect = metrics::collect,
     .response_cancel = exchange_api::cancel,
+    .response_switch_protocols = exchange_api::switch_protocols,
 };
 
 }  // namespace
