@@ -120,10 +120,10 @@ bool Generation::load(std::string &error) {
     entry.handler_name = rc.handler;
     entry.handler = handlers[slot].vtable<axle_handler_vtable_t>();
     entry.handler_slot = slot;
-    entry.stream_body = rc.stream_body;
+    entry.stream_body = rc.streams_body(handlers[slot].desc().abi_minor, handlers[slot].desc().flags);
     entry.extension_methods = rc.extension_methods;
     for (const std::string &m : rc.extension_methods) entry.allow_names += (entry.allow_names.empty() ? "" : ", ") + m;
-    if (rc.stream_body && handlers[slot].desc().abi_minor < 2) {
+    if (entry.stream_body && handlers[slot].desc().abi_minor < 2) {
       error = rc.pos.str() + ": route " + rc.path + ": stream_body needs a handler built for ABI 1.2 or later ('" +
               rc.handler + "' is " + std::to_string(handlers[slot].desc().abi_major) + "." +
               std::to_string(handlers[slot].desc().abi_minor) + ")";
