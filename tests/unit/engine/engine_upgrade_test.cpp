@@ -187,6 +187,34 @@ TEST_CASE("engine.upgrade: the switch is refused unless kept, not begun, HTTP/1.
   });
 }
 
+TEST_CASE("engine.upgrade: a bodiless Upgrade request on a streaming route: the tunnel's stream replaces its empty last") {
+  each_parser([&](const char *parser) {
+    for (bool last_first : {false, true}) {
+      INFO("the request body's empty last delivered first " << last_first);
+      Harness h(parser);
+      h.send(upgrade_get("/upload"));  // its empty last is due on the next resume
+      TestKept &k = h.dispatcher.last_kept();
+      if (last_first) {
+        h.pump();
+        REQUIRE(k.lasts == 1);  // the request's own (empty) body
+        CHECK(k.body_bytes.empty());
+        k.lasts = 0;  // a new stream begins with the switch
+      }
+      REQUIRE(k.switch_protocols() == Write::Ok);
+      h.pump();
+      h.send("tunnel");
+      CHECK(k.body_bytes == "tunnel");
+      CHECK(k.lasts == 0);  // no end of stream until the client's
+      CHECK(k.faults == 0);
+      h.engine().peer_closed(0);
+      CHECK(k.lasts == 1);
+      REQUIRE(k.finish());
+      h.pump();
+      CHECK(h.engine().wants_close());
+    }
+  });
+}
+
 TEST_CASE("engine.upgrade: h2c and HTTP/1.0 upgrades are answered as plain HTTP/1.1 when no module switches") {
   each_parser([&](const char *parser) {
     Harness h(parser);
