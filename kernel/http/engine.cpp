@@ -617,7 +617,9 @@ bool Engine::buffer_append(const char *data, size_t len) {
     reject(503, nullptr, 0);  // the process holds as much for its clients as it may
     return false;
   }
-  switch (in.append(data, len, size_t(lim.max_head_bytes) + lim.max_body_bytes + kSlackInput)) {
+  const size_t cap =
+      phase_ == Phase::Tunnel ? kTunnelInputBytes : size_t(lim.max_head_bytes) + lim.max_body_bytes + kSlackInput;
+  switch (in.append(data, len, cap)) {
     case InputBuffer::Append::Ok:
       return true;
     case InputBuffer::Append::OverCap:

@@ -172,6 +172,12 @@ class Engine {
   static constexpr uint8_t kTimeoutResponse = 101;  // a kept request's handler is late
   // Unread input held while a kept request waits: beyond it, reading pauses.
   static constexpr size_t kHoldInputBytes = 64 * 1024;
+  // A tunnel's unread input at most: its bytes are no body (max_body_bytes
+  // means nothing to them), and past the hold an io module may still deliver
+  // what it took before the pause took effect (io-uring: up to its buffer
+  // ring, 8 MiB by default, on a connection's first pause). Beyond it the
+  // tunnel is aborted (AXLE_ABORT_ERROR); the process budget bounds the sum.
+  static constexpr size_t kTunnelInputBytes = 16 * 1024 * 1024;
 
  private:
   // Head: parsing requests. Body: buffering a body for its handler.
