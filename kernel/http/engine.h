@@ -174,9 +174,10 @@ class Engine {
   static constexpr size_t kHoldInputBytes = 64 * 1024;
   // A tunnel's unread input at most: its bytes are no body (max_body_bytes
   // means nothing to them), and past the hold an io module may still deliver
-  // what it took before the pause took effect (io-uring: up to its buffer
-  // ring, 8 MiB by default, on a connection's first pause). Beyond it the
-  // tunnel is aborted (AXLE_ABORT_ERROR); the process budget bounds the sum.
+  // what it took before the pause took effect (io-uring keeps reaping what a
+  // fast client sends until its recv cancel lands: over 10 MiB seen on
+  // loopback). Beyond it the tunnel is aborted (AXLE_ABORT_ERROR); the
+  // process budget bounds the sum over connections.
   static constexpr size_t kTunnelInputBytes = 16 * 1024 * 1024;
 
  private:

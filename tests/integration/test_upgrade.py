@@ -24,10 +24,9 @@ CONN_OUTPUT = 256 * 1024
 # Socket buffers on both ends (the kernel doubles what is set), so what the
 # kernel may queue is known rather than autotuned up to tcp_rmem's maximum.
 SOCKET_BUFFER = 128 * 1024
-# What an io module may take from the socket before a pause takes effect and
-# hand over: io-uring, whatever its buffer ring holds when the host pauses
-# (the ring is set to 1 MiB here; the kernel's tunnel input bound covers the
-# default 8 MiB), and its stash (up to 1 MiB).
+# What an io module may take from the socket before a pause takes effect:
+# its buffer ring (io-uring's is set to 1 MiB here) and its stash (up to
+# 1 MiB). io-uring may take more (see the uring bound in the test below).
 URING_BUFFERS = 64  # of 16 KiB
 IO_BURST = URING_BUFFERS * 16 * 1024 + MiB
 # What a stuck tunnel may take from a client that reads nothing: four socket

@@ -304,6 +304,34 @@ TEST_CASE("engine.upgrade: the client's half-close is the tunnel's last; the wri
   });
 }
 
+TEST_CASE("engine.upgrade: input delivered past a pause is held up to the tunnel's cap, then the tunnel is aborted") {
+  each_parser([&](const char *parser) {
+    Harness h(parser);
+    h.send(upgrade_get("/keep"));
+    TestKept &k = h.dispatcher.last_kept();
+    REQUIRE(k.switch_protocols() == Write::Ok);
+    h.pump();
+    k.pause(true);
+    h.engine().resume();
+    // An io module that delivers despite the pause (io-uring's late reaps):
+    // held, far past the 64 KiB hold and max_body_bytes (1 MiB here)...
+    const std::string mib(1 << 20, 'b');
+    size_t held = 0;
+    while (held + mib.size() <= http::Engine::kTunnelInputBytes) {
+      h.send(mib);
+      held += mib.size();
+    }
+    CHECK(k.aborts.empty());
+    CHECK(h.engine().buffered_input() == held);
+    // ...up to the cap: one byte more ends it.
+    h.send(std::string(http::Engine::kTunnelInputBytes - held + 1, 'c'));
+    REQUIRE(k.aborts.size() == 1);
+    CHECK(k.aborts[0] == AXLE_ABORT_ERROR);
+    CHECK(h.engine().wants_close());
+    CHECK(k.body_bytes.empty());
+  });
+}
+
 TEST_CASE("engine.upgrade: a tunnel's writes wait for the client to read, then writable() follows") {
   each_parser([&](const char *parser) {
     Limits lim;
