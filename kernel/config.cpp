@@ -902,6 +902,13 @@ bool parse_listen_address(std::string_view text, ListenAddress &out, std::string
   return true;
 }
 
+bool RouteConfig::streams_body(uint16_t handler_abi_minor, uint32_t handler_flags) const {
+  if (fallback != RouteFallback::None) return false;
+  if (stream_body) return *stream_body;
+  // The flag means nothing before 1.3: an older module may have set the bit.
+  return handler_abi_minor >= 3 && (handler_flags & AXLE_MODULE_FLAG_STREAM_BODY) != 0;
+}
+
 std::optional<Config> parse_config(std::string_view toml_text, const std::string &source_name,
                                    const std::string &base_dir, std::string &error) {
   try {

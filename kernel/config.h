@@ -61,12 +61,19 @@ struct RouteConfig {
   // Names in "methods" outside the AXLE_METHOD_* set (case-sensitive tokens,
   // e.g. "PROPFIND"); when there are any, AXLE_METHOD_OTHER means only these.
   std::vector<std::string> extension_methods;
-  bool stream_body = false;  // "stream_body": the handler receives the body as it arrives
+  // "stream_body": the handler receives the body as it arrives. Unset: the
+  // handler's default (streams_body below).
+  std::optional<bool> stream_body;
   // "host": lowercase exact names ("example.com") and wildcards ("*.example.com",
   // any name below example.com); empty = every host (the unscoped routes).
   std::vector<std::string> hosts;
   RouteFallback fallback = RouteFallback::None;  // set: no path, answers 404 or 405 for its scopes
   OptionTable options;     // every other key of the [[route]] table
+
+  // Whether the route streams its request body: stream_body, or when unset
+  // its handler's default (AXLE_MODULE_FLAG_STREAM_BODY in the descriptor's
+  // flags, from ABI 1.3 on). A fallback route never streams.
+  bool streams_body(uint16_t handler_abi_minor, uint32_t handler_flags) const;
 };
 
 struct Limits {

@@ -73,9 +73,12 @@ void Exchange::writable() {
   if (AXLE_STRUCT_HAS(hooks_, axle_response_hooks_t, on_writable) && hooks_->on_writable) hooks_->on_writable(arg_);
 }
 
+bool Exchange::takes_body() const {
+  return AXLE_STRUCT_HAS(hooks_, axle_response_hooks_t, on_body) && hooks_->on_body;
+}
+
 void Exchange::body(const char *data, size_t len, bool last) {
-  if (AXLE_STRUCT_HAS(hooks_, axle_response_hooks_t, on_body) && hooks_->on_body)
-    hooks_->on_body(arg_, data, len, last ? 1 : 0);
+  if (takes_body()) hooks_->on_body(arg_, data, len, last ? 1 : 0);
 }
 
 // ---- host calls ----
@@ -229,6 +232,21 @@ axle_status_t cancel(axle_response_t *resp) {
   ex->release();
   w.request_pump(&conn);
   return AXLE_OK;
+}
+
+axle_status_t switch_protocols(axle_response_t *resp) {
+  Exchange *ex = kept(resp, "response_switch_protocols");
+  if (!ex) return AXLE_ERR_INVALID;
+  if (!ex->takes_body()) {
+    misuse("response_switch_protocols", "the response's hooks have no on_body to take the tunnel's bytes");
+    return AXLE_ERR_INVALID;
+  }
+  axle_status_t s = status_of(ex->conn.engine().kept_switch(ex->response));
+  if (s == AXLE_ERR_INVALID)
+    misuse("response_switch_protocols", "only for a kept response not begun, whose request is HTTP/1.1 with "
+                                        "Upgrade and Connection: upgrade and whose body was read whole");
+  else ex->worker.request_pump(&ex->conn);
+  return s;
 }
 
 axle_status_t close_connection(axle_response_t *resp) {

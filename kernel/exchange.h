@@ -40,6 +40,8 @@ class Exchange final : public http::KeptRequest {
   axle_response_t *handle = nullptr;
   // The head went out (response_begin): the engine keeps that state.
   bool begun() const;
+  // The hooks take body bytes (on_body): required of a tunnel.
+  bool takes_body() const;
 
  private:
   const axle_response_hooks_t *hooks_;
@@ -90,6 +92,7 @@ axle_status_t close_connection(axle_response_t *resp);
 axle_status_t early_hints(axle_response_t *resp, const axle_header_t *headers, uint32_t count);
 axle_status_t body_pause(axle_response_t *resp, int paused);
 axle_status_t cancel(axle_response_t *resp);
+axle_status_t switch_protocols(axle_response_t *resp);  // since 1.3
 axle_status_t address(axle_response_t *resp, axle_conn_end_t end, axle_address_t *out);
 }  // namespace exchange_api
 

@@ -45,10 +45,12 @@ bool instantiate(const Config &config, axle_module_kind_t kind, const std::strin
     if (!build_module_config(d, config.tls_options, {"listen"}, config.base_dir, *out.config, error)) return false;
   } else if (it == config.module_options.end()) {
     // No table: defaults only, and a place for config_position.
-    const OptionTable absent{.pos = {config.source, 0}, .path = "module." + name};
-    if (!build_config(kind == AXLE_KIND_HANDLER ? ConfigSchema{.owner = name} : module_schema(d), absent, {},
-                      config.base_dir, *out.config, error))
-      return false;
+    OptionTable absent;
+    absent.pos = {config.source, 0};
+    absent.path = "module." + name;
+    ConfigSchema schema = module_schema(d);
+    if (kind == AXLE_KIND_HANDLER) schema = ConfigSchema{name, {}, nullptr, 0, nullptr, 0};  // keys are route keys
+    if (!build_config(schema, absent, {}, config.base_dir, *out.config, error)) return false;
   } else if (kind == AXLE_KIND_HANDLER) {
     if (!build_handler_instance_config(d, it->second, config.base_dir, *out.config, error)) return false;
   } else if (!build_module_config(d, it->second, {}, config.base_dir, *out.config, error)) {
@@ -131,10 +133,10 @@ bool Generation::load(std::string &error) {
     entry.handler_name = rc.handler;
     entry.handler = handlers[slot].vtable<axle_handler_vtable_t>();
     entry.handler_slot = slot;
-    entry.stream_body = rc.stream_body;
+    entry.stream_body = rc.streams_body(handlers[slot].desc().abi_minor, handlers[slot].desc().flags);
     entry.extension_methods = rc.extension_methods;
     for (const std::string &m : rc.extension_methods) entry.allow_names += (entry.allow_names.empty() ? "" : ", ") + m;
-    if (rc.stream_body && handlers[slot].desc().abi_minor < 2) {
+    if (entry.stream_body && handlers[slot].desc().abi_minor < 2) {
       error = rc.pos.str() + ": route " + rc.path + ": stream_body needs a handler built for ABI 1.2 or later ('" +
               rc.handler + "' is " + std::to_string(handlers[slot].desc().abi_major) + "." +
               std::to_string(handlers[slot].desc().abi_minor) + ")";

@@ -351,6 +351,7 @@ const axle_host_api_t kHostApi = {
     .config_section_count = config_section_count,
     .config_section_at = config_section_at,
     .config_position = config_position,
+    .response_switch_protocols = exchange_api::switch_protocols,
 };
 
 }  // namespace

@@ -65,6 +65,13 @@ void Engine::receive(const char *data, size_t len) {
     account();
     return;
   }
+  if (phase_ == Phase::Tunnel) {
+    if (!buffer_append(data, len)) return;
+    deliver_tunnel();
+    settle_deadline();
+    account();
+    return;
+  }
   if (input_size() == 0 && phase_ == Phase::Head && !paused_) {
     // Fast path: parse straight from the io module's buffer, copy only a tail.
     size_t used = process(data, len);
@@ -81,6 +88,15 @@ void Engine::receive(const char *data, size_t len) {
 
 void Engine::peer_closed(int err) {
   peer_eof_ = true;
+  if (kept() && err == 0 && (phase_ == Phase::Tunnel || (phase_ == Phase::Waiting && work_->kept.upgrade))) {
+    // A half-close: a tunnel's handler hears it as last once the bytes
+    // before it are delivered, and may still write; an Upgrade request not
+    // yet answered may still switch (its tunnel then ends at once).
+    if (phase_ == Phase::Tunnel) deliver_tunnel();
+    settle_deadline();
+    account();
+    return;
+  }
   if (kept()) {
     // The client left (or half-closed) while its handler works: nothing it
     // could still read is worth producing.
@@ -239,6 +255,7 @@ void Engine::resume_work() {
   resume_wanted_ = false;
   if (closed_) return;
   if (phase_ == Phase::StreamBody) deliver_body();
+  if (phase_ == Phase::Tunnel) deliver_tunnel();
   if (phase_ == Phase::Head && !paused_) run_buffered();
   // A closing kept response that ended without queueing a byte (its body
   // had already gone out: a Content-Length or close-delimited stream, a HEAD
@@ -323,6 +340,10 @@ size_t Engine::process(const char *buf, size_t len) {
 void Engine::run_buffered() {
   while (input_size() > 0 && phase_ != Phase::Closing && !final_ && !paused_ && !closed_) {
     if (phase_ == Phase::Waiting) break;  // a kept request answers first
+    if (phase_ == Phase::Tunnel) {
+      deliver_tunnel();
+      break;
+    }
     if (phase_ == Phase::StreamBody) {
       deliver_body();
       break;
@@ -334,7 +355,7 @@ void Engine::run_buffered() {
     size_t used = process(work_->in.data(), work_->in.size());
     if (phase_ == Phase::Closing || closed_) break;
     work_->in.consume(used);
-    if (phase_ == Phase::StreamBody || phase_ == Phase::Waiting) continue;
+    if (phase_ == Phase::StreamBody || phase_ == Phase::Waiting || phase_ == Phase::Tunnel) continue;
     if (used == 0 && phase_ == Phase::Head) break;  // an incomplete head, or paused
   }
 }
@@ -377,6 +398,8 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
   k.close = close;
   k.started_ns = started_ns;
   k.bytes_in = bytes_in;
+  k.upgrade = info.upgrade;
+  k.bodiless = info.body == BodyKind::None;
   if (!stream_body) k.body_done = true;
   Response &resp = ctx_.response;
   dispatching_ = true;
@@ -397,7 +420,8 @@ void Engine::dispatch(const axle_request_head_t &head, const HeadInfo &info, std
       k.log = new (std::nothrow) KeptLogCopy;
       if (k.log) k.log->copy_from(head);
     }
-    if (r.empty_stream) start_stream_body(info, 0);  // delivers an empty last on resume
+    // Delivers an empty last on resume, unless the handler already switched protocols.
+    if (r.empty_stream && phase_ != Phase::Tunnel) start_stream_body(info, 0);
     if (phase_ == Phase::Head) phase_ = Phase::Waiting;
     if (phase_ == Phase::StreamBody) resume_wanted_ = true;
     if (phase_ == Phase::StreamBody && info.expect_continue && !k.begun && !queue_continue(w->out)) closed_ = true;
@@ -538,8 +562,9 @@ bool Engine::output_full() const {
 }
 
 void Engine::finish_if_done() {
-  // The peer sent all it will: once everything answerable is answered, close.
-  if (peer_eof_ && !closed_ && output_empty() && !paused_) closed_ = true;
+  // The peer sent all it will: once everything answerable is answered, close
+  // (a kept request still open here is a tunnel or an Upgrade not yet answered).
+  if (peer_eof_ && !closed_ && !kept() && output_empty() && !paused_) closed_ = true;
 }
 
 void Engine::set_deadline(uint32_t ms, uint8_t kind) {
@@ -549,6 +574,14 @@ void Engine::set_deadline(uint32_t ms, uint8_t kind) {
 
 void Engine::settle_deadline() {
   if (closed_ || linger_ || !output_empty()) return;  // the write deadline runs
+  if (phase_ == Phase::Tunnel) {
+    // A tunnel has no header or body to wait for: header_ms, body_ms and
+    // response_ms no longer apply. idle_ms bounds a tunnel where nothing
+    // moves either way, re-armed by every event; write_ms (above) one whose
+    // client stopped reading.
+    set_deadline(ctx_.timeouts.idle_ms, AXLE_TIMEOUT_IDLE);
+    return;
+  }
   if (phase_ == Phase::Waiting || phase_ == Phase::StreamBody) {
     const KeptState &k = work_->kept;
     if (phase_ == Phase::StreamBody && !k.body_paused) {
@@ -584,7 +617,9 @@ bool Engine::buffer_append(const char *data, size_t len) {
     reject(503, nullptr, 0);  // the process holds as much for its clients as it may
     return false;
   }
-  switch (in.append(data, len, size_t(lim.max_head_bytes) + lim.max_body_bytes + kSlackInput)) {
+  const size_t cap =
+      phase_ == Phase::Tunnel ? kTunnelInputBytes : size_t(lim.max_head_bytes) + lim.max_body_bytes + kSlackInput;
+  switch (in.append(data, len, cap)) {
     case InputBuffer::Append::Ok:
       return true;
     case InputBuffer::Append::OverCap:

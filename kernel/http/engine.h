@@ -140,6 +140,14 @@ class Engine {
   // body is left incomplete and the connection closes after what was queued.
   void kept_cancel();
   void kept_body_pause(bool paused);
+  // Answers 101 with resp's headers and "Connection: upgrade", and turns the
+  // connection into a tunnel for the kept request: every later client byte
+  // (those already buffered first) goes to KeptRequest::body, its end of
+  // stream as last; kept_write sends raw bytes; kept_finish closes the
+  // connection once they are written. Invalid unless the request is kept,
+  // not begun, HTTP/1.1 with Upgrade + Connection: upgrade, and its own body
+  // was read whole (or it had none).
+  Write kept_switch(Response &resp);
   void *conn() const { return conn_; }
   // A connection in the reserve above max_connections: the dispatcher serves
   // it only the metrics route (others get 503), and every response closes it.
@@ -164,13 +172,22 @@ class Engine {
   static constexpr uint8_t kTimeoutResponse = 101;  // a kept request's handler is late
   // Unread input held while a kept request waits: beyond it, reading pauses.
   static constexpr size_t kHoldInputBytes = 64 * 1024;
+  // A tunnel's unread input at most: its bytes are no body (max_body_bytes
+  // means nothing to them), and past the hold an io module may still deliver
+  // what it took before the pause took effect (io-uring keeps reaping what a
+  // fast client sends until its recv cancel lands: over 10 MiB seen on
+  // loopback). Beyond it the tunnel is aborted (AXLE_ABORT_ERROR); the
+  // process budget bounds the sum over connections.
+  static constexpr size_t kTunnelInputBytes = 16 * 1024 * 1024;
 
  private:
   // Head: parsing requests. Body: buffering a body for its handler.
   // StreamBody: a kept request takes its body as it arrives. Waiting: a kept
-  // request is answering; later requests wait their turn. Closing: reading
-  // and dropping until the close.
-  enum class Phase : uint8_t { Head, Body, StreamBody, Waiting, Closing };
+  // request is answering; later requests wait their turn (so the bytes behind
+  // an Upgrade request are never parsed before its answer is known). Tunnel:
+  // switched protocols; client bytes go to the kept request raw. Closing:
+  // reading and dropping until the close.
+  enum class Phase : uint8_t { Head, Body, StreamBody, Waiting, Tunnel, Closing };
   using Work = EngineWork;  // absent while the connection is idle
 
   Work *ensure_work();  // nullptr when out of memory
@@ -187,6 +204,7 @@ class Engine {
                 bool stream_body = false);
   void start_stream_body(const HeadInfo &info, size_t consumed);
   void deliver_body();
+  void deliver_tunnel();
   void end_kept(int64_t queued);
   // Aborts a kept request from inside an engine event: the handler is told,
   // the request is reported, and when `answer` is set and nothing of its
@@ -250,7 +268,8 @@ inline bool Engine::idle() const {
   return phase_ == Phase::Head && input_size() == 0 && output_empty() && !final_ && !closed_ && !resume_wanted_;
 }
 inline bool Engine::holding_input() const {
-  return (phase_ == Phase::Waiting || (phase_ == Phase::StreamBody && work_->kept.body_paused)) &&
+  return (phase_ == Phase::Waiting ||
+          ((phase_ == Phase::StreamBody || phase_ == Phase::Tunnel) && work_->kept.body_paused)) &&
          work_->in.size() >= kHoldInputBytes;
 }
 

@@ -128,6 +128,25 @@ void Engine::deliver_body() {
   settle_deadline();
 }
 
+// Hands a tunnel's client bytes to its handler as they arrive, then its end
+// of stream once every byte before it was delivered.
+void Engine::deliver_tunnel() {
+  Work &w = *work_;
+  KeptState &k = w.kept;
+  while (phase_ == Phase::Tunnel && !closed_ && k.request && !k.body_paused && !k.body_done &&
+         (w.in.size() > 0 || peer_eof_)) {
+    size_t n = w.in.size();
+    bool last = n == 0;  // only once the client's end of stream came
+    if (last) k.body_done = true;
+    k.bytes_in += n;  // the access record counts the tunnel's bytes both ways
+    k.request->body(n ? w.in.data() : "", n, last);
+    // Ended inside the call: the rest is dropped (the buffer is lent to the
+    // handler until it returns, so it is released later, not here).
+    if (phase_ != Phase::Tunnel || closed_) return;
+    w.in.consume(n);
+  }
+}
+
 void Engine::end_kept(int64_t queued) {
   Work &w = *work_;
   KeptState &k = w.kept;
@@ -146,7 +165,13 @@ void Engine::end_kept(int64_t queued) {
          k.started_ns, false);
   delete k.log;
   k.log = nullptr;
-  if (k.close || !k.body_done) {
+  if (phase_ == Phase::Tunnel) {
+    // No HTTP follows a tunnel: close once its bytes are written. What the
+    // client still sends is dropped (see deliver_tunnel for why not released).
+    final_ = true;
+    phase_ = Phase::Closing;
+    paused_ = false;
+  } else if (k.close || !k.body_done) {
     final_ = true;
     if (!k.body_done) stop_reading_requests();
   } else if (phase_ == Phase::Waiting) {
@@ -244,6 +269,34 @@ Engine::Write Engine::early_hints(const axle_header_t *headers, uint32_t count) 
   }
   work_->kept.bytes_out += static_cast<uint64_t>(queued);
   resume_wanted_ = true;
+  return Write::Ok;
+}
+
+Engine::Write Engine::kept_switch(Response &resp) {
+  if (!kept()) return Write::Invalid;
+  KeptState &k = work_->kept;
+  // A body still arriving would mix with the tunnel's bytes. A bodiless
+  // request on a streaming route may still owe its handler the empty last:
+  // the tunnel's stream replaces it.
+  bool body_read = k.body_done || (k.bodiless && phase_ == Phase::StreamBody);
+  if (k.begun || !k.upgrade || k.version_minor < 1 || !body_read) return Write::Invalid;
+  resp.status = 101;
+  ResponseFrame frame{ctx_.date.view(), 1, false, false, true};
+  int64_t queued = serialize_stream_head(work_->out, resp, frame, StreamBody::None, 0);
+  if (queued < 0) {
+    closed_ = true;
+    return Write::Failed;
+  }
+  k.status = 101;
+  k.begun = true;
+  k.close = true;
+  k.head_only = false;
+  k.stream = StreamBody::Close;  // raw bytes, no framing
+  k.bytes_out += static_cast<uint64_t>(queued);
+  k.body_chunked = false;
+  k.body_done = false;  // now: the client's end of stream delivered
+  phase_ = Phase::Tunnel;
+  resume_wanted_ = true;  // delivers what is buffered
   return Write::Ok;
 }
 

@@ -40,10 +40,13 @@ struct KeptState {
   bool close = false;            // the connection closes after this response
   bool begun = false;            // the head is queued; the body streams
   bool want_writable = false;    // a write was refused: tell the handler when there is room
+  bool upgrade = false;          // HeadInfo::upgrade: kept_switch may turn the connection into a tunnel
+  bool bodiless = false;         // the request had no body (its empty streamed last may still be due)
   StreamBody stream = StreamBody::None;
   uint64_t length_left = 0;      // StreamBody::Length: bytes still owed
   uint64_t started_ns = 0, bytes_in = 0, bytes_out = 0;
-  // Streamed request body.
+  // Streamed request body; in a tunnel, the client's bytes (body_done: its
+  // end of stream was delivered).
   bool body_chunked = false;
   bool body_paused = false;      // the handler asked for no more for now
   bool body_done = true;

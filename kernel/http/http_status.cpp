@@ -5,6 +5,7 @@ namespace axle::http {
 std::string_view reason_phrase(uint16_t status) {
   switch (status) {
     case 100: return "Continue";
+    case 101: return "Switching Protocols";
     case 103: return "Early Hints";
     case 200: return "OK";
     case 201: return "Created";

@@ -33,6 +33,7 @@ HeadInfo check_head(const axle_request_head_t &head, uint64_t max_body_bytes) {
   uint64_t length = 0;
   uint32_t hosts = 0;
   bool empty_host = false;
+  bool upgrade_field = false, connection_upgrade = false;
   for (uint32_t i = 0; i < head.header_count; ++i) {
     const axle_header_t &h = head.headers[i];
     switch (h.name.len) {
@@ -49,10 +50,14 @@ HeadInfo check_head(const axle_request_head_t &head, uint64_t max_body_bytes) {
           info.expect_continue = head.version_minor >= 1;
         }
         break;
+      case 7:
+        if (iequals(h.name, "upgrade") && h.value.len) upgrade_field = true;
+        break;
       case 10:
         if (iequals(h.name, "connection")) {
           for_each_token(h.value, [&](std::string_view t) {
             if (iequals(t, "close")) info.keep_alive = false;
+            else if (iequals(t, "upgrade")) connection_upgrade = true;
             else if (iequals(t, "keep-alive") && head.version_minor == 0) info.keep_alive = true;
           });
         }
@@ -118,6 +123,7 @@ HeadInfo check_head(const axle_request_head_t &head, uint64_t max_body_bytes) {
     info.content_length = length;
   }
   if (info.body == BodyKind::None) info.expect_continue = false;
+  info.upgrade = upgrade_field && connection_upgrade && head.version_minor >= 1;
   return info;
 }
 

@@ -16,6 +16,7 @@ struct ResponseFrame {
   uint8_t version_minor = 1;
   bool close = false;      // last response on the connection: "Connection: close"
   bool head_only = false;  // answering HEAD: the head as for GET, no body
+  bool upgrade = false;    // a 101 switching protocols: "Connection: upgrade"
 };
 
 // Moves what resp holds onto out and resets resp. Returns the bytes queued

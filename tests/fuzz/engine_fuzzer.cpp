@@ -19,7 +19,10 @@
 // a known length, or a 204) with writes that may be refused (Again) until
 // writable(); 'u' streams its request body (paused and resumed by the
 // schedule) and answers after the last byte or early; 'w' streams its body
-// but answers at once; 'h' sends a 103 first. After any kept_* call the
+// but answers at once; 'h' sends a 103 first; 't' switches protocols when the
+// request allows it (else answers plainly), then, as a tunnel, takes every
+// later byte, writes raw bytes (refused with Again until writable()), pauses
+// and resumes, and finishes early, after `last` or at the end. After any kept_* call the
 // driver calls resume() before taking output, like the connection glue.
 // Invariants, checked on every input: the engine's bytes parse as
 // well-formed HTTP/1.1 responses (chunked and close-delimited included); final responses answer the dispatched
@@ -27,7 +30,8 @@
 // in X-Seq); nothing follows a response that said Connection: close; output
 // and open files stay under their bounds; when the client read everything
 // and no deadline fired and nothing was aborted, every dispatched request
-// was answered; a kept request hears nothing after its end, abort at most
+// was answered; after a 101 the client gets exactly the tunnel's written
+// bytes and nothing parsed behind it; a kept request hears nothing after its end, abort at most
 // once, no hook from inside a kept_* call, no body after `last`; all engine
 // memory comes back and every lent body is released once. Any violation
 // aborts.
@@ -97,6 +101,7 @@ struct Expected {
   uint16_t error_status;  // 0: a handler answer carrying X-Seq
   bool head;
   bool aborted = false;  // a kept request the engine aborted: an error answer or none
+  bool tunnel = false;   // switched protocols: a 101, then raw bytes, no final response
 };
 
 // A small owned body carrying X-Seq, as a handler fills a Response.
@@ -137,8 +142,9 @@ class FuzzKept final : public KeptRequest {
     seq_ = seq;
     streamed_body_ = streamed_body;
     active_ = true;
-    begun_ = want_writable_ = last_seen_ = paused_ = answer_in_hook_ = false;
+    begun_ = want_writable_ = last_seen_ = paused_ = answer_in_hook_ = switched_ = false;
     total_ = written_ = 0;
+    tunnel_written.clear();
   }
 
   // One step of the handler's work (r: 32 random bits); finishing: the input is over, end soon.
@@ -152,6 +158,10 @@ class FuzzKept final : public KeptRequest {
         answer_in_hook_ = ((r >> 5) & 7) == 0;
         call([&] { engine_->kept_body_pause(paused_); });
       }
+      return;
+    }
+    if (mode_ == 't') {
+      tunnel_act(r, finishing);
       return;
     }
     if (mode_ != 's') {
@@ -202,16 +212,22 @@ class FuzzKept final : public KeptRequest {
     want_writable_ = false;
     if (written_ & 1) act(static_cast<uint32_t>(written_) * 2654435761u, false);  // writes on from the hook
   }
-  void body(const char *, size_t len, bool last) override {
+  void body(const char *data, size_t len, bool last) override {
     check("body");
-    if (!streamed_body_ || last_seen_) fail("body after last, or on a route that does not stream");
+    if ((!streamed_body_ && !switched_) || last_seen_) fail("body after last, or on a route that does not stream");
     if (len == 0 && !last) fail("an empty body call that is not the last");
     if (paused_) fail("body while paused");
     last_seen_ = last;
+    if (switched_) {
+      if (len && !data) fail("tunnel bytes without data");
+      if (last && len % 2 == 0) finish_tunnel();  // from the hook, after the client's end of stream
+      return;
+    }
     if (answer_in_hook_ || (last && len % 3 == 0)) respond(last ? "hook-last" : "hook");  // answers from the hook
   }
 
   size_t max_write = 0;  // the connection's output bound: no write exceeds it
+  std::string tunnel_written;  // every raw byte the tunnel's writes queued, in order
 
  private:
   void check(const char *what) {
@@ -219,6 +235,46 @@ class FuzzKept final : public KeptRequest {
     if (in_call_) fail("a hook from inside a kept_* call:", what);
   }
   void end() { active_ = false; }
+  void finish_tunnel() {
+    end();
+    if (!call([&] { return engine_->kept_finish(nullptr, 0); })) fail("a tunnel's finish refused");
+  }
+  // 't': switch when the request allows it, then write, pause and finish.
+  void tunnel_act(uint32_t r, bool finishing) {
+    if (!switched_) {
+      fill_small(resp_, seq_, {});
+      resp_.header_lines += "Upgrade: t\r\n";
+      Engine::Write w = call([&] { return engine_->kept_switch(resp_); });
+      if (w == Engine::Write::Ok) {
+        switched_ = true;
+        expected_[seq_ - 1].tunnel = true;
+        return;
+      }
+      resp_.reset();
+      if (w == Engine::Write::Failed) return;  // out of memory: the engine closes
+      respond("no switch");                    // not an Upgrade request: a plain answer
+      return;
+    }
+    if (finishing || (r & 15) == 0) {
+      finish_tunnel();
+      return;
+    }
+    if ((r >> 4) & 1) {
+      paused_ = (r >> 5) & 1;
+      call([&] { engine_->kept_body_pause(paused_); });
+      return;
+    }
+    const std::string piece(std::min<size_t>(max_write, 1 + (r >> 6) % 2000), 't');
+    Engine::Write w = call([&] { return engine_->kept_write(piece); });
+    if (w == Engine::Write::Again) {
+      want_writable_ = true;
+      return;
+    }
+    if (w == Engine::Write::Failed) return;
+    if (w != Engine::Write::Ok) fail("a tunnel's write refused within every bound");
+    tunnel_written += piece;
+    written_ += piece.size();
+  }
   void respond(std::string_view text) {
     fill_small(resp_, seq_, text);
     end();
@@ -237,14 +293,14 @@ class FuzzKept final : public KeptRequest {
   char mode_ = 0;
   size_t seq_ = 0;
   bool active_ = false, begun_ = false, want_writable_ = false, streamed_body_ = false, last_seen_ = false,
-       paused_ = false, answer_in_hook_ = false;
+       paused_ = false, answer_in_hook_ = false, switched_ = false;
   uint64_t total_ = 0, written_ = 0;
   bool in_call_ = false;
 };
 
 // Answers by the path's second byte: 'l' large body, 'f' file, 'e' echo,
 // 'n' a lent body, 'p' a prebuilt wire image, '4' 404, '5' 405, 'x' 400 (an
-// undecodable path: the engine closes), 'k' 's' 'u' kept (FuzzKept), 'w' a
+// undecodable path: the engine closes), 'k' 's' 'u' 't' kept (FuzzKept), 'w' a
 // streamed body answered at once, 'h' a 103 first, else a small body. Fills
 // the Response directly (the host API is not compiled in).
 class FuzzDispatcher final : public Dispatcher {
@@ -270,7 +326,7 @@ class FuzzDispatcher final : public Dispatcher {
     }
     expected.push_back({0, is_head});
     const std::string seq = std::to_string(expected.size());
-    if (kind == 'k' || kind == 's' || kind == 'u') {
+    if (kind == 'k' || kind == 's' || kind == 'u' || kind == 't') {
       if (kept.active()) fail("dispatch while a kept request is open");
       kept.start(in.engine, kind, expected.size(), in.stream_body);
       if (!in.engine.keep(&kept, 3)) fail("keep refused inside dispatch");
@@ -487,7 +543,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (const Expected &e : expected) head_only.push_back(e.head);
       bool aborted = false;
       for (const Expected &e : expected) aborted = aborted || e.aborted;
-      WireParse w = parse_wire(client.wire, head_only);
+      // A tunnel (the last request dispatched: nothing behind it is parsed)
+      // answered 101 and then sent raw bytes, all 't': exactly what its
+      // writes queued, or a prefix of it when cut short.
+      std::string_view http_part = client.wire;
+      const bool tunnel = !expected.empty() && expected.back().tunnel;
+      for (size_t i = 0; i + 1 < expected.size(); ++i)
+        if (expected[i].tunnel) fail("a request dispatched behind a tunnel");
+      if (tunnel) {
+        const size_t head = client.wire.rfind("HTTP/1.1 101 Switching Protocols\r\n");
+        const size_t end = head == std::string::npos ? head : client.wire.find("\r\n\r\n", head);
+        if (end != std::string::npos) {
+          const std::string_view head_text = std::string_view(client.wire).substr(head, end + 4 - head);
+          if (head_text.find("\r\nConnection: upgrade\r\n") == std::string_view::npos ||
+              head_text.find("\r\nX-Seq: " + std::to_string(expected.size()) + "\r\n") == std::string_view::npos)
+            fail("a 101 without Connection: upgrade or its X-Seq");
+          const std::string_view raw = std::string_view(client.wire).substr(end + 4);
+          const std::string &written = dispatcher.kept.tunnel_written;
+          if (raw.size() > written.size() || written.compare(0, raw.size(), raw) != 0)
+            fail("tunnel bytes differ from what was written");
+          if (client_reads && !deadline_fired && !expected.back().aborted && raw.size() != written.size())
+            fail("tunnel bytes written but not delivered");
+          http_part = std::string_view(client.wire).substr(0, end + 4);
+        } else if (client_reads && !deadline_fired && !expected.back().aborted) {
+          fail("a switched tunnel's 101 never reached a reading client");
+        }
+      }
+      WireParse w = parse_wire(std::string(http_part), head_only);
       // A deadline or an abort may close the connection in the middle of a response.
       if (!w.error.empty() && !(w.truncated && (deadline_fired || aborted))) fail("malformed output:", w.error);
       size_t finals = 0;
@@ -514,7 +596,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ++finals;
         closed = resp.closes();
       }
-      if (client_reads && !deadline_fired && !aborted && finals < expected.size())
+      if (client_reads && !deadline_fired && !aborted && finals < expected.size() - (tunnel ? 1 : 0))
         fail("dispatched requests left unanswered");
       if (client_reads && !deadline_fired && eof && !engine.wants_close())
         fail("open after EOF with everything read");

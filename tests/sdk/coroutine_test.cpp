@@ -132,6 +132,11 @@ axle_status_t h_close_connection(axle_response_t *) {
   fake->call("close_connection");
   return AXLE_OK;
 }
+axle_status_t h_switch(axle_response_t *resp) {
+  fake->call("switch_protocols");
+  REQUIRE(resp == &fake->kept_resp);
+  return AXLE_OK;
+}
 axle_status_t h_body_pause(axle_response_t *, int paused) {
   fake->call("pause " + std::to_string(paused));
   return AXLE_OK;
@@ -176,6 +181,7 @@ const axle_host_api_t host_api = [] {
   api.response_finish = h_finish;
   api.response_close_connection = h_close_connection;
   api.request_body_pause = h_body_pause;
+  api.response_switch_protocols = h_switch;
   api.timer_start = h_timer_start;
   api.timer_stop = h_timer_stop;
   api.outgoing_connect = h_connect;
@@ -427,6 +433,37 @@ TEST_CASE("a streamed body: pieces resume the coroutine; a piece nobody waits fo
   CHECK(run.host.saw("pause 0"));
   run.host.hooks->on_body(run.host.hooks_arg, "ef", 2, 1);
   CHECK(run.host.body == "abcdef");
+  CHECK(run.host.clean());
+}
+
+TEST_CASE("switch_protocols keeps, sends the head, switches; body() then gives the tunnel's stream, write() sends raw") {
+  Run run(
+      +[](axle::sdk::Exchange &ex) -> axle::sdk::Task {
+        ex.header("Upgrade", "echo");
+        ex.switch_protocols();
+        for (;;) {
+          auto piece = co_await ex.body();  // the tunnel's bytes, not the request body
+          co_await ex.write(piece.data);
+          if (piece.last) break;
+        }
+        bool threw = false;
+        try {
+          ex.begin();  // a tunnel is not an HTTP response
+        } catch (const axle::sdk::Error &) {
+          threw = true;
+        }
+        CHECK(threw);
+        ex.finish();
+      },
+      0, "request body");
+  CHECK(run.handle() == AXLE_PENDING);
+  CHECK(run.host.saw("keep"));
+  CHECK(run.host.saw("header Upgrade: echo"));
+  CHECK(run.host.saw("switch_protocols"));
+  run.host.hooks->on_body(run.host.hooks_arg, "ab", 2, 0);
+  run.host.hooks->on_body(run.host.hooks_arg, "", 0, 1);
+  CHECK(run.host.body == "ab");  // nothing of the request body leaked into the tunnel
+  CHECK(run.host.finished);
   CHECK(run.host.clean());
 }
 

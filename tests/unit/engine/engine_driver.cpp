@@ -162,6 +162,7 @@ http::DispatchResult ScriptDispatcher::dispatch(const http::DispatchInput &in, h
     CHECK_FALSE(in.engine.keep(&k, kKeptRoute));  // once only
     k.response().take_from(resp);  // what handle() set so far, as the Exchange does
     if (path == "/keep-now") REQUIRE(k.respond(200, "now"));
+    if (path == "/keep-switch") REQUIRE(k.switch_protocols() == http::Engine::Write::Ok);
     if (path == "/keep-fail") r.error_status = 500;  // kept, then handle() failed
     r.kept = true;
     r.route_id = kKeptRoute;
@@ -250,6 +251,15 @@ http::Engine::Write TestKept::begin(uint16_t status, int64_t length) {
 }
 
 http::Engine::Write TestKept::write(std::string_view data) { return engine_.kept_write(data); }
+
+http::Engine::Write TestKept::switch_protocols(const Fields &fields) {
+  add_seq(resp_, seq_);
+  for (const auto &[n, v] : fields)
+    REQUIRE(host_api()->response_add_header(&resp_, {n.data(), n.size()}, {v.data(), v.size()}) == AXLE_OK);
+  http::Engine::Write w = engine_.kept_switch(resp_);
+  if (w != http::Engine::Write::Ok) resp_.reset();  // refused: the handler answers otherwise
+  return w;
+}
 
 namespace {
 std::vector<axle_header_t> as_headers(const TestKept::Fields &fields) {

@@ -97,6 +97,8 @@ class TestKept final : public http::KeptRequest {
   http::Engine::Write hints(const Fields &fields);
   void cancel();  // ends it unfinished (response_cancel)
   void pause(bool paused) { engine_.kept_body_pause(paused); }
+  // 101 with these fields (and X-Seq): the connection becomes a tunnel.
+  http::Engine::Write switch_protocols(const Fields &fields = {{"Upgrade", "echo"}});
   http::Response &response() { return resp_; }  // what handle() set before keeping
 
   bool ended() const { return ended_ || !aborts.empty(); }
@@ -127,6 +129,7 @@ class TestKept final : public http::KeptRequest {
 //   /hints      a 103 (Link) from inside dispatch, then "seq=<n>"
 //   /keep...    kept (route 7): a TestKept in `kept`, answered by the test;
 //               /keep-hints sends a 103 first, /keep-now answers inside dispatch,
+//               /keep-switch switches protocols inside dispatch (Upgrade: echo),
 //               /keep-fail keeps and then fails (error 500)
 //   /upload...  streams its body; /upload keeps the request like /keep,
 //               /upload-now answers at once without reading the body

@@ -452,6 +452,38 @@ TEST_CASE("load_config_file") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("stream_body: the route's key, else its handler's AXLE_MODULE_FLAG_STREAM_BODY (ABI 1.3+)") {
+  auto cfg = parse_ok(kListen + R"([[route]]
+path = "/default"
+handler = "proxy"
+
+[[route]]
+path = "/off"
+handler = "proxy"
+stream_body = false
+
+[[route]]
+path = "/on"
+handler = "echo"
+stream_body = true
+
+[[route]]
+answers = "not_found"
+handler = "proxy"
+)");
+  REQUIRE(cfg.routes.size() == 4);
+  CHECK_FALSE(cfg.routes[0].stream_body.has_value());  // unset: the handler decides
+  CHECK(cfg.routes[1].stream_body == false);
+  CHECK(cfg.routes[2].stream_body == true);
+  const uint32_t flag = AXLE_MODULE_FLAG_STREAM_BODY;
+  CHECK(cfg.routes[0].streams_body(3, flag));
+  CHECK_FALSE(cfg.routes[0].streams_body(3, 0));
+  CHECK_FALSE(cfg.routes[0].streams_body(2, flag));  // the bit meant nothing before 1.3
+  CHECK_FALSE(cfg.routes[1].streams_body(3, flag));  // the route says no
+  CHECK(cfg.routes[2].streams_body(3, 0));
+  CHECK_FALSE(cfg.routes[3].streams_body(3, flag));  // a fallback never streams
+}
+
 TEST_CASE("route host scopes and fallbacks") {
   auto cfg = parse_ok(kListen + R"([[route]]
 path = "/a"

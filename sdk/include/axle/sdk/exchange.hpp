@@ -186,6 +186,29 @@ class Exchange : private detail::Driver {
     finish();
   }
 
+  // ---- a protocol switch (Upgrade, e.g. WebSocket; ABI 1.3) ----
+
+  // Answers "101 Switching Protocols" with the headers set so far (set
+  // Upgrade and the rest; the host adds "Connection: upgrade") and turns the
+  // connection into a tunnel: write() sends raw bytes, body() gives every
+  // byte the client sends from now on (a new stream, last at the client's
+  // end of stream), finish() closes the connection once the written bytes
+  // are out. Only before begin(), for an HTTP/1.1 request with Upgrade and
+  // Connection: upgrade whose own body was read whole; otherwise throws.
+  void switch_protocols() {
+    check_phase(Phase::head, "switch_protocols");
+    if (!AXLE_STRUCT_HAS(api(), axle_host_api_t, response_switch_protocols) || !api()->response_switch_protocols)
+      throw Error(AXLE_ERR_UNSUPPORTED, "the host has no response_switch_protocols (ABI 1.3)");
+    keep();
+    send_head();
+    check(api()->response_switch_protocols(resp_), "response_switch_protocols refused");
+    phase_ = Phase::body;
+    streamed_ = true;  // the request's own body is over: the tunnel's stream replaces it
+    body_taken_ = true;
+    body_unread_ = body_last_ = false;
+    body_buf_.clear();
+  }
+
   bool begun() const { return phase_ != Phase::head; }
   bool finished() const { return phase_ == Phase::done; }
 
