@@ -115,7 +115,7 @@ axle_status_t ProxyRequest::start(const Route &route, WorkerContext &ctx, const 
     fi.request_id = AXLE_STRUCT_HAS(req, axle_request_t, request_id) ? req->request_id : 0;
     fi.upgrade = p->upgrade_;
     std::string target = rewrite_target(view(req->target), view(req->path), view(req->query), rs.prefix, rs.rewrite);
-    p->out_ = build_request_head(method, target, std::span(req->headers, req->header_count), fi);
+    append_request_head(p->out_, method, target, std::span(req->headers, req->header_count), fi);
     p->replay_ = p->out_;
     if (fi.framing == BodyFraming::length && !p->body_streamed_ && req->body.len)
       p->frame_body(req->body.ptr, req->body.len, true);
