@@ -2,6 +2,7 @@
 
 #include "rewrite.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
@@ -572,19 +573,37 @@ void ProxyRequest::finish_client(const std::vector<std::pair<std::string, std::s
 
 // ---- time ----
 
+// One timer per request, started once: it fires every `step` (the route's
+// shortest timeout) at most, so a deadline set later is never earlier than
+// the timer, and moving the deadline costs no timer call.
+uint64_t ProxyRequest::timer_step() const {
+  const RouteSettings &rs = route_.settings;
+  return std::min({rs.connect_timeout_ms, rs.first_byte_timeout_ms, rs.idle_timeout_ms});
+}
+
 void ProxyRequest::arm(Timer kind, uint64_t ms) {
-  if (timer_) api_->timer_stop(timer_);
   timer_kind_ = kind;
   deadline_ms_ = ctx_.now_ms() + ms;
   // Refused (the worker's bound of timers reached): the host's response
   // timeout still ends the request.
-  timer_ = api_->timer_start(ctx_.worker(), ms, 0, &on_timer, this);
+  if (!timer_) timer_ = api_->timer_start(ctx_.worker(), timer_step(), 0, &on_timer, this);
 }
 
 void ProxyRequest::on_timer(void *arg) {
   auto *p = static_cast<ProxyRequest *>(arg);
   p->timer_ = nullptr;  // a one-shot timer that fired
   const uint64_t now = p->ctx_.now_ms();
+  if (p->timer_kind_ == Timer::idle) {
+    // Waiting on the client (held output) is not the upstream's idleness.
+    if (!p->body_held_.empty() || !p->client_held_.empty()) p->last_activity_ms_ = now;
+    p->deadline_ms_ = std::max(p->deadline_ms_, p->last_activity_ms_ + p->route_.settings.idle_timeout_ms);
+  }
+  if (p->timer_kind_ == Timer::none) return;
+  if (now < p->deadline_ms_) {
+    p->timer_ = p->api_->timer_start(p->ctx_.worker(), std::min(p->timer_step(), p->deadline_ms_ - now), 0,
+                                     &on_timer, p);
+    return;
+  }
   switch (p->timer_kind_) {
     case Timer::connect:
       p->fail(Failure::connect_timeout, 0, "connect timed out");
@@ -592,17 +611,9 @@ void ProxyRequest::on_timer(void *arg) {
     case Timer::first_byte:
       p->fail(Failure::first_byte_timeout, 0, "no response within first_byte_timeout_ms");
       return;
-    case Timer::idle: {
-      const uint64_t idle = p->route_.settings.idle_timeout_ms;
-      // Waiting on the client (held output) is not the upstream's idleness.
-      if (!p->body_held_.empty() || !p->client_held_.empty()) p->last_activity_ms_ = now;
-      if (now < p->last_activity_ms_ + idle) {
-        p->arm(Timer::idle, p->last_activity_ms_ + idle - now);
-        return;
-      }
+    case Timer::idle:
       p->fail(Failure::idle_timeout, 0, "idle for idle_timeout_ms");
       return;
-    }
     case Timer::none:
       return;
   }

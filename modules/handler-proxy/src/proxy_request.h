@@ -56,7 +56,8 @@ class ProxyRequest final : public ConnOwner {
   bool answer(unsigned status, std::string_view text);
   void attempt_over(bool ok);
   void release_conn(bool reusable);
-  void arm(Timer kind, uint64_t ms);
+  void arm(Timer kind, uint64_t ms);  // the deadline of `kind` is now + ms
+  uint64_t timer_step() const;
   void finish_client(const std::vector<std::pair<std::string, std::string>> &trailers);
   bool end();  // frees this; returns false
 
