@@ -117,7 +117,6 @@ axle_status_t ProxyRequest::start(const Route &route, WorkerContext &ctx, const 
     fi.upgrade = p->upgrade_;
     std::string target = rewrite_target(view(req->target), view(req->path), view(req->query), rs.prefix, rs.rewrite);
     append_request_head(p->out_, method, target, std::span(req->headers, req->header_count), fi);
-    p->replay_ = p->out_;
     if (fi.framing == BodyFraming::length && !p->body_streamed_ && req->body.len)
       p->frame_body(req->body.ptr, req->body.len, true);
   } catch (const std::bad_alloc &) {
@@ -159,7 +158,11 @@ bool ProxyRequest::attempt() {
   upstream_eof_ = false;  // a failed attempt's end of stream is not this one's
   eof_err_ = 0;
   if (ever_sent_) {
-    out_.assign(replay_);  // retry_possible() made sure it is whole
+    // The whole request again: what went out (replay_) and what was queued.
+    // retry_possible() made sure it is whole.
+    replay_.append(out_);
+    out_.swap(replay_);
+    replay_.clear();
     out_sent_ = 0;
   }
   UpstreamConn *c = fresh ? nullptr : up_.pools[static_cast<size_t>(s)]->take();
@@ -193,12 +196,17 @@ void ProxyRequest::conn_connected(UpstreamConn &c, int err) {
 
 // ---- toward the upstream ----
 
-void ProxyRequest::frame_body(const char *data, size_t len, bool last) {
-  if (out_sent_ == out_.size()) {
-    out_.clear();
-    out_sent_ = 0;
+void ProxyRequest::retire_sent() {
+  if (replayable_) {
+    if (replay_.empty()) replay_.swap(out_);  // the usual case: the head alone, moved, not copied
+    else replay_.append(out_);
   }
-  const size_t before = out_.size();
+  out_.clear();
+  out_sent_ = 0;
+}
+
+void ProxyRequest::frame_body(const char *data, size_t len, bool last) {
+  if (out_sent_ == out_.size()) retire_sent();
   if (framing_ == BodyFraming::chunked) {
     if (len) {
       char size[24];
@@ -210,13 +218,10 @@ void ProxyRequest::frame_body(const char *data, size_t len, bool last) {
     out_.append(data, len);
   }
   body_bytes_ += len;
-  if (!replayable_) return;
-  if (tunnel_ || body_bytes_ > route_.settings.retry_body_bytes) {
+  if (replayable_ && (tunnel_ || body_bytes_ > route_.settings.retry_body_bytes)) {
     replayable_ = false;
     std::string().swap(replay_);
-    return;
   }
-  replay_.append(out_, before, std::string::npos);
 }
 
 bool ProxyRequest::flush_upstream() {
@@ -234,8 +239,7 @@ bool ProxyRequest::flush_upstream() {
     ever_sent_ = true;
     last_activity_ms_ = ctx_.now_ms();
   }
-  out_.clear();
-  out_sent_ = 0;
+  retire_sent();
   if (body_paused_) {
     body_paused_ = false;
     api_->request_body_pause(resp_, 0);
@@ -304,10 +308,16 @@ bool ProxyRequest::process(std::string_view input) {
       case ResponseParser::Event::need_more:
         return true;
       case ResponseParser::Event::head:
-        if (!on_head()) return false;
+        if (!on_head(input.size())) return false;
         if (tunnel_) return tunnel_start(input);
         break;
       case ResponseParser::Event::body:
+        if (whole_) {
+          // The whole body is in this input (on_head): one Content-Length response.
+          if (api_->response_body_copy(resp_, parser_->body().data(), parser_->body().size()) != AXLE_OK)
+            return fail(Failure::client, 0, "out of memory for the response body");
+          break;
+        }
         switch (write_client(parser_->body())) {
           case Wrote::ok: break;
           case Wrote::held: return hold(input);
@@ -322,7 +332,7 @@ bool ProxyRequest::process(std::string_view input) {
   }
 }
 
-bool ProxyRequest::on_head() {
+bool ProxyRequest::on_head(size_t input_left) {
   const ResponseHead &h = parser_->head();
   if (h.status == 101) {
     if (!upgrade_) return fail(Failure::malformed, 0, "101 Switching Protocols to a request that asked for none");
@@ -350,13 +360,17 @@ bool ProxyRequest::on_head() {
   }
   api_->response_set_status(resp_, static_cast<uint16_t>(h.status));
   for (const axle_header_t &f : forwardable(h.headers, false)) api_->response_add_header(resp_, f.name, f.value);
+  begun_ = true;
+  // The body already in hand: no streaming, response_finish sends it in one go.
+  whole_ = !head_request_ && !h.chunked && h.content_length >= 0 && h.status != 204 && h.status != 304 &&
+           static_cast<uint64_t>(h.content_length) <= input_left;
+  if (whole_) return true;
   int64_t length = h.chunked ? -1 : h.content_length;
   if (api_->response_begin(resp_, length) != AXLE_OK) {
     api_->response_cancel(resp_);
     resp_ = nullptr;
     return end();
   }
-  begun_ = true;
   return true;
 }
 
