@@ -30,21 +30,29 @@ bool dropped_response_field(std::string_view name, std::string_view connection, 
   return is_hop_by_hop(name, connection, keep_upgrade);
 }
 
-std::string connection_tokens(const std::vector<std::pair<std::string, std::string>> &fields) {
-  std::string out;
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// Calls fn(name, value) for each field to hand the host. Several Connection
+// lines are joined; the usual one or none costs no allocation.
+template <class Fn>
+void each_forwardable(const Fields &fields, bool keep_upgrade, Fn fn) {
+  std::string_view connection;
+  std::string joined;
+  for (const auto &[n, v] : fields) {
+    if (!iequals(n, "connection")) continue;
+    if (!connection.empty()) joined.append(joined.empty() ? connection : "").append(",").append(v);
+    connection = joined.empty() ? std::string_view(v) : std::string_view(joined);
+  }
   for (const auto &[n, v] : fields)
-    if (iequals(n, "connection")) out.append(out.empty() ? "" : ",").append(v);
-  return out;
+    if (!dropped_response_field(n, connection, keep_upgrade)) fn(str(n), str(v));
 }
 
-// The fields to hand the host, as views into `fields`.
-std::vector<axle_header_t> forwardable(const std::vector<std::pair<std::string, std::string>> &fields,
-                                       bool keep_upgrade) {
-  std::string connection = connection_tokens(fields);
+// The same as an array, for the calls that take one (early hints, trailers).
+std::vector<axle_header_t> forwardable(const Fields &fields, bool keep_upgrade) {
   std::vector<axle_header_t> out;
+  if (fields.empty()) return out;
   out.reserve(fields.size());
-  for (const auto &[n, v] : fields)
-    if (!dropped_response_field(n, connection, keep_upgrade)) out.push_back({str(n), str(v)});
+  each_forwardable(fields, keep_upgrade, [&](axle_str_t n, axle_str_t v) { out.push_back({n, v}); });
   return out;
 }
 
@@ -359,7 +367,7 @@ bool ProxyRequest::on_head(size_t input_left) {
     up_.health.request_succeeded(static_cast<size_t>(server_));
   }
   api_->response_set_status(resp_, static_cast<uint16_t>(h.status));
-  for (const axle_header_t &f : forwardable(h.headers, false)) api_->response_add_header(resp_, f.name, f.value);
+  each_forwardable(h.headers, false, [&](axle_str_t n, axle_str_t v) { api_->response_add_header(resp_, n, v); });
   begun_ = true;
   // The body already in hand: no streaming, response_finish sends it in one go.
   whole_ = !head_request_ && !h.chunked && h.content_length >= 0 && h.status != 204 && h.status != 304 &&
@@ -475,7 +483,7 @@ bool ProxyRequest::tunnel_start(std::string_view rest) {
   const ResponseHead &h = parser_->head();
   up_.health.request_succeeded(static_cast<size_t>(server_));
   api_->response_set_status(resp_, 101);
-  for (const axle_header_t &f : forwardable(h.headers, true)) api_->response_add_header(resp_, f.name, f.value);
+  each_forwardable(h.headers, true, [&](axle_str_t n, axle_str_t v) { api_->response_add_header(resp_, n, v); });
   if (api_->response_switch_protocols(resp_) != AXLE_OK) {
     api_->response_cancel(resp_);
     resp_ = nullptr;
