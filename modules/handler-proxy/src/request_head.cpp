@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
 
 namespace axle::proxy {
 
@@ -60,23 +61,6 @@ char *format_u64(char *end, uint64_t v, unsigned base, int min_digits) {
   return p;
 }
 
-void append_field(std::string &out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
-}
-
-// A Forwarded parameter value as a quoted-string (RFC 7239).
-void append_quoted(std::string &out, std::string_view value) {
-  out.push_back('"');
-  for (char c : value) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
 }  // namespace
 
 bool is_hop_by_hop(std::string_view name, std::string_view connection, bool keep_upgrade) {
@@ -101,17 +85,42 @@ std::string format_ip(const axle_address_t &addr) {
   return text;
 }
 
+namespace {
+
+// Where the head is written: counted first, then copied into place, so `out`
+// grows once and every piece is one memcpy.
+struct Counter {
+  size_t n = 0;
+  void put(std::string_view s) { n += s.size(); }
+  void put(char) { ++n; }
+};
+struct Writer {
+  char *p;
+  void put(std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  }
+  void put(char c) { *p++ = c; }
+};
+
+}  // namespace
+
 void append_request_head(std::string &out, std::string_view method, std::string_view target,
                          std::span<const axle_header_t> headers, const ForwardInfo &info) {
   // One pass to find what the proxy rewrites; the client's lists (several
   // Connection, X-Forwarded-For or Forwarded lines) are joined only when
   // there are several, so the usual request builds with no allocation but `out`.
+  constexpr size_t kept_kinds = 64;  // header kinds remembered; more are classified again
+  Field kinds[kept_kinds];
+  auto kind = [&](size_t i) { return i < kept_kinds ? kinds[i] : classify(view(headers[i].name)); };
   std::string_view connection, host, request_id, xff, forwarded;
   std::string joined_connection;
   unsigned connections = 0, xffs = 0, forwardeds = 0;
-  for (const axle_header_t &h : headers) {
-    std::string_view value = view(h.value);
-    switch (classify(view(h.name))) {
+  for (size_t i = 0; i < headers.size(); ++i) {
+    std::string_view value = view(headers[i].value);
+    Field f = classify(view(headers[i].name));
+    if (i < kept_kinds) kinds[i] = f;
+    switch (f) {
       case Field::connection:
         if (connections++ == 1) joined_connection.assign(connection);
         if (connections > 1) joined_connection.append(",").append(value);
@@ -137,81 +146,99 @@ void append_request_head(std::string &out, std::string_view method, std::string_
   const std::string_view client_host = host;  // Forwarded names what the client asked for
   if (!info.host_override.empty()) host = info.host_override;
 
-  out.reserve(out.size() + 256 + method.size() + target.size() + 64 * headers.size());
-  out.append(method);
-  out.push_back(' ');
-  out.append(target);
-  out.append(" HTTP/1.1\r\n");
-  if (!host.empty()) append_field(out, "Host", host);
-  for (const axle_header_t &h : headers) {
-    std::string_view name = view(h.name);
-    Field f = classify(name);
-    if (replaced(f) || hop_by_hop(f, name, connection, info.upgrade)) continue;
-    append_field(out, name, view(h.value));
-  }
-  if (info.upgrade) append_field(out, "Connection", "upgrade");
-
-  // The client's values of a list header, in order, joined with ", ".
-  auto append_list = [&](Field field, std::string_view first, unsigned count) {
-    if (count == 1) {
-      out.append(first);
-      return;
-    }
-    bool any = false;
-    for (const axle_header_t &h : headers) {
-      if (classify(view(h.name)) != field) continue;
-      if (any) out.append(", ");
-      out.append(view(h.value));
-      any = true;
-    }
-  };
-
-  const std::string_view proto = info.secure ? "https" : "http";
-  if (xffs || !info.client_ip.empty()) {
-    out.append("X-Forwarded-For: ");
-    append_list(Field::x_forwarded_for, xff, xffs);
-    if (xffs && !info.client_ip.empty()) out.append(", ");
-    out.append(info.client_ip);
-    out.append("\r\n");
-  }
-
-  out.append("Forwarded: ");
-  if (forwardeds) {
-    append_list(Field::forwarded, forwarded, forwardeds);
-    out.append(", ");
-  }
-  if (!info.client_ip.empty()) {
-    out.append("for=");
-    if (info.client_ip.find(':') != std::string_view::npos) {
-      out.append("\"[").append(info.client_ip).append("]\"");
-    } else {
-      out.append(info.client_ip);
-    }
-    out.push_back(';');
-  }
-  out.append("proto=").append(proto);
-  if (!client_host.empty()) {
-    out.append(";host=");
-    append_quoted(out, client_host);
-  }
-  out.append("\r\n");
-  append_field(out, "X-Forwarded-Proto", proto);
-
   char number[24];
   char *const number_end = number + sizeof number;
   if (request_id.empty()) {
     char *p = format_u64(number_end, info.request_id, 16, 16);
     request_id = std::string_view(p, static_cast<size_t>(number_end - p));
   }
-  append_field(out, "X-Request-Id", request_id);
+  char length[24];
+  char *const length_end = length + sizeof length;
+  const std::string_view content_length =
+      info.framing == BodyFraming::length
+          ? std::string_view(format_u64(length_end, info.content_length, 10, 1), length_end)
+          : std::string_view();
+  const std::string_view proto = info.secure ? "https" : "http";
 
-  if (info.framing == BodyFraming::length) {
-    char *p = format_u64(number_end, info.content_length, 10, 1);
-    append_field(out, "Content-Length", std::string_view(p, static_cast<size_t>(number_end - p)));
-  } else if (info.framing == BodyFraming::chunked) {
-    append_field(out, "Transfer-Encoding", "chunked");
-  }
-  out.append("\r\n");
+  auto emit = [&](auto &w) {
+    auto field = [&](std::string_view name, std::string_view value) {
+      w.put(name);
+      w.put(": ");
+      w.put(value);
+      w.put("\r\n");
+    };
+    // The client's values of a list header, in order, joined with ", ".
+    auto list = [&](Field which, std::string_view first, unsigned count) {
+      if (count == 1) return w.put(first);
+      bool any = false;
+      for (size_t i = 0; i < headers.size(); ++i) {
+        if (kind(i) != which) continue;
+        if (any) w.put(", ");
+        w.put(view(headers[i].value));
+        any = true;
+      }
+    };
+    w.put(method);
+    w.put(' ');
+    w.put(target);
+    w.put(" HTTP/1.1\r\n");
+    if (!host.empty()) field("Host", host);
+    for (size_t i = 0; i < headers.size(); ++i) {
+      std::string_view name = view(headers[i].name);
+      Field f = kind(i);
+      if (replaced(f) || hop_by_hop(f, name, connection, info.upgrade)) continue;
+      field(name, view(headers[i].value));
+    }
+    if (info.upgrade) field("Connection", "upgrade");
+
+    if (xffs || !info.client_ip.empty()) {
+      w.put("X-Forwarded-For: ");
+      list(Field::x_forwarded_for, xff, xffs);
+      if (xffs && !info.client_ip.empty()) w.put(", ");
+      w.put(info.client_ip);
+      w.put("\r\n");
+    }
+
+    w.put("Forwarded: ");
+    if (forwardeds) {
+      list(Field::forwarded, forwarded, forwardeds);
+      w.put(", ");
+    }
+    if (!info.client_ip.empty()) {
+      w.put("for=");
+      if (info.client_ip.find(':') != std::string_view::npos) {
+        w.put("\"[");
+        w.put(info.client_ip);
+        w.put("]\"");
+      } else {
+        w.put(info.client_ip);
+      }
+      w.put(';');
+    }
+    w.put("proto=");
+    w.put(proto);
+    if (!client_host.empty()) {
+      // A quoted-string (RFC 7239).
+      w.put(";host=\"");
+      for (char c : client_host) {
+        if (c == '"' || c == '\\') w.put('\\');
+        w.put(c);
+      }
+      w.put('"');
+    }
+    w.put("\r\n");
+    field("X-Forwarded-Proto", proto);
+    field("X-Request-Id", request_id);
+    if (info.framing == BodyFraming::length) field("Content-Length", content_length);
+    else if (info.framing == BodyFraming::chunked) field("Transfer-Encoding", "chunked");
+    w.put("\r\n");
+  };
+  Counter count;
+  emit(count);
+  const size_t at = out.size();
+  out.resize(at + count.n);
+  Writer write{out.data() + at};
+  emit(write);
 }
 
 }  // namespace axle::proxy
