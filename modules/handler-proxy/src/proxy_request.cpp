@@ -296,9 +296,9 @@ void ProxyRequest::conn_data(UpstreamConn &c, const char *data, size_t len) {
   if (timer_kind_ == Timer::first_byte) arm(Timer::idle, route_.settings.idle_timeout_ms);
   std::string_view input(data, len);
   if (!body_held_.empty() || !client_held_.empty()) {
-    // Bytes the io module had in flight when we paused (io_uring delivers a
-    // completed receive after the pause): they queue behind the held ones.
-    // Bounded by what was in flight, since nothing more is read.
+    // The host delivers nothing while the upstream is paused (it holds what
+    // the io module hands over late), so this is only a guard: bytes never
+    // overtake held ones.
     client_held_.append(input);
     return;
   }
