@@ -4,6 +4,7 @@
   bench/run --proxy [--rows axle,nginx,haproxy] [--duration 10] [--quick] [--connections 100]
                     [--rate 5000] [--backend floor|precompiled] [--no-memory] [--idle-connections 2000]
                     [--build-dir build-bench] [--no-build]
+  bench/proxy.py --instructions 20000 [--depth 16] [--keep-callgrind DIR] --build-dir build --no-build
 
 Every proxy runs ONE worker/thread pinned to CPU 0 and forwards every request
 to the same backend, pinned to CPU 1 beside the clients (wrk -t1, h2load -t1):
@@ -30,12 +31,14 @@ import argparse
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 
 from common import (BENCH, CLIENT_CPU, CLK_TCK, REPO, Server, cpu_ticks, free_port, log, make_workdir, measure,
-                    remove_workdir, run_wrk)
+                    remove_workdir, run_wrk, wait_for_port)
 import proxy_memory
 import servers
 from servers import FAST, PLAIN
@@ -242,6 +245,75 @@ def render(results, args):
     return "\n".join(lines)
 
 
+def drive(port, requests, connections, depth):
+    """`requests` GETs over `connections` keep-alive sockets, `depth` per write, every answer read."""
+    request = b"GET /bench HTTP/1.1\r\nHost: bench\r\nUser-Agent: proxy-instructions\r\n\r\n"
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(connections)]
+    left = requests
+    while left > 0:
+        for s in socks:
+            n = min(depth, left)
+            if n <= 0:
+                break
+            s.sendall(request * n)
+            got = b""
+            while got.count(b"pong") < n:
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise RuntimeError("the proxy closed the connection")
+                got += chunk
+            left -= n
+    for s in socks:
+        s.close()
+
+
+def callgrind_run(args, workdir, backend_port, requests, keep):
+    """Instructions of the whole proxy process (under callgrind, epoll: valgrind
+    does not follow io_uring) that answered `requests` requests."""
+    port = free_port()
+    config = os.path.join(workdir, "proxy-callgrind.toml")
+    with open(config, "w") as f:
+        f.write(axle_proxy_config(PLAIN, port, backend_port))
+    out = os.path.join(keep or workdir, f"callgrind.proxy.d{args.depth}.{requests}")
+    proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                             os.path.join(args.build_dir, "bin", "axle"), "--config", config],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc, timeout=60)
+        drive(port, requests, args.connections, args.depth)
+        if keep:  # modules run from memfd snapshots: their load addresses, for addr2line
+            with open(f"/proc/{proc.pid}/maps") as src, open(out + ".maps", "w") as dst:
+                dst.write(src.read())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    with open(out) as f:
+        for line in f:
+            m = re.match(r"(?:summary|totals):\s+(\d+)", line)
+            if m:
+                return int(m.group(1))
+    raise RuntimeError(f"no totals in {out}")
+
+
+def instructions(args):
+    """(Ir(N) - Ir(N/10)) / (N - N/10): start-up and shutdown cancel out."""
+    workdir = make_workdir("axle-proxy-instr-")
+    try:
+        backend = start_backend(args, workdir)
+        try:
+            low = callgrind_run(args, workdir, backend.port, args.instructions // 10, args.keep_callgrind)
+            high = callgrind_run(args, workdir, backend.port, args.instructions, args.keep_callgrind)
+        finally:
+            backend.stop()
+    finally:
+        remove_workdir(workdir)
+    per = (high - low) / (args.instructions - args.instructions // 10)
+    print(f"proxy instructions per request (callgrind, epoll/malloc/scalar/linear, backend {args.backend}): "
+          f"{per:,.0f}  depth {args.depth}, {args.connections} connections, "
+          f"{args.instructions // 10} vs {args.instructions} requests")
+    return 0
+
+
 def main(argv):
     ap = argparse.ArgumentParser(prog="bench/run --proxy", description=__doc__.splitlines()[0])
     ap.add_argument("--proxy", action="store_true", help=argparse.SUPPRESS)  # bench/run's switch
@@ -258,7 +330,14 @@ def main(argv):
     ap.add_argument("--no-memory", action="store_true", help="skip the idle memory figures")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
     ap.add_argument("--no-build", action="store_true", help="use --build-dir as it is")
+    ap.add_argument("--instructions", type=int, metavar="N",
+                    help="instead of the table: callgrind instructions per request of the axle row")
+    ap.add_argument("--depth", type=int, default=1, help="--instructions: requests per write (16 = pipelined)")
+    ap.add_argument("--keep-callgrind", metavar="DIR", help="--instructions: leave the callgrind files in DIR")
     args = ap.parse_args(argv)
+    if args.instructions:
+        args.connections = min(args.connections, 10)
+        return instructions(args)
     args.duration = args.duration or (2 if args.quick else 10)
     if args.idle_connections is None:
         args.idle_connections = 0 if args.quick else 2000

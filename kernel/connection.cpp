@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 namespace axle {
 
 Connection::Connection(Worker &worker, void *io_conn)
@@ -99,7 +101,18 @@ void Connection::pump() {
 axle_status_t Connection::address(axle_conn_end_t end, axle_address_t &out) const {
   const axle_io_vtable_t *io = io_;
   if (!AXLE_STRUCT_HAS(io, axle_io_vtable_t, conn_address) || !io->conn_address) return AXLE_ERR_UNSUPPORTED;
-  return io->conn_address(loop_, conn_, end, &out);
+  if (end == AXLE_CONN_PEER && peer_known_) {
+    out.family = peer_.family;
+    out.port = peer_.port;
+    std::memcpy(out.addr, peer_.addr, sizeof out.addr);
+    return AXLE_OK;
+  }
+  axle_status_t s = io->conn_address(loop_, conn_, end, &out);
+  if (s == AXLE_OK && end == AXLE_CONN_PEER) {
+    peer_ = out;
+    peer_known_ = true;
+  }
+  return s;
 }
 
 std::string_view Connection::peer_text(char (&buf)[64]) const {

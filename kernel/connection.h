@@ -41,6 +41,7 @@ class Connection {
   // Carries out what the engine asks for (after a module changed it).
   void pump();
   http::Engine &engine() { return engine_; }
+  // The peer's address is asked once and kept (a proxy asks on every request).
   axle_status_t address(axle_conn_end_t end, axle_address_t &out) const;
 
   // The client's address as text, "-" if the io module cannot tell. buf: 64 bytes.
@@ -61,6 +62,8 @@ class Connection {
   bool closing_ = false;
   bool read_paused_ = false;
   bool eof_seen_ = false;
+  mutable bool peer_known_ = false;
+  mutable axle_address_t peer_{};  // valid when peer_known_
 };
 
 }  // namespace axle

@@ -84,9 +84,18 @@ axle_status_t Outgoing::send(const void *data, size_t len) {
 void Outgoing::pause(bool paused) {
   if (paused == paused_ || !io_open_ || io_close_sent_) return;
   paused_ = paused;
-  const axle_io_vtable_t *io = worker_.gen.io_vt;
-  if (paused) io->recv_pause(worker_.loop, io_conn_);
-  else io->recv_resume(worker_.loop, io_conn_);
+  if (paused) {
+    if (!io_paused_) worker_.gen.io_vt->recv_pause(worker_.loop, io_conn_);
+    io_paused_ = true;
+  } else if (!held_.empty() || eof_held_) {
+    // Not from inside this call (no re-entrancy): when the current event ends.
+    if (!delivery_queued_) {
+      delivery_queued_ = true;
+      worker_.request_delivery(this);
+    }
+  } else {
+    resume_io();
+  }
 }
 
 axle_status_t Outgoing::shutdown_write() {
@@ -113,11 +122,17 @@ void Outgoing::on_connected(int err) {
 }
 
 void Outgoing::on_data(const char *data, size_t len) {
-  if (module_open_ && !eof_reported_) events_->on_data(arg_, data, len);
+  if (!module_open_ || eof_reported_) return;
+  if (paused_ || !held_.empty()) return hold(data, len);  // behind the held bytes, in order
+  events_->on_data(arg_, data, len);
 }
 
 void Outgoing::on_eof(int err) {
   if (err != 0) dead_ = true;
+  if (err == 0 && !held_.empty() && module_open_ && !eof_reported_) {
+    eof_held_ = true;  // after the held bytes: no on_data follows an on_eof
+    return;
+  }
   report_eof(err);
 }
 
@@ -135,6 +150,29 @@ void Outgoing::on_sent(int err) {
 void Outgoing::on_closed() {
   io_open_ = false;
   maybe_free();
+}
+
+void Outgoing::deliver_held() {
+  delivery_queued_ = false;
+  if (!module_open_ || !io_open_ || io_close_sent_ || eof_reported_) {
+    std::string().swap(held_);
+    return maybe_free();
+  }
+  if (paused_) return;  // paused again meanwhile: pause(0) queues us again
+  if (!held_.empty()) {
+    // Moved out first: the module may pause again or close from on_data (io_open_
+    // keeps this alive until the io module's on_closed, which cannot come now).
+    std::string bytes = std::move(held_);
+    held_.clear();
+    events_->on_data(arg_, bytes.data(), bytes.size());
+    if (paused_ || !module_open_ || io_close_sent_ || eof_reported_) return;
+  }
+  if (eof_held_) {
+    eof_held_ = false;
+    report_eof(0);
+    return;
+  }
+  resume_io();
 }
 
 void Outgoing::close_by_host() {
@@ -184,6 +222,8 @@ void Outgoing::fail(int err) {
 void Outgoing::report_eof(int err) {
   if (eof_reported_) return;
   eof_reported_ = true;
+  std::string().swap(held_);  // no on_data after on_eof: a failure drops what was held
+  eof_held_ = false;
   if (module_open_) events_->on_eof(arg_, err);
 }
 
@@ -193,8 +233,24 @@ void Outgoing::close_io() {
   worker_.gen.io_vt->close(worker_.loop, io_conn_);
 }
 
+// A failure here drops what was held (report_eof): no on_data after on_eof.
+void Outgoing::hold(const char *data, size_t len) {
+  if (held_.size() + len > kMaxHeld) return fail(ENOBUFS);  // far beyond what was in flight
+  try {
+    held_.append(data, len);
+  } catch (const std::bad_alloc &) {
+    fail(ENOMEM);
+  }
+}
+
+void Outgoing::resume_io() {
+  if (!io_paused_ || !io_open_ || io_close_sent_) return;
+  io_paused_ = false;
+  worker_.gen.io_vt->recv_resume(worker_.loop, io_conn_);
+}
+
 void Outgoing::maybe_free() {
-  if (module_open_ || io_open_) return;
+  if (module_open_ || io_open_ || delivery_queued_) return;
   if (prev) prev->next = next;
   else worker_.outgoing_head = next;
   if (next) next->prev = prev;

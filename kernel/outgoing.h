@@ -1,7 +1,8 @@
 // Outgoing TCP connections a module opened (ABI 1.2 host_api outgoing_*),
 // made through the worker's io module. One object per connection: the io
-// handle, the module's events and arg, and its unsent output in an OutQueue
-// (one send in flight at a time, bounded like a client connection's output).
+// handle, the module's events and arg, its unsent output in an OutQueue
+// (one send in flight at a time, bounded like a client connection's output),
+// and the bytes the io module delivered while the module had it paused.
 #pragma once
 
 #include "http/out_queue.h"
@@ -9,6 +10,7 @@
 #include <axle/io.h>
 
 #include <cstdint>
+#include <string>
 
 // The handle a module holds is the kernel object itself.
 struct axle_outgoing_t {};
@@ -46,6 +48,9 @@ class Outgoing : public axle_outgoing_t {
   void on_eof(int err);
   void on_sent(int err);
   void on_closed();  // may free this
+  // Worker::settle, after outgoing_pause(0): the held bytes (then a held EOF),
+  // and the io module's reading resumes once they are out. May free this.
+  void deliver_held();
 
   // The worker ends: the module hears on_eof(ECONNABORTED) and the io
   // connection is closed; the handle stays valid until outgoing_close.
@@ -69,6 +74,14 @@ class Outgoing : public axle_outgoing_t {
   void report_eof(int err);
   void close_io();
   void maybe_free();
+  void hold(const char *data, size_t len);
+  void resume_io();
+
+  // io_uring may hand over a receive that completed before its recv_pause
+  // took effect (beyond its own 1 MiB stash); module.h promises no on_data
+  // while paused, so those bytes wait here. Bound: what the io module had in
+  // flight at the pause; past kMaxHeld the connection fails (ENOBUFS).
+  static constexpr size_t kMaxHeld = 16u << 20;
 
   Worker &worker_;
   const axle_outgoing_events_t *events_;
@@ -82,7 +95,11 @@ class Outgoing : public axle_outgoing_t {
   bool connected_ = false;
   bool dead_ = false;          // failed or aborted: nothing more is sent
   bool eof_reported_ = false;  // on_eof given: no on_data after it
-  bool paused_ = false;
+  bool paused_ = false;         // the module's pause
+  bool io_paused_ = false;      // the io module's: resumed only once held_ is delivered
+  std::string held_;            // bytes delivered while paused, in order
+  bool eof_held_ = false;       // an EOF (err 0) that came behind held_
+  bool delivery_queued_ = false;  // in Worker::to_deliver_: not freed until it ran
   bool shut_wanted_ = false;   // shutdown_write once the queue is empty
   bool shut_sent_ = false;
   bool want_writable_ = false; // a send answered AXLE_AGAIN: on_writable when below the bound

@@ -153,6 +153,15 @@ void Worker::pump_queued_connections() {
   to_pump_.clear();
 }
 
+void Worker::request_delivery(Outgoing *o) { to_deliver_.push_back(o); }
+
+void Worker::deliver_held() {
+  // A delivery may resume another connection (appended, handled in this loop);
+  // each entry's held bytes only shrink here, so the loop ends.
+  for (size_t i = 0; i < to_deliver_.size(); ++i) to_deliver_[i]->deliver_held();
+  to_deliver_.clear();
+}
+
 void Worker::thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready) {
   tls_current_worker = this;
   std::string error;

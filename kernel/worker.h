@@ -103,7 +103,12 @@ class Worker : public axle_worker_t {
   // pumped when the current event ends (settle), never inside the module's
   // call. At most one entry per connection.
   void request_pump(Connection *c);
+  // An outgoing connection resumed with bytes held during its pause: they
+  // are delivered when the current event ends, never inside outgoing_pause.
+  // At most one entry per connection.
+  void request_delivery(Outgoing *o);
   void settle() {
+    if (!to_deliver_.empty()) deliver_held();
     if (!to_pump_.empty()) pump_queued_connections();
   }
 
@@ -118,6 +123,7 @@ class Worker : public axle_worker_t {
 
  private:
   void pump_queued_connections();
+  void deliver_held();
   void thread_main(const std::vector<Listener> &listeners, std::promise<std::string> &ready);
   bool init_modules(std::string &error);
   void fini_modules();
@@ -162,6 +168,7 @@ class Worker : public axle_worker_t {
   transport::Refusals tls_refusals_;
   std::vector<void *> thread_ctx_;  // per instance, in Generation::all_instances() order
   std::vector<Connection *> to_pump_;
+  std::vector<Outgoing *> to_deliver_;
   axle_io_events_t events_{};
   size_t initialized_ = 0;  // how many module thread_inits succeeded
   // drain() runs on other threads: it reads `loop` and wakes it under this

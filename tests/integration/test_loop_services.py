@@ -23,6 +23,7 @@ def probe_routes():
         {"path": "/post", "handler": "loopprobe"},
         {"path": "/connect/{port}", "handler": "loopprobe", "methods": ["POST"]},
         {"path": "/aborts", "handler": "loopprobe"},
+        {"path": "/hold/{port}", "handler": "loopprobe"},
     ]
 
 
@@ -69,6 +70,36 @@ class EchoServer:
                     break
                 data += chunk
             c.sendall(data)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class FloodServer:
+    """Accepts one connection, sends it `size` bytes (byte i is i % 251) as fast as it takes them, closes."""
+
+    def __init__(self, size):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(harness.IO_TIMEOUT)
+        self.port = self.sock.getsockname()[1]
+        self.data = (bytes(range(251)) * (size // 251 + 1))[:size]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            c, _ = self.sock.accept()
+        except OSError:
+            return
+        c.settimeout(harness.IO_TIMEOUT)
+        try:
+            c.sendall(self.data)
         except OSError:
             pass
         finally:
@@ -172,6 +203,22 @@ def test_outgoing_connections_leak_no_descriptor(server):
             assert open_fds(server) == before
     finally:
         echo.close()
+
+
+def test_outgoing_pause_holds_bytes_the_io_module_delivers_late(server):
+    # The probe reads 4 MiB freely, blocks its worker 200 ms while the peer
+    # keeps sending, then pauses for 50 ms: io_uring hands over more than its
+    # 1 MiB stash despite the pause; the host must hold those bytes until
+    # outgoing_pause(0) and deliver them in order.
+    size = 16 << 20
+    flood = FloodServer(size)
+    try:
+        with Conn(*server.listeners[0]) as c:
+            r = c.request(get(f"/hold/{flood.port}"))
+            assert r.status == 200, r
+            assert r.body == b"bytes=%d paused=0 bad=0 err=0\n" % size, r
+    finally:
+        flood.close()
 
 
 def test_client_leaving_aborts_kept_responses(server):

@@ -2,6 +2,7 @@
 
 #include "rewrite.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
@@ -29,21 +30,29 @@ bool dropped_response_field(std::string_view name, std::string_view connection, 
   return is_hop_by_hop(name, connection, keep_upgrade);
 }
 
-std::string connection_tokens(const std::vector<std::pair<std::string, std::string>> &fields) {
-  std::string out;
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// Calls fn(name, value) for each field to hand the host. Several Connection
+// lines are joined; the usual one or none costs no allocation.
+template <class Fn>
+void each_forwardable(const Fields &fields, bool keep_upgrade, Fn fn) {
+  std::string_view connection;
+  std::string joined;
+  for (const auto &[n, v] : fields) {
+    if (!iequals(n, "connection")) continue;
+    if (!connection.empty()) joined.append(joined.empty() ? connection : "").append(",").append(v);
+    connection = joined.empty() ? std::string_view(v) : std::string_view(joined);
+  }
   for (const auto &[n, v] : fields)
-    if (iequals(n, "connection")) out.append(out.empty() ? "" : ",").append(v);
-  return out;
+    if (!dropped_response_field(n, connection, keep_upgrade)) fn(str(n), str(v));
 }
 
-// The fields to hand the host, as views into `fields`.
-std::vector<axle_header_t> forwardable(const std::vector<std::pair<std::string, std::string>> &fields,
-                                       bool keep_upgrade) {
-  std::string connection = connection_tokens(fields);
+// The same as an array, for the calls that take one (early hints, trailers).
+std::vector<axle_header_t> forwardable(const Fields &fields, bool keep_upgrade) {
   std::vector<axle_header_t> out;
+  if (fields.empty()) return out;
   out.reserve(fields.size());
-  for (const auto &[n, v] : fields)
-    if (!dropped_response_field(n, connection, keep_upgrade)) out.push_back({str(n), str(v)});
+  each_forwardable(fields, keep_upgrade, [&](axle_str_t n, axle_str_t v) { out.push_back({n, v}); });
   return out;
 }
 
@@ -115,8 +124,7 @@ axle_status_t ProxyRequest::start(const Route &route, WorkerContext &ctx, const 
     fi.request_id = AXLE_STRUCT_HAS(req, axle_request_t, request_id) ? req->request_id : 0;
     fi.upgrade = p->upgrade_;
     std::string target = rewrite_target(view(req->target), view(req->path), view(req->query), rs.prefix, rs.rewrite);
-    p->out_ = build_request_head(method, target, std::span(req->headers, req->header_count), fi);
-    p->replay_ = p->out_;
+    append_request_head(p->out_, method, target, std::span(req->headers, req->header_count), fi);
     if (fi.framing == BodyFraming::length && !p->body_streamed_ && req->body.len)
       p->frame_body(req->body.ptr, req->body.len, true);
   } catch (const std::bad_alloc &) {
@@ -158,7 +166,11 @@ bool ProxyRequest::attempt() {
   upstream_eof_ = false;  // a failed attempt's end of stream is not this one's
   eof_err_ = 0;
   if (ever_sent_) {
-    out_.assign(replay_);  // retry_possible() made sure it is whole
+    // The whole request again: what went out (replay_) and what was queued.
+    // retry_possible() made sure it is whole.
+    replay_.append(out_);
+    out_.swap(replay_);
+    replay_.clear();
     out_sent_ = 0;
   }
   UpstreamConn *c = fresh ? nullptr : up_.pools[static_cast<size_t>(s)]->take();
@@ -192,12 +204,17 @@ void ProxyRequest::conn_connected(UpstreamConn &c, int err) {
 
 // ---- toward the upstream ----
 
-void ProxyRequest::frame_body(const char *data, size_t len, bool last) {
-  if (out_sent_ == out_.size()) {
-    out_.clear();
-    out_sent_ = 0;
+void ProxyRequest::retire_sent() {
+  if (replayable_) {
+    if (replay_.empty()) replay_.swap(out_);  // the usual case: the head alone, moved, not copied
+    else replay_.append(out_);
   }
-  const size_t before = out_.size();
+  out_.clear();
+  out_sent_ = 0;
+}
+
+void ProxyRequest::frame_body(const char *data, size_t len, bool last) {
+  if (out_sent_ == out_.size()) retire_sent();
   if (framing_ == BodyFraming::chunked) {
     if (len) {
       char size[24];
@@ -209,13 +226,10 @@ void ProxyRequest::frame_body(const char *data, size_t len, bool last) {
     out_.append(data, len);
   }
   body_bytes_ += len;
-  if (!replayable_) return;
-  if (tunnel_ || body_bytes_ > route_.settings.retry_body_bytes) {
+  if (replayable_ && (tunnel_ || body_bytes_ > route_.settings.retry_body_bytes)) {
     replayable_ = false;
     std::string().swap(replay_);
-    return;
   }
-  replay_.append(out_, before, std::string::npos);
 }
 
 bool ProxyRequest::flush_upstream() {
@@ -233,8 +247,7 @@ bool ProxyRequest::flush_upstream() {
     ever_sent_ = true;
     last_activity_ms_ = ctx_.now_ms();
   }
-  out_.clear();
-  out_sent_ = 0;
+  retire_sent();
   if (body_paused_) {
     body_paused_ = false;
     api_->request_body_pause(resp_, 0);
@@ -283,9 +296,9 @@ void ProxyRequest::conn_data(UpstreamConn &c, const char *data, size_t len) {
   if (timer_kind_ == Timer::first_byte) arm(Timer::idle, route_.settings.idle_timeout_ms);
   std::string_view input(data, len);
   if (!body_held_.empty() || !client_held_.empty()) {
-    // Bytes the io module had in flight when we paused (io_uring delivers a
-    // completed receive after the pause): they queue behind the held ones.
-    // Bounded by what was in flight, since nothing more is read.
+    // The host delivers nothing while the upstream is paused (it holds what
+    // the io module hands over late), so this is only a guard: bytes never
+    // overtake held ones.
     client_held_.append(input);
     return;
   }
@@ -303,10 +316,16 @@ bool ProxyRequest::process(std::string_view input) {
       case ResponseParser::Event::need_more:
         return true;
       case ResponseParser::Event::head:
-        if (!on_head()) return false;
+        if (!on_head(input.size())) return false;
         if (tunnel_) return tunnel_start(input);
         break;
       case ResponseParser::Event::body:
+        if (whole_) {
+          // The whole body is in this input (on_head): one Content-Length response.
+          if (api_->response_body_copy(resp_, parser_->body().data(), parser_->body().size()) != AXLE_OK)
+            return fail(Failure::client, 0, "out of memory for the response body");
+          break;
+        }
         switch (write_client(parser_->body())) {
           case Wrote::ok: break;
           case Wrote::held: return hold(input);
@@ -321,7 +340,7 @@ bool ProxyRequest::process(std::string_view input) {
   }
 }
 
-bool ProxyRequest::on_head() {
+bool ProxyRequest::on_head(size_t input_left) {
   const ResponseHead &h = parser_->head();
   if (h.status == 101) {
     if (!upgrade_) return fail(Failure::malformed, 0, "101 Switching Protocols to a request that asked for none");
@@ -348,14 +367,18 @@ bool ProxyRequest::on_head() {
     up_.health.request_succeeded(static_cast<size_t>(server_));
   }
   api_->response_set_status(resp_, static_cast<uint16_t>(h.status));
-  for (const axle_header_t &f : forwardable(h.headers, false)) api_->response_add_header(resp_, f.name, f.value);
+  each_forwardable(h.headers, false, [&](axle_str_t n, axle_str_t v) { api_->response_add_header(resp_, n, v); });
+  begun_ = true;
+  // The body already in hand: no streaming, response_finish sends it in one go.
+  whole_ = !head_request_ && !h.chunked && h.content_length >= 0 && h.status != 204 && h.status != 304 &&
+           static_cast<uint64_t>(h.content_length) <= input_left;
+  if (whole_) return true;
   int64_t length = h.chunked ? -1 : h.content_length;
   if (api_->response_begin(resp_, length) != AXLE_OK) {
     api_->response_cancel(resp_);
     resp_ = nullptr;
     return end();
   }
-  begun_ = true;
   return true;
 }
 
@@ -460,7 +483,7 @@ bool ProxyRequest::tunnel_start(std::string_view rest) {
   const ResponseHead &h = parser_->head();
   up_.health.request_succeeded(static_cast<size_t>(server_));
   api_->response_set_status(resp_, 101);
-  for (const axle_header_t &f : forwardable(h.headers, true)) api_->response_add_header(resp_, f.name, f.value);
+  each_forwardable(h.headers, true, [&](axle_str_t n, axle_str_t v) { api_->response_add_header(resp_, n, v); });
   if (api_->response_switch_protocols(resp_) != AXLE_OK) {
     api_->response_cancel(resp_);
     resp_ = nullptr;
@@ -572,19 +595,37 @@ void ProxyRequest::finish_client(const std::vector<std::pair<std::string, std::s
 
 // ---- time ----
 
+// One timer per request, started once: it fires every `step` (the route's
+// shortest timeout) at most, so a deadline set later is never earlier than
+// the timer, and moving the deadline costs no timer call.
+uint64_t ProxyRequest::timer_step() const {
+  const RouteSettings &rs = route_.settings;
+  return std::min({rs.connect_timeout_ms, rs.first_byte_timeout_ms, rs.idle_timeout_ms});
+}
+
 void ProxyRequest::arm(Timer kind, uint64_t ms) {
-  if (timer_) api_->timer_stop(timer_);
   timer_kind_ = kind;
   deadline_ms_ = ctx_.now_ms() + ms;
   // Refused (the worker's bound of timers reached): the host's response
   // timeout still ends the request.
-  timer_ = api_->timer_start(ctx_.worker(), ms, 0, &on_timer, this);
+  if (!timer_) timer_ = api_->timer_start(ctx_.worker(), timer_step(), 0, &on_timer, this);
 }
 
 void ProxyRequest::on_timer(void *arg) {
   auto *p = static_cast<ProxyRequest *>(arg);
   p->timer_ = nullptr;  // a one-shot timer that fired
   const uint64_t now = p->ctx_.now_ms();
+  if (p->timer_kind_ == Timer::idle) {
+    // Waiting on the client (held output) is not the upstream's idleness.
+    if (!p->body_held_.empty() || !p->client_held_.empty()) p->last_activity_ms_ = now;
+    p->deadline_ms_ = std::max(p->deadline_ms_, p->last_activity_ms_ + p->route_.settings.idle_timeout_ms);
+  }
+  if (p->timer_kind_ == Timer::none) return;
+  if (now < p->deadline_ms_) {
+    p->timer_ = p->api_->timer_start(p->ctx_.worker(), std::min(p->timer_step(), p->deadline_ms_ - now), 0,
+                                     &on_timer, p);
+    return;
+  }
   switch (p->timer_kind_) {
     case Timer::connect:
       p->fail(Failure::connect_timeout, 0, "connect timed out");
@@ -592,17 +633,9 @@ void ProxyRequest::on_timer(void *arg) {
     case Timer::first_byte:
       p->fail(Failure::first_byte_timeout, 0, "no response within first_byte_timeout_ms");
       return;
-    case Timer::idle: {
-      const uint64_t idle = p->route_.settings.idle_timeout_ms;
-      // Waiting on the client (held output) is not the upstream's idleness.
-      if (!p->body_held_.empty() || !p->client_held_.empty()) p->last_activity_ms_ = now;
-      if (now < p->last_activity_ms_ + idle) {
-        p->arm(Timer::idle, p->last_activity_ms_ + idle - now);
-        return;
-      }
+    case Timer::idle:
       p->fail(Failure::idle_timeout, 0, "idle for idle_timeout_ms");
       return;
-    }
     case Timer::none:
       return;
   }

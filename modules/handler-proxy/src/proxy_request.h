@@ -42,8 +42,9 @@ class ProxyRequest final : public ConnOwner {
   bool attempt();
   bool flush_upstream();
   void frame_body(const char *data, size_t len, bool last);
+  void retire_sent();  // all of out_ went out: keep it for a replay, or drop it
   bool process(std::string_view input);
-  bool on_head();
+  bool on_head(size_t input_left);  // input_left: bytes after the head in this input
   Wrote write_client(std::string_view data);
   bool hold(std::string_view rest);
   bool resume_client();
@@ -56,7 +57,8 @@ class ProxyRequest final : public ConnOwner {
   bool answer(unsigned status, std::string_view text);
   void attempt_over(bool ok);
   void release_conn(bool reusable);
-  void arm(Timer kind, uint64_t ms);
+  void arm(Timer kind, uint64_t ms);  // the deadline of `kind` is now + ms
+  uint64_t timer_step() const;
   void finish_client(const std::vector<std::pair<std::string, std::string>> &trailers);
   bool end();  // frees this; returns false
 
@@ -83,8 +85,9 @@ class ProxyRequest final : public ConnOwner {
   bool body_paused_ = false;  // request_body_pause(1) in effect
 
   // ---- bytes toward the upstream ----
-  // Head and framed body so far, kept while it fits (head + retry_body_bytes)
-  // so another attempt can send it again; cleared once it does not.
+  // The bytes of out_ already sent, kept while the request fits (head +
+  // retry_body_bytes) so another attempt can send replay_ + out_ again;
+  // cleared once it does not.
   std::string replay_;
   bool replayable_ = true;
   uint64_t body_bytes_ = 0;  // body bytes received from the client
@@ -113,7 +116,8 @@ class ProxyRequest final : public ConnOwner {
   int eof_err_ = 0;
 
   // ---- bytes toward the client ----
-  bool begun_ = false;     // response_begin called (or the tunnel switched)
+  bool begun_ = false;     // the final head was handed over (response_begin, whole_, or the tunnel switched)
+  bool whole_ = false;     // the body came with the head: response_body_copy + response_finish
   bool tunnel_ = false;
   bool upstream_eof_ = false;
   std::string client_held_;  // upstream bytes not yet written (unparsed); upstream paused while non-empty

@@ -25,8 +25,9 @@ struct ForwardInfo {
   uint64_t content_length = 0;     // for BodyFraming::length
 };
 
-std::string build_request_head(std::string_view method, std::string_view target,
-                               std::span<const axle_header_t> headers, const ForwardInfo &info);
+// Appends the head to `out` (its only allocation: out's growth).
+void append_request_head(std::string &out, std::string_view method, std::string_view target,
+                         std::span<const axle_header_t> headers, const ForwardInfo &info);
 
 // Is this header hop-by-hop for a message whose Connection header(s) are
 // `connection` (comma-joined)? Upgrade is, unless keep_upgrade.

@@ -104,6 +104,15 @@ ResponseParser::Event ResponseParser::next(std::string_view &input) {
     case State::head: {
       if (input.empty()) return Event::need_more;
       started_ = true;
+      if (buf_.empty()) {
+        // The usual case, the whole head in this input: parsed in place, not copied.
+        size_t end = input.substr(0, max_head_bytes).find("\r\n\r\n");
+        if (end != std::string_view::npos) {
+          std::string_view head = input.substr(0, end + 4);
+          input.remove_prefix(end + 4);
+          return parse_head(head);
+        }
+      }
       // Only the new bytes (and the 3 before them) can complete the blank line.
       size_t from = buf_.size() > 3 ? buf_.size() - 3 : 0;
       size_t room = max_head_bytes - buf_.size();
@@ -119,7 +128,7 @@ ResponseParser::Event ResponseParser::next(std::string_view &input) {
       size_t used = end + 4 - (buf_.size() - take);
       input.remove_prefix(used);
       buf_.resize(end + 4);
-      return parse_head();
+      return parse_head(buf_);
     }
     case State::body_length: {
       if (input.empty()) return Event::need_more;
@@ -254,10 +263,10 @@ bool ResponseParser::parse_trailers() {
   return true;
 }
 
-ResponseParser::Event ResponseParser::parse_head() {
-  std::string_view all(buf_);
+ResponseParser::Event ResponseParser::parse_head(std::string_view all) {
   all.remove_suffix(2);  // the blank line's CRLF; every line keeps its own
-  if (!crlf_only(all)) return fail("bare CR or LF in the response head");
+  // No bare CR or LF: lines end at CRLF, and a CR or LF left inside a line
+  // fails the byte checks of the status line, names and values below.
   size_t eol = all.find("\r\n");
   std::string_view line = all.substr(0, eol);
   all.remove_prefix(eol + 2);
@@ -290,7 +299,8 @@ ResponseParser::Event ResponseParser::parse_head() {
             return c >= '0' && c <= '9';
           }))
         return fail("invalid Content-Length");
-      int64_t n = std::stoll(value);
+      int64_t n = 0;
+      for (char c : value) n = n * 10 + (c - '0');  // at most 18 digits: no overflow
       if (head_.content_length >= 0 && head_.content_length != n) return fail("conflicting Content-Length headers");
       head_.content_length = n;
     } else if (iequals(name, "transfer-encoding")) {

@@ -64,14 +64,14 @@ class ResponseParser {
   enum class State { head, body_length, body_close, chunk_size, chunk_data, chunk_crlf, trailers, done, complete, switched, error };
 
   Event fail(std::string why);
-  Event parse_head();
+  Event parse_head(std::string_view head);  // head: status line to blank line, in buf_ or the input
   bool parse_trailers();
   Event after_head();
 
   bool head_request_;
   State state_ = State::head;
   bool started_ = false;
-  std::string buf_;  // the head, a chunk-size line or the trailers being gathered (bounded as above)
+  std::string buf_;  // a head split across inputs, a chunk-size line or the trailers being gathered (bounded as above)
   ResponseHead head_;
   std::vector<std::pair<std::string, std::string>> trailers_;
   uint64_t left_ = 0;  // body bytes left (Content-Length) or of the current chunk

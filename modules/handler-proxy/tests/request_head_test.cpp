@@ -28,7 +28,8 @@ TEST_CASE("hop-by-hop headers go, forwarding headers come") {
   fi.request_id = 0x2a;
   fi.framing = BodyFraming::length;
   fi.content_length = 3;
-  std::string head = build_request_head("POST", "/x?q", in, fi);
+  std::string head;
+  append_request_head(head, "POST", "/x?q", in, fi);
   CHECK(head.rfind("POST /x?q HTTP/1.1\r\nHost: example.com\r\n", 0) == 0);
   for (const char *gone : {"Connection:", "X-Secret", "Keep-Alive", "TE:", "Proxy-Connection", "Trailer:",
                            "Transfer-Encoding", "Upgrade", "https"})
@@ -50,7 +51,8 @@ TEST_CASE("the client's request id is kept; https, IPv6, Host override, chunked"
   fi.secure = true;
   fi.host_override = "backend.internal";
   fi.framing = BodyFraming::chunked;
-  std::string head = build_request_head("PUT", "/", in, fi);
+  std::string head;
+  append_request_head(head, "PUT", "/", in, fi);
   CHECK(head.find("Host: backend.internal\r\n") != std::string::npos);
   CHECK(head.find("a.test:8080\r\n") == std::string::npos);
   CHECK(head.find("X-Request-Id: abc\r\n") != std::string::npos);
@@ -65,9 +67,52 @@ TEST_CASE("a tunnel request keeps Upgrade and says Connection: upgrade") {
                                    h("Sec-WebSocket-Key", "k")};
   ForwardInfo fi;
   fi.upgrade = true;
-  std::string head = build_request_head("GET", "/ws", in, fi);
+  std::string head;
+  append_request_head(head, "GET", "/ws", in, fi);
   CHECK(head.find("Upgrade: websocket\r\n") != std::string::npos);
   CHECK(head.find("Connection: upgrade\r\n") != std::string::npos);
   CHECK(head.find("Sec-WebSocket-Key: k\r\n") != std::string::npos);
   CHECK(head.find("Connection: Upgrade") == std::string::npos);
+}
+
+TEST_CASE("several Connection, X-Forwarded-For and Forwarded lines are joined in order") {
+  std::vector<axle_header_t> in = {h("Host", "h"), h("Connection", "keep-alive"), h("X-Forwarded-For", "10.0.0.1"),
+                                   h("Forwarded", "for=10.0.0.1"), h("X-A", "1"), h("Connection", "X-A"),
+                                   h("X-Forwarded-For", "10.0.0.2"), h("Forwarded", "for=10.0.0.2")};
+  ForwardInfo fi;
+  fi.client_ip = "192.0.2.7";
+  std::string head = "kept ";  // appended to, not replaced
+  append_request_head(head, "GET", "/", in, fi);
+  CHECK(head.rfind("kept GET / HTTP/1.1\r\n", 0) == 0);
+  CHECK(head.find("X-A") == std::string::npos);  // named by the second Connection line
+  CHECK(head.find("X-Forwarded-For: 10.0.0.1, 10.0.0.2, 192.0.2.7\r\n") != std::string::npos);
+  CHECK(head.find("Forwarded: for=10.0.0.1, for=10.0.0.2, for=192.0.2.7;proto=http;host=\"h\"\r\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("no client address: no X-Forwarded-For unless the client sent one") {
+  std::vector<axle_header_t> in = {h("Host", "h")};
+  ForwardInfo fi;
+  std::string head;
+  append_request_head(head, "GET", "/", in, fi);
+  CHECK(head.find("X-Forwarded-For") == std::string::npos);
+  CHECK(head.find("Forwarded: proto=http;host=\"h\"\r\n") != std::string::npos);
+}
+
+TEST_CASE("client addresses are formatted like inet_ntop") {
+  axle_address_t a{};
+  a.struct_size = sizeof a;
+  a.family = AXLE_ADDR_IPV4;
+  const unsigned char v4[][4] = {{0, 0, 0, 0}, {255, 255, 255, 255}, {10, 0, 12, 1}, {192, 168, 100, 9}};
+  const char *text[] = {"0.0.0.0", "255.255.255.255", "10.0.12.1", "192.168.100.9"};
+  for (size_t i = 0; i < 4; ++i) {
+    std::memcpy(a.addr, v4[i], 4);
+    CHECK(format_ip(a) == text[i]);
+  }
+  a.family = AXLE_ADDR_IPV6;
+  const unsigned char v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  std::memcpy(a.addr, v6, 16);
+  CHECK(format_ip(a) == "2001:db8::1");
+  a.family = AXLE_ADDR_NONE;
+  CHECK(format_ip(a).empty());
 }

@@ -172,6 +172,13 @@ TEST_CASE("malformed responses are errors, at any split") {
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n",
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n",
       "HTTP/1.1 200 OK\r\nX: a\x01b\r\n\r\n",
+      // bare CR or LF anywhere in the head
+      "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX: a\nb\r\n\r\n",
+      "HTTP/1.1 200 OK\r\n\nX: b\r\n\r\n",
+      "HTTP/1.1 200 O\rK\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX: a\r\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX\n: a\r\n\r\n",
   };
   for (const char *wire : bad) {
     CAPTURE(wire);
