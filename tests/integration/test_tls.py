@@ -1,0 +1,325 @@
+"""HTTPS end to end (`ctest -L tls`): the real binary with the openssl
+transport, certificates made by tls_certs.py, spoken to by curl, `openssl
+s_client` and Python's ssl. Each server here has its own config (this file
+does not use harness.py's AXLE_TLS mode); counters are read on the cleartext
+listener's /metrics, so reading them makes no handshake.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+
+import pytest
+
+import harness
+import tls_certs
+from harness import IO_TIMEOUT, Conn, PeerClosed, get, post, run_axle
+
+HTTPS_RE = r"listening on https://127\.0\.0\.1:(\d+) \(openssl: "
+HTTP_RE = r"listening on http://127\.0\.0\.1:(\d+)"
+BIG = 1 << 20
+
+
+@pytest.fixture(scope="module")
+def certs():
+    if shutil.which("openssl") is None:
+        pytest.fail("the openssl command is needed (.ci/setup installs it)")
+    return tls_certs.get()
+
+
+@pytest.fixture
+def site(tmp_path, certs):
+    """A config directory: the default certificate as server.crt/.key (relative
+    names, as the minimal config of issue 11) and a document root with a 1 MiB file."""
+    shutil.copy(certs.default.crt, tmp_path / "server.crt")
+    shutil.copy(certs.default.key, tmp_path / "server.key")
+    root = tmp_path / "public"
+    root.mkdir()
+    (root / "big.bin").write_bytes(os.urandom(BIG))
+    (root / "hello.txt").write_bytes(b"hello over tls\n")
+    return tmp_path
+
+
+def tls_config(site, io="epoll", workers=1, tls_extra="", timeouts=None) -> str:
+    return harness.render_config(
+        workers=workers, modules={"io": io, "tls": "openssl", "metrics": "prometheus"}, timeouts=timeouts,
+        routes=[{"path": "/ping", "handler": "ping"},
+                {"path": "/echo/{msg}", "handler": "echo"},
+                {"path": "/static/*", "handler": "static", "root": str(site / "public")}],
+        extra='[tls]\nlisten = ["127.0.0.1:0"]\ncertificate = "server.crt"\nkey = "server.key"\n' + tls_extra)
+
+
+class Tls:
+    """A started server: .https and .http are (host, port)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.https = ("127.0.0.1", int(re.search(HTTPS_RE, server.wait_for_log(HTTPS_RE)).group(1)))
+        self.http = ("127.0.0.1", int(re.search(HTTP_RE, server.wait_for_log(HTTP_RE)).group(1)))
+
+    @property
+    def port(self):
+        return self.https[1]
+
+    def metric(self, name) -> int:
+        """A counter summed over its label sets, from the cleartext listener."""
+        with Conn(*self.http, tls=False) as c:
+            body = c.request(get("/metrics")).body.decode()
+        found = re.findall(r"^" + re.escape(name) + r"(?:\{[^}]*\})? (\d+)$", body, re.M)
+        assert found, f"{name} not in /metrics:\n{body}"
+        return sum(int(v) for v in found)
+
+
+def start(start_axle, site, **kw) -> Tls:
+    path = site / "axle.toml"
+    path.write_text(tls_config(site, **kw))
+    return Tls(start_axle.start(args=["--config", path]))
+
+
+def io_or_skip(io, tmp_path):
+    cfg = tmp_path / "io.toml"
+    cfg.write_text(harness.render_config(modules={"io": io}))
+    check = run_axle(["--check", cfg])
+    if check.returncode != 0 and "is not available" in check.stderr:
+        pytest.skip(f"io module {io} cannot run here: {check.stderr.strip()}")
+
+
+def curl(certs, *args):
+    done = subprocess.run(["curl", "-sS", "--max-time", str(int(IO_TIMEOUT * 2)), "--cacert", str(certs.ca),
+                           *map(str, args)], capture_output=True, timeout=IO_TIMEOUT * 4)
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout
+
+
+def s_client(port, *args, request=b"GET /ping HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", ca=None):
+    """openssl s_client's whole output (stdout and stderr). It sends request
+    and reads until the server closes, so TLS 1.3 tickets have arrived."""
+    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-ign_eof", *map(str, args)]
+    if ca:
+        cmd += ["-CAfile", str(ca), "-verify_return_error"]
+    done = subprocess.run(cmd, input=request, capture_output=True, timeout=IO_TIMEOUT * 2)
+    return done.returncode, (done.stdout + done.stderr).decode("utf-8", "replace")
+
+
+def raw_reply(addr, data: bytes) -> bytes:
+    """Sends data on a plain TCP connection; returns all the server says until it closes."""
+    with socket.create_connection(addr, timeout=IO_TIMEOUT) as s:
+        if data:
+            s.sendall(data)
+        out = b""
+        try:
+            while chunk := s.recv(65536):
+                out += chunk
+        except ConnectionResetError:
+            pass
+        return out
+
+
+def serial(conn: Conn) -> int:
+    return int(conn.sock.tls.getpeercert()["serialNumber"], 16)
+
+
+# ---------------------------------------------------------------- clients
+
+@pytest.mark.parametrize("io", ["epoll", "uring"])
+def test_curl_keep_alive_a_1mib_file_by_hash_and_a_post_body(start_axle, site, certs, tmp_path, io):
+    io_or_skip(io, tmp_path)
+    srv = start(start_axle, site, io=io)
+    base = f"https://127.0.0.1:{srv.port}"
+    # Two requests on one connection: curl reports one new connection, then none.
+    out = curl(certs, "--http1.1", "-w", " %{http_version} %{num_connects}\n", f"{base}/ping", f"{base}/ping")
+    assert out.decode().splitlines() == ["pong 1.1 1", "pong 1.1 0"], out
+    got = tmp_path / "got.bin"
+    curl(certs, "-o", got, f"{base}/static/big.bin")
+    want = hashlib.sha256((site / "public" / "big.bin").read_bytes()).hexdigest()
+    assert hashlib.sha256(got.read_bytes()).hexdigest() == want
+    body = os.urandom(200_000)
+    (tmp_path / "body.bin").write_bytes(body)
+    assert curl(certs, "--data-binary", f"@{tmp_path / 'body.bin'}", f"{base}/echo/x") == body
+    assert srv.metric("axle_tls_handshakes_total") == 3  # one per curl run
+    assert srv.metric("axle_tls_handshake_failures_total") == 0
+
+
+@pytest.mark.parametrize("flag,version", [("-tls1_3", "TLSv1.3"), ("-tls1_2", "TLSv1.2")])
+def test_s_client_each_protocol_and_alpn(start_axle, site, certs, flag, version):
+    srv = start(start_axle, site)
+    rc, out = s_client(srv.port, flag, "-alpn", "http/1.1", ca=certs.ca)
+    assert rc == 0, out
+    assert f"New, {version}, Cipher is " in out, out
+    assert "ALPN protocol: http/1.1" in out, out
+    assert "HTTP/1.1 200 OK" in out and "pong" in out, out
+    # A client without ALPN is served too.
+    rc, out = s_client(srv.port, flag, ca=certs.ca)
+    assert rc == 0 and "No ALPN negotiated" in out and "pong" in out, out
+
+
+def test_an_unknown_alpn_protocol_is_refused_and_counted(start_axle, site, certs):
+    srv = start(start_axle, site)
+    rc, out = s_client(srv.port, "-alpn", "h9", ca=certs.ca)
+    assert rc != 0 and "no application protocol" in out, out  # alert 120 (RFC 7301)
+    assert "HTTP/1.1" not in out, out
+    assert srv.metric("axle_tls_handshake_failures_total") == 1
+    assert srv.metric("axle_tls_handshakes_total") == 0
+
+
+def test_sni_picks_the_certificate_of_the_name(start_axle, site, certs):
+    for pair in (certs.a, certs.b):
+        shutil.copy(pair.crt, site / pair.crt.name)
+        shutil.copy(pair.key, site / pair.key.name)
+    sni = (f'[tls.sni.a]\nnames = ["a.test"]\ncertificate = "{certs.a.crt.name}"\nkey = "{certs.a.key.name}"\n'
+           f'[tls.sni.b]\nnames = ["B.test"]\ncertificate = "{certs.b.crt.name}"\nkey = "{certs.b.key.name}"\n')
+    srv = start(start_axle, site, tls_extra=sni)
+    for name, subject in (("a.test", "CN = a.test"), ("b.test", "CN = b.test"), ("other.test", "CN = localhost")):
+        rc, out = s_client(srv.port, "-servername", name, ca=certs.ca)
+        assert rc == 0, out
+        assert re.search(r"^subject=" + re.escape(subject) + "$", out, re.M), (name, out)
+    rc, out = s_client(srv.port, "-noservername", ca=certs.ca)
+    assert rc == 0 and re.search(r"^subject=CN = localhost$", out, re.M), out
+
+
+@pytest.mark.parametrize("flag", ["-tls1_3", "-tls1_2"])
+def test_a_session_ticket_resumes(start_axle, site, certs, tmp_path, flag):
+    srv = start(start_axle, site)
+    session = tmp_path / "session.pem"
+    rc, out = s_client(srv.port, flag, "-sess_out", session, ca=certs.ca)
+    assert rc == 0 and "New, TLSv1." in out and session.stat().st_size > 0, out
+    rc, out = s_client(srv.port, flag, "-sess_in", session, ca=certs.ca)
+    assert rc == 0 and "Reused, TLSv1." in out and "pong" in out, out
+    assert srv.metric("axle_tls_resumed_total") == 1
+    assert srv.metric("axle_tls_handshakes_total") == 2
+
+
+def test_the_listener_is_logged_with_the_offload_line(start_axle, site):
+    srv = start(start_axle, site)
+    line = srv.server.wait_for_log(HTTPS_RE)
+    assert re.search(r"\(openssl: (user-space TLS|kernel TLS TX)", line), line
+
+
+# ---------------------------------------------------------------- bad clients
+
+@pytest.mark.parametrize("io", ["epoll", "uring"])
+def test_bad_clients_are_closed_cleanly_and_counted(start_axle, site, certs, tmp_path, io):
+    io_or_skip(io, tmp_path)
+    srv = start(start_axle, site, io=io)
+    # Garbage, then plaintext HTTP: at most an alert record (content type 21), never an HTTP answer.
+    for data in (b"\x00\xffgarbage instead of a ClientHello\r\n" * 20, get("/ping")):
+        reply = raw_reply(srv.https, data)
+        assert reply == b"" or reply.startswith(b"\x15\x03"), reply
+    assert srv.metric("axle_tls_handshake_failures_total") == 2
+    # A client that leaves mid-handshake: its ClientHello, then a close.
+    hello = ssl.MemoryBIO(), ssl.MemoryBIO()
+    client = harness.tls_client_context().wrap_bio(*hello, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        client.do_handshake()
+    with socket.create_connection(srv.https, timeout=IO_TIMEOUT) as s:
+        s.sendall(hello[1].read())
+        assert s.recv(5)[:1] == b"\x16"  # the ServerHello's record: the server took it
+    with Conn(*srv.https, tls=True) as c:  # an ordinary client after them
+        assert c.request(get("/ping")).body == b"pong"
+    assert srv.metric("axle_tls_handshakes_total") == 1
+    assert srv.metric("axle_tls_handshake_failures_total") == 3
+
+
+def test_a_stalled_handshake_is_closed_after_the_timeout(start_axle, site):
+    srv = start(start_axle, site, tls_extra="handshake_timeout_ms = 300\n", timeouts={"header_ms": 600000})
+    with socket.create_connection(srv.https, timeout=IO_TIMEOUT) as s:
+        assert s.recv(100) == b""  # closed by the server, not by the test's timeout (it would raise)
+    assert srv.metric("axle_tls_handshake_timeouts_total") == 1
+    with Conn(*srv.https, tls=True) as c:  # and it still serves
+        assert c.request(get("/ping")).body == b"pong"
+
+
+def test_more_than_max_handshakes_are_refused_at_once_and_counted(start_axle, site):
+    srv = start(start_axle, site, tls_extra="max_handshakes = 2\n", timeouts={"header_ms": 600000})
+    stalled = [socket.create_connection(srv.https, timeout=IO_TIMEOUT) for _ in range(2)]
+    try:
+        assert raw_reply(srv.https, b"") == b""  # the third: closed without a byte
+        srv.server.wait_for_log(r"TLS connection\(s\) refused by the transport and closed "
+                                r"\(last: its bound of concurrent handshakes is reached\)")
+        assert srv.metric("axle_tls_refused_total") == 1
+    finally:
+        for s in stalled:
+            s.close()
+    # Slots free again once the server has seen the two leave.
+    for _ in range(100):
+        try:
+            with Conn(*srv.https, tls=True) as c:
+                assert c.request(get("/ping")).body == b"pong"
+                break
+        except PeerClosed:
+            continue
+    else:
+        raise AssertionError("no handshake slot came back")
+    assert srv.server.alive()
+
+
+# ---------------------------------------------------------------- --check and reload
+
+@pytest.mark.parametrize("case", ["unreadable", "mismatch", "expired"])
+def test_check_names_the_file_and_the_config_line(site, certs, case):
+    if case == "unreadable":
+        (site / "server.crt").unlink()
+        bad, key = site / "server.crt", "certificate"
+    elif case == "mismatch":
+        shutil.copy(certs.mismatched_key, site / "server.key")
+        bad, key = site / "server.key", "key"
+    else:
+        shutil.copy(certs.expired.crt, site / "server.crt")
+        shutil.copy(certs.expired.key, site / "server.key")
+        bad, key = site / "server.crt", "certificate"
+    cfg = site / "axle.toml"
+    text = tls_config(site)
+    cfg.write_text(text)
+    lines = text.splitlines()
+    line = next(i for i in range(lines.index("[tls]"), len(lines))  # the line the error must name
+                if lines[i].startswith(f"{key} = ")) + 1
+    check = run_axle(["--check", cfg])
+    assert check.returncode != 0, check
+    err = check.stderr
+    assert f"axle.toml:{line}: tls.{key}" in err, err
+    assert str(bad) in err, err
+    want = {"unreadable": "cannot read", "mismatch": "does not match", "expired": "expired"}[case]
+    assert want in err, err
+
+
+def test_sighup_picks_up_a_renewed_certificate_and_keeps_established_connections(start_axle, site, certs):
+    srv = start(start_axle, site)
+    old_serial = tls_certs.serial_of(site / "server.crt")
+    with Conn(*srv.https, tls=True) as kept:
+        assert kept.request(get("/ping")).body == b"pong"
+        assert serial(kept) == int(old_serial, 16)
+        renewed = certs.issue("localhost", ["DNS:localhost", "IP:127.0.0.1"])
+        shutil.copy(renewed.crt, site / "server.crt")
+        shutil.copy(renewed.key, site / "server.key")
+        mark = srv.server.log_mark()
+        srv.server.proc.send_signal(signal.SIGHUP)
+        srv.server.wait_for_log(r"generation 2 serving", start=mark)
+        with Conn(*srv.https, tls=True) as fresh:
+            assert fresh.request(get("/ping")).body == b"pong"
+            assert serial(fresh) == int(tls_certs.serial_of(renewed.crt), 16) != int(old_serial, 16)
+        # The established connection keeps its session and its generation.
+        assert kept.request(get("/static/hello.txt")).body == b"hello over tls\n"
+        assert serial(kept) == int(old_serial, 16)
+
+
+# ---------------------------------------------------------------- kernel TLS
+
+def test_kernel_tls_sends_a_file_when_the_kernel_offers_it(start_axle, site, certs, tmp_path):
+    try:
+        ulps = open("/proc/sys/net/ipv4/tcp_available_ulp").read().split()
+    except OSError as e:
+        pytest.skip(f"cannot read /proc/sys/net/ipv4/tcp_available_ulp: {e}")
+    if "tls" not in ulps:
+        pytest.skip(f"the kernel offers no tls ULP (tcp_available_ulp: {' '.join(ulps) or 'empty'}; "
+                    "try modprobe tls): kernel TLS cannot be tested here")
+    srv = start(start_axle, site, tls_extra='kernel_tls = true\nciphersuites = "TLS_AES_128_GCM_SHA256"\n')
+    assert "kernel TLS TX" in srv.server.wait_for_log(HTTPS_RE)
+    got = tmp_path / "got.bin"
+    curl(certs, "--tlsv1.3", "-o", got, f"https://127.0.0.1:{srv.port}/static/big.bin")
+    assert got.read_bytes() == (site / "public" / "big.bin").read_bytes()
+    assert srv.metric("axle_tls_kernel_tx_total") == 1
