@@ -11,7 +11,7 @@ pytest session (process) and removed at exit.
 """
 
 import atexit
-import itertools
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -45,10 +45,10 @@ class TestCerts:
 
     def __init__(self, directory: Path):
         self.dir = directory
-        self._serials = itertools.count(0x1000)
+        self._serials = set()
         self.ca = directory / "ca.crt"
         self._ca_key = directory / "ca.key"
-        openssl("req", "-x509", *CURVE, "-nodes", "-keyout", self._ca_key, "-out", self.ca, "-days", "30",
+        openssl("req", "-x509", *CURVE, "-nodes", "-keyout", self._ca_key, "-out", self.ca, "-days", "365",
                 "-subj", "/CN=axle test CA", "-addext", "basicConstraints=critical,CA:TRUE",
                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")
         self.default = self.issue("localhost", ["DNS:localhost", "IP:127.0.0.1"])
@@ -58,14 +58,19 @@ class TestCerts:
         self.mismatched_key = directory / "mismatched.key"
         openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", self.mismatched_key)
 
-    def issue(self, cn, sans, stem=None, days=30) -> Pair:
+    def issue(self, cn, sans, stem=None, days=90) -> Pair:
         """A server certificate for cn signed by the CA, with a serial never used
-        before; days=-1 makes one that expired yesterday."""
-        serial = next(self._serials)
-        stem = stem or f"{cn}-{serial:x}"
+        before; days=-1 makes one that expired yesterday. Shaped like a real one
+        (random 128-bit serial, a CRL address) so testssl judges the server, not
+        the test certificate."""
+        serial = secrets.randbits(127) | 1 << 126
+        assert serial not in self._serials
+        self._serials.add(serial)
+        stem = stem or f"{cn}-{serial:x}"[:40]
         crt, key, csr, ext = (self.dir / f"{stem}.{s}" for s in ("crt", "key", "csr", "ext"))
         ext.write_text(f"subjectAltName={','.join(sans)}\nbasicConstraints=CA:FALSE\n"
-                       "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
+                       "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+                       "crlDistributionPoints=URI:http://127.0.0.1/axle-test-ca.crl\n")
         openssl("req", "-new", *CURVE, "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={cn}")
         openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", self._ca_key, "-set_serial", serial,
                 "-days", days, "-extfile", ext, "-out", crt)
@@ -83,3 +88,12 @@ def get() -> TestCerts:
         atexit.register(shutil.rmtree, directory, True)
         _certs = TestCerts(directory)
     return _certs
+
+
+if __name__ == "__main__":
+    # python3 tls_certs.py DIR: makes the set in DIR (kept) for scripts such as
+    # tests/tls/testssl_check.sh, and prints "ca crt key" of the default certificate.
+    import sys
+    Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)
+    made = TestCerts(Path(sys.argv[1]))
+    print(made.ca, made.default.crt, made.default.key)
