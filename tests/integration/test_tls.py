@@ -8,11 +8,13 @@ listener's /metrics, so reading them makes no handshake.
 import hashlib
 import os
 import re
+import select
 import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 
@@ -172,9 +174,12 @@ def test_sni_picks_the_certificate_of_the_name(start_axle, site, certs):
         shutil.copy(pair.crt, site / pair.crt.name)
         shutil.copy(pair.key, site / pair.key.name)
     sni = (f'[tls.sni.a]\nnames = ["a.test"]\ncertificate = "{certs.a.crt.name}"\nkey = "{certs.a.key.name}"\n'
-           f'[tls.sni.b]\nnames = ["B.test"]\ncertificate = "{certs.b.crt.name}"\nkey = "{certs.b.key.name}"\n')
+           f'[tls.sni.b]\nnames = ["B.test", "*.w.test"]\ncertificate = "{certs.b.crt.name}"\n'
+           f'key = "{certs.b.key.name}"\n')
     srv = start(start_axle, site, tls_extra=sni)
-    for name, subject in (("a.test", "CN = a.test"), ("b.test", "CN = b.test"), ("other.test", "CN = localhost")):
+    for name, subject in (("a.test", "CN = a.test"), ("b.test", "CN = b.test"), ("other.test", "CN = localhost"),
+                          ("x.w.test", "CN = b.test"),  # a wildcard covers one label...
+                          ("y.x.w.test", "CN = localhost"), ("w.test", "CN = localhost")):  # ...not two, not none
         rc, out = s_client(srv.port, "-servername", name, ca=certs.ca)
         assert rc == 0, out
         assert re.search(r"^subject=" + re.escape(subject) + "$", out, re.M), (name, out)
@@ -192,6 +197,58 @@ def test_a_session_ticket_resumes(start_axle, site, certs, tmp_path, flag):
     assert rc == 0 and "Reused, TLSv1." in out and "pong" in out, out
     assert srv.metric("axle_tls_resumed_total") == 1
     assert srv.metric("axle_tls_handshakes_total") == 2
+
+
+def test_tickets_from_before_a_reload_make_a_full_handshake(start_axle, site, certs, tmp_path):
+    srv = start(start_axle, site)
+    session = tmp_path / "session.pem"
+    rc, out = s_client(srv.port, "-sess_out", session, ca=certs.ca)
+    assert rc == 0 and "New, TLSv1.3" in out, out
+    mark = srv.server.log_mark()
+    srv.server.proc.send_signal(signal.SIGHUP)
+    srv.server.wait_for_log(r"generation 2 serving", start=mark)
+    rc, out = s_client(srv.port, "-sess_in", session, ca=certs.ca)  # new ticket keys: not resumed, still served
+    assert rc == 0 and "New, TLSv1.3" in out and "pong" in out, out
+
+
+def test_a_client_key_update_is_answered_and_the_connection_goes_on(start_axle, site, certs):
+    srv = start(start_axle, site)
+    keep = b"GET /ping HTTP/1.1\r\nHost: a\r\n\r\n"
+    # "K" alone on a line: s_client sends a KeyUpdate that requests the server's.
+    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{srv.port}", "-CAfile", str(certs.ca), "-tls1_3"]
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        out = b""
+        try:
+            proc.stdin.write(keep)
+            proc.stdin.flush()
+            out += read_until(proc, b"pong")
+            proc.stdin.write(b"K\n")
+            proc.stdin.flush()
+            out += read_until(proc, b"KEYUPDATE")
+            proc.stdin.write(keep.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+            proc.stdin.flush()
+            out += read_until(proc, b"pong")
+            proc.stdin.close()  # stdin is open until here: s_client ends on its EOF (no -ign_eof, which
+            out += proc.stdout.read()  # would also turn its commands off)
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            proc.wait(IO_TIMEOUT)
+    assert out.count(b"HTTP/1.1 200 OK") == 2 and out.count(b"pong") == 2, out
+    assert srv.metric("axle_tls_handshake_failures_total") == 0
+
+
+def read_until(proc, marker: bytes) -> bytes:
+    """proc's output up to marker, read as it comes (a response body ends
+    without a newline), waiting at most IO_TIMEOUT for each piece."""
+    got, fd = b"", proc.stdout.fileno()
+    while marker not in got:
+        assert select.select([fd], [], [], IO_TIMEOUT)[0], f"nothing more from s_client, no {marker!r}: {got!r}"
+        chunk = os.read(fd, 65536)
+        assert chunk, f"s_client ended before {marker!r}: {got!r}"
+        got += chunk
+    return got
 
 
 def test_the_listener_is_logged_with_the_offload_line(start_axle, site):
@@ -299,12 +356,38 @@ def test_sighup_picks_up_a_renewed_certificate_and_keeps_established_connections
         mark = srv.server.log_mark()
         srv.server.proc.send_signal(signal.SIGHUP)
         srv.server.wait_for_log(r"generation 2 serving", start=mark)
-        with Conn(*srv.https, tls=True) as fresh:
-            assert fresh.request(get("/ping")).body == b"pong"
-            assert serial(fresh) == int(tls_certs.serial_of(renewed.crt), 16) != int(old_serial, 16)
+        new_serial = int(tls_certs.serial_of(renewed.crt), 16)
+        assert new_serial != int(old_serial, 16)
+        # The old generation's worker may still take a connection or two until
+        # it has seen the drain (the line above is logged before it is told):
+        # wait for the new certificate, then every new connection has it.
+        seen, deadline = [], time.monotonic() + IO_TIMEOUT
+        while new_serial not in seen[-1:] and time.monotonic() < deadline:
+            with Conn(*srv.https, tls=True) as fresh:
+                assert fresh.request(get("/ping")).body == b"pong"
+                seen.append(serial(fresh))
+        assert seen[-1] == new_serial and set(seen) <= {new_serial, int(old_serial, 16)}, seen
+        for _ in range(3):
+            with Conn(*srv.https, tls=True) as fresh:
+                assert fresh.request(get("/ping")).body == b"pong"
+                assert serial(fresh) == new_serial
         # The established connection keeps its session and its generation.
         assert kept.request(get("/static/hello.txt")).body == b"hello over tls\n"
         assert serial(kept) == int(old_serial, 16)
+
+
+def test_a_reload_with_a_bad_certificate_keeps_the_old_generation_serving(start_axle, site, certs):
+    srv = start(start_axle, site)
+    old_serial = int(tls_certs.serial_of(site / "server.crt"), 16)
+    shutil.copy(certs.expired.crt, site / "server.crt")
+    shutil.copy(certs.expired.key, site / "server.key")
+    mark = srv.server.log_mark()
+    srv.server.proc.send_signal(signal.SIGHUP)
+    line = srv.server.wait_for_log(r"reload failed, generation 1 keeps serving", start=mark)
+    assert "tls.certificate" in line and "expired" in line, line
+    with Conn(*srv.https, tls=True) as c:
+        assert c.request(get("/ping")).body == b"pong"
+        assert serial(c) == old_serial
 
 
 # ---------------------------------------------------------------- kernel TLS
