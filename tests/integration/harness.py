@@ -150,6 +150,21 @@ def tls_mode(lines, listen) -> list:
                     f"key = {toml_value(str(certs.default.key))}"]
 
 
+def url(addr, path="/") -> str:
+    """The URL of path on a serving listener: https:// over TLS."""
+    host, port = addr
+    host = f"[{host}]" if ":" in host else host
+    return f"{'https' if TLS else 'http'}://{host}:{port}{path}"
+
+
+def curl_tls_args() -> list:
+    """Options that make curl trust the test CA over TLS (none in cleartext)."""
+    if not TLS:
+        return []
+    import tls_certs
+    return ["--cacert", str(tls_certs.get().ca)]
+
+
 _client_context = None
 
 

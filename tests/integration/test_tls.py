@@ -155,6 +155,10 @@ def test_s_client_each_protocol_and_alpn(start_axle, site, certs, flag, version)
     assert f"New, {version}, Cipher is " in out, out
     assert "ALPN protocol: http/1.1" in out, out
     assert "HTTP/1.1 200 OK" in out and "pong" in out, out
+    # An HTTP/1.0 client offers only http/1.0 (curl -0 does): served.
+    rc, out = s_client(srv.port, flag, "-alpn", "http/1.0", ca=certs.ca,
+                       request=b"GET /ping HTTP/1.0\r\nHost: a\r\n\r\n")
+    assert rc == 0 and "ALPN protocol: http/1.0" in out and "pong" in out, out
     # A client without ALPN is served too.
     rc, out = s_client(srv.port, flag, ca=certs.ca)
     assert rc == 0 and "No ALPN negotiated" in out and "pong" in out, out
