@@ -7,6 +7,7 @@ listener's /metrics, so reading them makes no handshake.
 
 import hashlib
 import os
+import random
 import re
 import select
 import shutil
@@ -284,6 +285,67 @@ def test_bad_clients_are_closed_cleanly_and_counted(start_axle, site, certs, tmp
         assert c.request(get("/ping")).body == b"pong"
     assert srv.metric("axle_tls_handshakes_total") == 1
     assert srv.metric("axle_tls_handshake_failures_total") == 3
+
+
+def client_hello(**kw) -> bytes:
+    """The first flight of a Python TLS client (kw: maximum_version)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    if "maximum_version" in kw:
+        ctx.maximum_version = kw["maximum_version"]
+    ctx.set_alpn_protocols(["http/1.1"])
+    out = ssl.MemoryBIO()
+    client = ctx.wrap_bio(ssl.MemoryBIO(), out, server_hostname="a.test")
+    with pytest.raises(ssl.SSLWantReadError):
+        client.do_handshake()
+    return out.read()
+
+
+@pytest.mark.parametrize("io", ["epoll", "uring"])
+def test_mutated_client_hellos_are_each_refused_and_counted(start_axle, site, tmp_path, io):
+    """200 ClientHellos with bytes flipped, cut, inserted (a fixed seed), each
+    followed by the client's EOF: each connection is closed, each counted."""
+    io_or_skip(io, tmp_path)
+    srv = start(start_axle, site, io=io)
+    seeds = [client_hello(), client_hello(maximum_version=ssl.TLSVersion.TLSv1_2)]
+    rng = random.Random(20261130)
+    cases = 200
+    for i in range(cases):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 8)):
+            if not data:
+                break
+            op, at = rng.random(), rng.randrange(len(data))
+            if op < 0.5:
+                data[at] = rng.randrange(256)
+            elif op < 0.7:
+                del data[at:at + rng.randint(1, 20)]
+            elif op < 0.85:
+                data[at:at] = rng.randbytes(rng.randint(1, 40))
+            else:
+                del data[at:]
+        with socket.create_connection(srv.https, timeout=IO_TIMEOUT) as s:
+            try:
+                s.sendall(bytes(data))
+                s.shutdown(socket.SHUT_WR)
+                while s.recv(65536):  # a socket.timeout here: not closed after the EOF
+                    pass
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+        assert srv.server.alive(), f"case {i}: {bytes(data)!r}"
+    assert srv.metric("axle_tls_handshake_failures_total") == cases
+    with Conn(*srv.https, tls=True) as c:
+        assert c.request(get("/ping")).body == b"pong"
+
+
+def test_a_broken_record_after_the_handshake_closes_only_that_connection(start_axle, site):
+    srv = start(start_axle, site)
+    with Conn(*srv.https, tls=True) as other, Conn(*srv.https, tls=True) as c:
+        assert c.request(get("/ping")).body == b"pong"
+        c.sock.raw.sendall(b"\x17\x03\x03\x00\x20" + bytes(32))  # application data that fails to decrypt
+        assert c.wait_closed()
+        assert other.request(get("/ping")).body == b"pong"
+    assert srv.metric("axle_tls_handshakes_total") == 2
 
 
 def test_a_stalled_handshake_is_closed_after_the_timeout(start_axle, site):
