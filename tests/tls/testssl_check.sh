@@ -37,7 +37,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -r ca crt key < <(/usr/bin/env python3 "$repo/tests/integration/tls_certs.py" "$work/certs")
+if ! made=$(/usr/bin/env python3 "$repo/tests/integration/tls_certs.py" "$work/certs"); then
+  echo "testssl_check: could not make the test certificates" >&2
+  exit 1
+fi
+read -r ca crt key <<< "$made"
 mkdir -p "$work/public"
 echo "hello over tls" > "$work/public/index.html"
 cat > "$work/axle.toml" <<EOF
@@ -59,7 +63,7 @@ EOF
 "$axle" --config "$work/axle.toml" 2> "$work/axle.log" &
 axle_pid=$!
 port=""
-for _ in $(seq 100); do  # 10 s at most
+for _ in $(seq 300); do  # 30 s at most (a loaded CI machine)
   port=$(sed -n 's/.*listening on https:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$work/axle.log")
   [[ -n "$port" ]] && break
   kill -0 "$axle_pid" 2>/dev/null || break
