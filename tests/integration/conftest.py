@@ -19,6 +19,8 @@ STATIC_FILES = {
 
 def pytest_report_header(config):
     combo = " ".join(f"{k}={v}" for k, v in harness.module_combination().items())
+    if harness.TLS:
+        combo += " over TLS (transport openssl, AXLE_TLS=1)"
     return [f"axle binary: {harness.axle_bin()}", f"modules under test: {combo}"]
 
 

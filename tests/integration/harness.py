@@ -7,9 +7,11 @@ test instead of hanging the suite.
 
 import os
 import re
+import select
 import shlex
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -26,8 +28,16 @@ IO_TIMEOUT = 5.0 * TIMEOUT_SCALE
 START_TIMEOUT = 15.0 * TIMEOUT_SCALE
 STOP_TIMEOUT = 10.0 * TIMEOUT_SCALE
 
-LISTENING_RE = re.compile(r"listening on http://([0-9.]+|\[[0-9a-f:]+\]):(\d+)")
+# AXLE_TLS=1 runs the suite over TLS: render_config moves the listeners under
+# [tls] (transport "openssl", the test certificates of tls_certs.py), the
+# listeners are the https:// ones, and Conn speaks TLS trusting the test CA.
+TLS = os.environ.get("AXLE_TLS") == "1"
+
+# Serving listeners are the https ones over TLS (the cleartext one is then ignored).
+LISTENING_RE = re.compile(r"listening on (https?)://([0-9.]+|\[[0-9a-f:]+\]):(\d+)")
 ADMIN_MARK = "admin listening on"  # the control endpoint, not a serving listener
+# Admin endpoints seen: always cleartext, so a Conn to one never speaks TLS.
+PLAIN_ADDRESSES = set()
 
 
 # ---------------------------------------------------------------- the build
@@ -121,7 +131,156 @@ def render_config(*, listen=("127.0.0.1:0",), workers=2, module_dirs=(), modules
         lines += [f"{key} = {toml_value(val)}" for key, val in route.items()]
     if extra:
         lines += ["", extra]
+    if TLS and "tls" not in chosen:
+        lines = tls_mode(lines, list(listen))
     return "\n".join(lines) + "\n"
+
+
+def tls_mode(lines, listen) -> list:
+    """The config of render_config over TLS: [server] keeps one cleartext
+    listener (the kernel requires one; LISTENING_RE ignores it) and the
+    requested listeners are served by the openssl transport."""
+    import tls_certs  # only TLS runs need the openssl command
+    certs = tls_certs.get()
+    lines[1] = f"listen = {toml_value(['127.0.0.1:0'])}"
+    at = lines.index("[modules]") + 1
+    lines.insert(at, 'tls = "openssl"')
+    return lines + ["", "[tls]", f"listen = {toml_value(listen)}",
+                    f"certificate = {toml_value(str(certs.default.crt))}",
+                    f"key = {toml_value(str(certs.default.key))}"]
+
+
+def url(addr, path="/") -> str:
+    """The URL of path on a serving listener: https:// over TLS."""
+    host, port = addr
+    host = f"[{host}]" if ":" in host else host
+    return f"{'https' if TLS else 'http'}://{host}:{port}{path}"
+
+
+def curl_tls_args() -> list:
+    """Options that make curl trust the test CA over TLS (none in cleartext)."""
+    if not TLS:
+        return []
+    import tls_certs
+    return ["--cacert", str(tls_certs.get().ca)]
+
+
+_client_context = None
+
+
+def tls_client_context() -> ssl.SSLContext:
+    """A client context trusting only the test CA (made once)."""
+    global _client_context
+    if _client_context is None:
+        import tls_certs
+        ctx = ssl.create_default_context(cafile=str(tls_certs.get().ca))
+        ctx.set_alpn_protocols(["http/1.1"])
+        _client_context = ctx
+    return _client_context
+
+
+class TlsSocket:
+    """A connected socket spoken through TLS, with the socket methods the tests
+    use. Unlike ssl.SSLSocket it can half-close: shutdown(SHUT_WR) sends
+    close_notify, then the TCP FIN, and reading goes on (the TLS form of
+    "nothing more is coming"). Driven through memory BIOs so that shutdown
+    never waits for, or swallows, what the server still sends."""
+
+    def __init__(self, raw: socket.socket, server_hostname: str):
+        self.raw = raw
+        self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = tls_client_context().wrap_bio(self._in, self._out, server_hostname=server_hostname)
+        self._step(self.tls.do_handshake)
+
+    def _flush(self):
+        data = self._out.read()
+        if data:
+            self.raw.sendall(data)
+
+    def _step(self, op):
+        """op() until it needs no more input from the server."""
+        while True:
+            try:
+                result = op()
+                self._flush()
+                return result
+            except ssl.SSLWantReadError:
+                self._flush()
+                data = self.raw.recv(65536)  # socket.timeout / reset go to the caller
+                if data:
+                    self._in.write(data)
+                else:
+                    self._in.write_eof()
+
+    def sendall(self, data):
+        self.tls.write(data)  # a memory BIO takes all of it
+        self._flush()
+
+    send = sendall
+
+    def recv(self, n):
+        if self._in.eof and self._in.pending == 0 and self.tls.pending() == 0:
+            return b""
+        try:
+            out = self._step(lambda: self.tls.read(n))
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            return b""  # close_notify, or a TCP close without it: both the end (as suppress_ragged_eofs)
+        # Like TCP's recv, up to n of the bytes already here, not one record (16 KiB) per call.
+        while len(out) < n:
+            try:
+                out += self.tls.read(n - len(out))
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                break  # the next call reports the end
+            if not self._take_ready():
+                break
+        return out
+
+    def _take_ready(self) -> bool:
+        """Moves what the server already sent into the TLS input, without waiting."""
+        if self._in.pending or self.tls.pending():
+            return True
+        if not select.select([self.raw], [], [], 0)[0]:
+            return False
+        try:
+            data = self.raw.recv(65536)
+        except ConnectionResetError:
+            data = b""  # the next call raises it again, or reports the end
+        if data:
+            self._in.write(data)
+        else:
+            self._in.write_eof()
+        return bool(data)
+
+    def shutdown(self, how):
+        if how in (socket.SHUT_WR, socket.SHUT_RDWR):
+            try:
+                self.tls.unwrap()  # writes close_notify, then wants the server's: not waited for
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLError:
+                pass  # already broken: the TCP shutdown below still tells the server
+            self._flush()
+        self.raw.shutdown(how)
+
+    def __getattr__(self, name):  # settimeout, setsockopt, fileno, close, getpeername...
+        return getattr(self.raw, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.raw.close()
+
+
+def client_socket(raw: socket.socket, host: str, tls=None):
+    """raw itself, or raw spoken through TLS (handshake done) when the suite runs over TLS."""
+    if not (TLS if tls is None else tls):
+        return raw
+    try:
+        return TlsSocket(raw, host)
+    except (ssl.SSLError, ConnectionResetError) as e:
+        raw.close()
+        raise PeerClosed(f"TLS handshake failed: {e}") from e
 
 
 # ---------------------------------------------------------------- the server
@@ -159,8 +318,12 @@ class AxleProcess:
                 if parse_listening:
                     m = LISTENING_RE.search(line)
                     if m:
-                        addr = (m.group(1).strip("[]"), int(m.group(2)))
-                        (self.admin if ADMIN_MARK in line else self.listeners).append(addr)
+                        addr = (m.group(2).strip("[]"), int(m.group(3)))
+                        if ADMIN_MARK in line:
+                            self.admin.append(addr)
+                            PLAIN_ADDRESSES.add(addr)
+                        elif m.group(1) == ("https" if TLS else "http"):
+                            self.listeners.append(addr)
                 self._lock.notify_all()
         with self._lock:
             self._lock.notify_all()
@@ -282,12 +445,15 @@ class PeerClosed(Exception):
 class Conn:
     """A client connection with a read buffer, for byte-exact requests."""
 
-    def __init__(self, host, port, timeout=IO_TIMEOUT):
+    def __init__(self, host, port, timeout=IO_TIMEOUT, tls=None):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is None:
+            tls = TLS and (host, port) not in PLAIN_ADDRESSES
+        self.sock = client_socket(self.sock, host, tls)  # the handshake is done here, within timeout
         self.buf = b""
         self.timeout = timeout
 
@@ -309,7 +475,7 @@ class Conn:
     def _fill(self):
         try:
             chunk = self.sock.recv(65536)
-        except ConnectionResetError as e:
+        except (ConnectionResetError, ssl.SSLError) as e:  # SSLError: an alert, or a broken record
             raise PeerClosed(f"connection reset; had {self.buf!r}") from e
         if not chunk:
             raise PeerClosed(f"connection closed; had {self.buf!r}")
@@ -392,7 +558,7 @@ class Conn:
         self.sock.settimeout(timeout)
         try:
             chunk = self.sock.recv(65536)
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLError):
             return True
         except socket.timeout:
             return False
@@ -415,7 +581,7 @@ def eventually_served(addr, request=None, timeout=IO_TIMEOUT) -> "Response":
                 resp = c.request(request)
                 if not (resp.status == 503 and resp.header("retry-after") and resp.header("connection") == "close"):
                     return resp
-        except (PeerClosed, ConnectionResetError, BrokenPipeError):
+        except (PeerClosed, ConnectionResetError, BrokenPipeError, ssl.SSLError):
             pass
         if time.monotonic() > deadline:
             raise AssertionError(f"no connection to {addr} was served within {timeout}s")

@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+import harness
 from conftest import STATIC_FILES
 
 CURL = shutil.which("curl")
@@ -13,7 +14,8 @@ WRK = shutil.which("wrk")
 
 
 def curl(*args):
-    out = subprocess.run([CURL, "-s", "--max-time", "10", *args], capture_output=True, timeout=30)
+    out = subprocess.run([CURL, "-s", "--max-time", "10", *harness.curl_tls_args(), *args], capture_output=True,
+                         timeout=30)
     return out
 
 
@@ -24,8 +26,7 @@ def split_response(raw: bytes):
 
 @pytest.mark.skipif(not CURL, reason="curl not installed")
 def test_curl_ping(axle):
-    host, port = axle
-    out = curl("-i", f"http://{host}:{port}/ping")
+    out = curl("-i", harness.url(axle, "/ping"))
     assert out.returncode == 0, out
     head, body = split_response(out.stdout)
     assert head.startswith("HTTP/1.1 200"), head
@@ -34,23 +35,20 @@ def test_curl_ping(axle):
 
 @pytest.mark.skipif(not CURL, reason="curl not installed")
 def test_curl_post_echo(axle):
-    host, port = axle
-    out = curl("--data-binary", "posted by curl", f"http://{host}:{port}/echo/x")
+    out = curl("--data-binary", "posted by curl", harness.url(axle, "/echo/x"))
     assert (out.returncode, out.stdout) == (0, b"posted by curl"), out
 
 
 @pytest.mark.skipif(not CURL, reason="curl not installed")
 def test_curl_chunked_upload_with_expect(axle):
-    host, port = axle
     out = curl("-H", "Transfer-Encoding: chunked", "-H", "Expect: 100-continue",
-               "--data-binary", "x" * 5000, f"http://{host}:{port}/echo/x")
+               "--data-binary", "x" * 5000, harness.url(axle, "/echo/x"))
     assert (out.returncode, out.stdout) == (0, b"x" * 5000), out.stderr
 
 
 @pytest.mark.skipif(not CURL, reason="curl not installed")
 def test_curl_http10(axle):
-    host, port = axle
-    out = curl("-0", "-i", f"http://{host}:{port}/ping")
+    out = curl("-0", "-i", harness.url(axle, "/ping"))
     assert out.returncode == 0, out
     head, body = split_response(out.stdout)
     assert re.match(r"HTTP/1\.[01] 200", head), head
@@ -59,8 +57,7 @@ def test_curl_http10(axle):
 
 @pytest.mark.skipif(not CURL, reason="curl not installed")
 def test_curl_head_static(axle):
-    host, port = axle
-    out = curl("-I", f"http://{host}:{port}/static/hello.txt")
+    out = curl("-I", harness.url(axle, "/static/hello.txt"))
     assert out.returncode == 0, out
     head, body = split_response(out.stdout)
     assert head.startswith("HTTP/1.1 200"), head
@@ -69,8 +66,7 @@ def test_curl_head_static(axle):
 
 @pytest.mark.skipif(not CURL, reason="curl not installed")
 def test_curl_reuses_the_connection(axle):
-    host, port = axle
-    url = f"http://{host}:{port}/ping"
+    url = harness.url(axle, "/ping")
     out = curl("-v", url, url, url)
     assert out.returncode == 0, out
     assert out.stdout == b"pongpongpong", out.stdout
@@ -79,8 +75,7 @@ def test_curl_reuses_the_connection(axle):
 
 @pytest.mark.skipif(not WRK, reason="wrk not installed")
 def test_wrk_short_load_has_no_errors(axle):
-    host, port = axle
-    out = subprocess.run([WRK, "-t2", "-c20", "-d2s", f"http://{host}:{port}/ping"],
+    out = subprocess.run([WRK, "-t2", "-c20", "-d2s", harness.url(axle, "/ping")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out
     report = out.stdout
@@ -92,8 +87,7 @@ def test_wrk_short_load_has_no_errors(axle):
 
 @pytest.mark.skipif(not WRK, reason="wrk not installed")
 def test_wrk_short_load_on_static(axle):
-    host, port = axle
-    out = subprocess.run([WRK, "-t2", "-c20", "-d2s", f"http://{host}:{port}/static/sub/data.bin"],
+    out = subprocess.run([WRK, "-t2", "-c20", "-d2s", harness.url(axle, "/static/sub/data.bin")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out
     assert "Socket errors" not in out.stdout, out.stdout

@@ -123,7 +123,7 @@ def slow_client(addr, rcvbuf=32 * 1024):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before connect: it sets the window
     s.settimeout(harness.IO_TIMEOUT)
     s.connect(addr)
-    return s
+    return harness.client_socket(s, addr[0])  # through TLS under AXLE_TLS
 
 
 def read_head(s):

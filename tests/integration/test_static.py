@@ -5,6 +5,8 @@ import subprocess
 
 import pytest
 
+import harness
+
 from conftest import STATIC_FILES
 from harness import Conn, get
 
@@ -48,11 +50,11 @@ def test_absolute_form_traversal(conn):
 
 
 def test_curl_path_as_is_traversal(axle):
-    host, port = axle
-    out = subprocess.run(["curl", "-s", "--max-time", "5", "--path-as-is",
-                          f"http://{host}:{port}/static/../../../../etc/passwd"],
+    out = subprocess.run(["curl", "-s", "--max-time", "5", "--path-as-is", "-w", "%{http_code}",
+                          *harness.curl_tls_args(), harness.url(axle, "/static/../../../../etc/passwd")],
                          capture_output=True, timeout=15)
     assert b"root:" not in out.stdout, out.stdout[:300]
+    assert out.stdout.endswith((b"400", b"403", b"404")), out  # answered (not a failed connection)
 
 
 def test_plain_file(conn):

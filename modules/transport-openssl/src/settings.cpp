@@ -20,7 +20,8 @@ const axle_config_key_t kConfigKeys[] = {
     {"protocols", AXLE_CONFIG_STRING_LIST, "TLSv1.2,TLSv1.3", "TLS versions offered: TLSv1.2 and/or TLSv1.3"},
     {"ciphers", AXLE_CONFIG_STRING, AXLE_TLS_DEFAULT_CIPHERS, "TLS 1.2 cipher list (OpenSSL syntax)"},
     {"ciphersuites", AXLE_CONFIG_STRING, AXLE_TLS_DEFAULT_SUITES, "TLS 1.3 cipher suites (OpenSSL syntax)"},
-    {"alpn", AXLE_CONFIG_STRING_LIST, "http/1.1",
+    // http/1.0 too: clients speaking 1.0 offer only it (curl -0), and the HTTP/1.1 engine serves 1.0.
+    {"alpn", AXLE_CONFIG_STRING_LIST, "http/1.1,http/1.0",
      "application protocols selected by ALPN, in server preference; a client offering none of them is refused"},
     {"session_tickets", AXLE_CONFIG_BOOL, "true", "resume sessions with stateless tickets"},
     {"ticket_key_rotation_s", AXLE_CONFIG_INT, "3600",

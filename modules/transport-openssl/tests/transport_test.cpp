@@ -61,7 +61,7 @@ TEST_CASE("descriptor: a transport named openssl with its [tls] keys and the sni
     const std::string name = d.config_keys[i].name;
     CHECK(d.config_keys[i].doc != nullptr);
     if (name == "certificate") cert_required = d.config_keys[i].default_value == nullptr;
-    if (name == "alpn") alpn_default = std::string(d.config_keys[i].default_value) == "http/1.1";
+    if (name == "alpn") alpn_default = std::string(d.config_keys[i].default_value) == "http/1.1,http/1.0";
   }
   CHECK(cert_required);
   CHECK(alpn_default);
@@ -185,7 +185,7 @@ TEST_CASE("SNI picks the certificate of the requested name; others get the defau
   }
 }
 
-TEST_CASE("ALPN: http/1.1 is selected; a client offering only protocols we lack is refused") {
+TEST_CASE("ALPN: http/1.1 is selected, http/1.0 too; a client offering only protocols we lack is refused") {
   fake::reset();
   Server server(Server::config());
   {
@@ -194,6 +194,14 @@ TEST_CASE("ALPN: http/1.1 is selected; a client offering only protocols we lack 
     Link l(server, o);
     handshake(l);
     CHECK(str(l.info().alpn) == "http/1.1");
+    check_clean(l);
+  }
+  {
+    ClientOptions o;
+    o.alpn = {"http/1.0"};  // an HTTP/1.0 client (curl -0) is served by default
+    Link l(server, o);
+    handshake(l);
+    CHECK(str(l.info().alpn) == "http/1.0");
     check_clean(l);
   }
   {
