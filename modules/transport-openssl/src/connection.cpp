@@ -243,7 +243,23 @@ void Connection::advance_iov(size_t n) {
   }
 }
 
+size_t Connection::plaintext_left() const {
+  if (source_ == Source::kFile)
+    return static_cast<size_t>(std::min<uint64_t>(file_left_, kFileStep)) + (file_buf_len_ - file_buf_pos_);
+  size_t n = 0;
+  for (size_t i = iov_index_, off = iov_offset_; source_ == Source::kIov && i < iov_.size(); ++i, off = 0)
+    n += iov_[i].len - off;
+  return n;
+}
+
 void Connection::fill() {
+  // The queue's room for this round, allocated once: appending record by
+  // record to an empty string would regrow it (16, 32, 64, 128 KiB), copying
+  // what it holds at each step. Sized to what is left of the send, so a small
+  // response does not take the whole bound.
+  const size_t ahead = std::min(plaintext_left(), kWireHigh + kRecordPlain);
+  const size_t room = queued_.size() + ahead + (ahead / kRecordPlain + 1) * kRecordOverhead;
+  if (ahead > 0 && queued_.capacity() < room) queued_.reserve(room);
   char stage[kRecordPlain];
   while (source_ != Source::kNone && !source_done() && queued_.size() < kWireHigh && !failed_) {
     const char *p;

@@ -32,6 +32,7 @@ struct Instance;
 inline constexpr size_t kWireHigh = 64 * 1024;
 inline constexpr size_t kFileStep = 64 * 1024;
 inline constexpr size_t kRecordPlain = 16 * 1024;  // TLS maximum plaintext per record
+inline constexpr size_t kRecordOverhead = 32;      // header, explicit nonce or content type, tag: at most 29
 
 class Connection {
  public:
@@ -78,6 +79,7 @@ class Connection {
   static void on_wire(void *self, const char *data, size_t len);  // OpenSSL's records → queued_
   void pump();          // encrypt ahead, submit the queue, shutdown
   void fill();          // encrypt plaintext of the current send into queued_
+  size_t plaintext_left() const;  // of the current send, not yet encrypted
   size_t gather(char *stage) const;  // copies up to one record of the iov send
   void advance_iov(size_t n);
   bool submit();        // queued_ → lower send when none in flight
