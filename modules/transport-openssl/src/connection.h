@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "bytes.h"
 #include "ktls.h"
+#include "sealer.h"
 #include "wire_bio.h"
 
 namespace axle::tls {
@@ -88,6 +90,7 @@ class Connection {
   void kick_if_idle();         // stream calls: asks the lower side for a completion
   void try_kernel_tx();
   void close_lower();
+  void queue_close_notify();
   void fatal(int err);  // protocol failure after the handshake: upper on_eof(err)
   static void drain_timer(void *self);
 
@@ -117,7 +120,7 @@ class Connection {
   Shutdown shutdown_ = Shutdown::kNone;
 
   // Ciphertext: the lower send in flight and the next one.
-  std::string inflight_, queued_;
+  Bytes inflight_, queued_;
   bool lower_busy_ = false;
 
   // kTLS
@@ -126,6 +129,8 @@ class Connection {
   unsigned char secret_[64]{};
   size_t secret_len_ = 0;
   RecordCounter records_;
+  // User-space sealing of TLS 1.3 AES-GCM records (sealer.h) where kTLS is not used.
+  Sealer sealer_;
 };
 
 }  // namespace axle::tls
