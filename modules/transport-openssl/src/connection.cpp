@@ -130,6 +130,11 @@ void Connection::deliver() {
     char buf[kRecordPlain];
     ERR_clear_error();
     const int n = SSL_read(ssl_, buf, sizeof buf);
+    // The peer asked for our KeyUpdate (RFC 8446 4.6.3: before our next
+    // record). OpenSSL would send it with its next SSL_write, which never comes
+    // once kTLS or the sealer owns the sending key: close instead.
+    if ((kernel_tx_ || sealer_.active()) && SSL_get_key_update_type(ssl_) != SSL_KEY_UPDATE_NONE)
+      return fatal(EPROTO);
     if (n > 0) {
       opts_.upper->on_data(opts_.upper->host_ctx, opts_.conn_ctx, buf, static_cast<size_t>(n));
       continue;
