@@ -96,7 +96,7 @@ void Connection::established() {
   if (SSL_session_reused(ssl_)) instance_.metrics.add(instance_.metrics.resumed);
   kernel_tx_wanted_ = instance_.kernel_tx && opts_.fd >= 0 && secret_len_ > 0 && kernel_tx_suite(ssl_);
   // Otherwise seal records here: everything OpenSSL wrote so far is counted in records_.
-  if (!kernel_tx_wanted_ && secret_len_ > 0 && kernel_tx_suite(ssl_))
+  if (!kernel_tx_wanted_ && instance_.settings.seal_records && secret_len_ > 0 && kernel_tx_suite(ssl_))
     sealer_.init(ssl_, secret_, secret_len_, records_.records() - app_base_);
   if (!kernel_tx_wanted_) OPENSSL_cleanse(secret_, sizeof secret_), secret_len_ = 0;
   pump();

@@ -504,6 +504,26 @@ TEST_CASE("TLS 1.3 AES-GCM records sealed by the module: a KeyUpdate without a r
   }
 }
 
+TEST_CASE("seal_records = false: OpenSSL seals, and answers a KeyUpdate request itself") {
+  fake::reset();
+  axle_config_t cfg = Server::config();
+  cfg.bools["seal_records"] = false;
+  Server server(std::move(cfg));
+  REQUIRE(server.ok());
+  CHECK(std::string(server.vt().describe(server.instance())).find("seal_records = false") != std::string::npos);
+  Link l(server);
+  handshake(l);
+  REQUIRE(SSL_key_update(l.client(), SSL_KEY_UPDATE_REQUESTED) == 1);
+  l.client_write("x");
+  l.run();
+  CHECK(l.upper.data == "x");
+  REQUIRE(l.send(pattern(40000)) == AXLE_OK);  // OpenSSL's KeyUpdate first, then records under its new key
+  l.run();
+  CHECK(l.client_received == pattern(40000));
+  CHECK(l.upper.eofs == 0);
+  check_clean(l);
+}
+
 TEST_CASE("create() refuses bad files, each with the file and the config position") {
   fake::reset();
   const certs::Pki &pki = certs::pki();
