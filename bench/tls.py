@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """HTTPS rows (issue 11): axle's openssl transport against nginx's TLS.
 
-  bench/run --tls [--rows axle,nginx] [--tests handshake,keepalive,file] [--duration 10] [--quick]
+  bench/run --tls [--rows axle,axle-noseal,nginx] [--tests handshake,keepalive,file] [--duration 10] [--quick]
                   [--connections 100] [--handshake-connections 16] [--axle-set plain|fast]
                   [--build-dir build-bench] [--no-build]
 
@@ -10,6 +10,9 @@ here by `openssl req`, TLS 1.3 only, the suite pinned to TLS_AES_128_GCM_SHA256
 on both (nginx would otherwise follow the client's order, AES-256 first for
 wrk, while axle prefers AES-128), the key exchange group left to the client
 (X25519 for both clients; checked and printed per server with s_client).
+Rows: axle (defaults: the module seals TLS 1.3 records itself where kTLS is
+not used), axle-noseal (`seal_records = false`: OpenSSL seals, no key log
+callback), nginx.
 The load generator runs on CPU 1. Server CPU = utime+stime of the server's
 processes (/proc/<pid>/stat) over the run, as in the other tables.
 
@@ -44,7 +47,7 @@ from common import CLIENT_CPU, CLK_TCK, REPO, Server, cpu_ticks, free_port, log,
 import servers
 from servers import FAST, PLAIN
 
-ROWS = ["axle", "nginx"]
+ROWS = ["axle", "axle-noseal", "nginx"]  # axle-noseal: [tls] seal_records = false (OpenSSL seals)
 TESTS = ["handshake", "keepalive", "file"]
 SUITE = "TLS_AES_128_GCM_SHA256"
 FILE_SIZE = 1 << 20
@@ -69,18 +72,19 @@ def make_docroot(workdir):
     return docroot
 
 
-def start_axle(args, workdir, crt, key, docroot, *, tickets, metrics=False):
+def start_axle(args, workdir, crt, key, docroot, *, tickets, metrics=False, seal=True):
     port, clear = free_port(), free_port()
     lines = ["[server]", f'listen = ["127.0.0.1:{clear}"]', "workers = 1", "", "[modules]"]
     lines += [f'{kind} = "{name}"' for kind, name in AXLE_SETS[args.axle_set].items()]
     lines += ['tls = "openssl"'] + (['metrics = "prometheus"'] if metrics else [])
     lines += ["", "[tls]", f'listen = ["127.0.0.1:{port}"]', f"certificate = {json.dumps(crt)}",
               f"key = {json.dumps(key)}", 'protocols = ["TLSv1.3"]', f'ciphersuites = "{SUITE}"',
-              f"session_tickets = {'true' if tickets else 'false'}", "kernel_tls = true"]
+              f"session_tickets = {'true' if tickets else 'false'}", "kernel_tls = true",
+              f"seal_records = {'true' if seal else 'false'}"]
     lines += ["", "[[route]]", 'path = "/ping"', 'handler = "ping"']
     lines += ["", "[[route]]", 'path = "/*"', 'handler = "static"', f"root = {json.dumps(docroot)}",
               "cache_entries = 1000", "cache_valid_ms = 1000"]  # nginx's open_file_cache below
-    path = os.path.join(workdir, f"axle-tls-{'t' if tickets else 'n'}{'m' if metrics else ''}.toml")
+    path = os.path.join(workdir, f"axle-tls-{'t' if tickets else 'n'}{'m' if metrics else ''}{'s' if seal else ''}.toml")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     server = Server("axle-tls", [os.path.join(args.build_dir, "bin", "axle"), "--config", path], port, workdir)
@@ -104,8 +108,9 @@ def start_nginx(workdir, crt, key, docroot, *, tickets, access_log=None):
 
 
 def start(args, row, workdir, crt, key, docroot, *, tickets, counted=None):
-    if row == "axle":
-        return start_axle(args, workdir, crt, key, docroot, tickets=tickets, metrics=counted is not None)
+    if row.startswith("axle"):
+        return start_axle(args, workdir, crt, key, docroot, tickets=tickets, metrics=counted is not None,
+                          seal=row == "axle")
     return start_nginx(workdir, crt, key, docroot, tickets=tickets, access_log=counted)
 
 
@@ -156,7 +161,7 @@ def count_handshakes(args, row, workdir, crt, key, docroot):
     server = start(args, row, workdir, crt, key, docroot, tickets=False, counted=log_path)
     try:
         res = h2load(f"https://127.0.0.1:{server.port}/ping", 500, args.handshake_connections)
-        if row == "axle":
+        if row.startswith("axle"):
             total = prometheus_sum(server.clear_port, "axle_tls_handshakes_total")
             resumed = prometheus_sum(server.clear_port, "axle_tls_resumed_total")
             return res["requests"], int(total - resumed), int(resumed)  # the readiness probe made no handshake
@@ -196,7 +201,7 @@ def bench_row(args, row, workdir, crt, key, docroot):
     out = {}
     if "handshake" in args.tests:
         requests, full, resumed = count_handshakes(args, row, workdir, crt, key, docroot)
-        log(f"  {row:5} handshake check: {requests} requests, {full} full handshakes, {resumed} resumed")
+        log(f"  {row:11} handshake check: {requests} requests, {full} full handshakes, {resumed} resumed")
         server = start(args, row, workdir, crt, key, docroot, tickets=False)
         try:
             warm = h2load(f"https://127.0.0.1:{server.port}/ping", 500, args.handshake_connections)
@@ -206,14 +211,14 @@ def bench_row(args, row, workdir, crt, key, docroot):
             server.stop()
         r.update(check_requests=requests, check_full=full, check_resumed=resumed)
         out["handshake"] = r
-        log(f"  {row:5} handshake {r['rps']:>9,.0f} /s  {r['cpu_us']:7.1f} us CPU each")
+        log(f"  {row:11} handshake {r['rps']:>9,.0f} /s  {r['cpu_us']:7.1f} us CPU each")
     if "keepalive" not in args.tests and "file" not in args.tests:
         return out
     server = start(args, row, workdir, crt, key, docroot, tickets=True)
     try:
         out["negotiated"] = negotiated(server.port)
-        log(f"  {row:5} negotiates {out['negotiated']}")
-        if row == "axle":
+        log(f"  {row:11} negotiates {out['negotiated']}")
+        if row.startswith("axle"):
             out["start_log"] = [line.strip() for line in open(server.stderr_path, errors="replace")
                                 if "TLS" in line or "tls" in line]
         for test, url in (("keepalive", "/ping"), ("file", "/f1m.bin")):
@@ -229,7 +234,7 @@ def bench_row(args, row, workdir, crt, key, docroot):
             if test == "file":
                 r["bytes_per_cpu_s"] = r["requests"] * FILE_SIZE / max(r["server_cpu_s"], 1e-9)
             out[test] = r
-            log(f"  {row:5} {test:9} {r['rps']:>9,.0f} req/s  {r['user_us']:7.2f} usr  {r['cpu_us']:7.2f} total us/req"
+            log(f"  {row:11} {test:9} {r['rps']:>9,.0f} req/s  {r['user_us']:7.2f} usr  {r['cpu_us']:7.2f} total us/req"
                 + (f"  ERRORS: {r['socket_errors']} socket, {r['non_2xx']} non-2xx"
                    if r["socket_errors"] or r["non_2xx"] else ""))
     finally:
@@ -247,7 +252,7 @@ def ktls_offered():
 
 
 def render(results, args):
-    head = (f"{'test':10}{'row':6}{'rate/s':>9}{'usr us':>9}{'sys us':>9}{'cpu us':>9}"
+    head = (f"{'test':10}{'row':12}{'rate/s':>9}{'usr us':>9}{'sys us':>9}{'cpu us':>9}"
             f"{'per CPU-second':>17}{'x nginx':>9}{'err':>5}")
     lines = [head, "-" * len(head)]
     for test in TESTS:
@@ -262,7 +267,7 @@ def render(results, args):
             else:
                 per = f"{1e6 / r['cpu_us']:,.0f} {'hs' if test == 'handshake' else 'req'}" if r["cpu_us"] else "-"
                 ratio = r["cpu_us"] / ng["cpu_us"] if ng and ng["cpu_us"] else None
-            lines.append(f"{test:10}{row:6}{r['rps']:>9,.0f}{r['user_us']:>9.2f}{r['sys_us']:>9.2f}"
+            lines.append(f"{test:10}{row:12}{r['rps']:>9,.0f}{r['user_us']:>9.2f}{r['sys_us']:>9.2f}"
                          f"{r['cpu_us']:>9.2f}{per:>17}{f'{ratio:.2f}' if ratio else '-':>9}"
                          f"{r['socket_errors'] + r['non_2xx']:>5}")
     lines.append("usr/sys/cpu us = server CPU per handshake (handshake) or per request (/proc/<pid>/stat); "
@@ -275,7 +280,7 @@ def render(results, args):
 def main(argv):
     ap = argparse.ArgumentParser(prog="bench/run --tls", description=__doc__.splitlines()[0])
     ap.add_argument("--tls", action="store_true", help=argparse.SUPPRESS)  # bench/run's switch
-    ap.add_argument("--rows", default=",".join(ROWS), help="axle, nginx (default both)")
+    ap.add_argument("--rows", default=",".join(ROWS), help="axle, axle-noseal, nginx (default all)")
     ap.add_argument("--tests", default=",".join(TESTS), help=f"from {', '.join(TESTS)} (default all)")
     ap.add_argument("--quick", action="store_true", help="2 s runs")
     ap.add_argument("--duration", type=int, help="seconds per measured run (default 10, quick 2)")
@@ -309,7 +314,7 @@ def main(argv):
             try:
                 results[row] = bench_row(args, row, workdir, crt, key, docroot)
             except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-                log(f"  {row:5} FAILED: {e}")
+                log(f"  {row:11} FAILED: {e}")
                 failed = True
     finally:
         remove_workdir(workdir)
