@@ -13,9 +13,6 @@
 #include "worker.h"
 
 namespace axle::tls {
-namespace {
-
-}  // namespace
 
 Connection::Connection(Worker &worker, const axle_transport_conn_options_t &opts)
     : worker_(worker), instance_(worker.instance()), opts_(opts) {}
@@ -205,7 +202,7 @@ bool Connection::drain_output() {
   // OpenSSL wanted to send a record (a KeyUpdate answer, an alert) after the
   // kernel or the sealer took the record sequence over: it cannot be sent. Close.
   late_write_ = false;
-  static const char kMsg[] = "closing a connection: OpenSSL had a record to send after the handover to kTLS or the sealer";
+  static const char kMsg[] = "closing a connection: OpenSSL had a record to send after kTLS or the sealer took over";
   instance_.host->log(instance_.cfg, AXLE_LOG_DEBUG, kMsg, sizeof kMsg - 1);
   fatal(EPROTO);
   return false;
@@ -260,9 +257,9 @@ size_t Connection::plaintext_left() const {
 
 void Connection::fill() {
   // The queue's room for this round, allocated once: appending record by
-  // record to an empty string would regrow it (16, 32, 64, 128 KiB), copying
-  // what it holds at each step. Sized to what is left of the send, so a small
-  // response does not take the whole bound.
+  // record to an empty buffer would regrow it, copying what it holds at each
+  // step. Sized to what is left of the send, so a small response does not
+  // take the whole bound.
   const size_t ahead = std::min(plaintext_left(), kWireHigh + kRecordPlain);
   const size_t room = queued_.size() + ahead + (ahead / kRecordPlain + 1) * kRecordOverhead;
   if (ahead > 0 && queued_.capacity() < room) queued_.reserve(room);
