@@ -76,9 +76,11 @@ def start_axle(build_dir, workdir, row, *, idle_ms=None, max_connections=None):
     return Server(f"axle-{row}", [os.path.join(build_dir, "bin", "axle"), "--config", config], port, workdir)
 
 
-def start_nginx(workdir, *, idle_s=60, name="nginx", http_lines="", server_lines='location / { return 200 "pong"; }'):
+def start_nginx(workdir, *, idle_s=60, name="nginx", http_lines="", server_lines='location / { return 200 "pong"; }',
+                listen_opts=""):
     """nginx, one worker; http_lines and server_lines go into its http and
-    server blocks (the default answers "pong" to everything)."""
+    server blocks (the default answers "pong" to everything); listen_opts
+    follow the listen address (e.g. "ssl")."""
     port = free_port()
     prefix = os.path.join(workdir, name)
     os.makedirs(os.path.join(prefix, "logs"), exist_ok=True)
@@ -102,7 +104,7 @@ http {{
   scgi_temp_path {prefix}/scgi;
   {http_lines}
   server {{
-    listen 127.0.0.1:{port} backlog=4096;
+    listen 127.0.0.1:{port}{' ' + listen_opts if listen_opts else ''} backlog=4096;
     {server_lines}
   }}
 }}

@@ -13,11 +13,6 @@
 #include "worker.h"
 
 namespace axle::tls {
-namespace {
-
-void release(std::string &s) { std::string().swap(s); }
-
-}  // namespace
 
 Connection::Connection(Worker &worker, const axle_transport_conn_options_t &opts)
     : worker_(worker), instance_(worker.instance()), opts_(opts) {}
@@ -97,7 +92,10 @@ void Connection::established() {
   instance_.metrics.add(instance_.metrics.handshakes);
   if (SSL_session_reused(ssl_)) instance_.metrics.add(instance_.metrics.resumed);
   kernel_tx_wanted_ = instance_.kernel_tx && opts_.fd >= 0 && secret_len_ > 0 && kernel_tx_suite(ssl_);
-  if (!kernel_tx_wanted_) OPENSSL_cleanse(secret_, sizeof secret_);
+  // Otherwise seal records here: everything OpenSSL wrote so far is counted in records_.
+  if (!kernel_tx_wanted_ && instance_.settings.seal_records && secret_len_ > 0 && kernel_tx_suite(ssl_))
+    sealer_.init(ssl_, secret_, secret_len_, records_.records() - app_base_);
+  if (!kernel_tx_wanted_) OPENSSL_cleanse(secret_, sizeof secret_), secret_len_ = 0;
   pump();
   if (failed_) return fatal(EIO);
   finish_send_if_done();  // an empty send made during the handshake, with nothing to flush
@@ -129,6 +127,11 @@ void Connection::deliver() {
     char buf[kRecordPlain];
     ERR_clear_error();
     const int n = SSL_read(ssl_, buf, sizeof buf);
+    // The peer asked for our KeyUpdate (RFC 8446 4.6.3: before our next
+    // record). OpenSSL would send it with its next SSL_write, which never comes
+    // once kTLS or the sealer owns the sending key: close instead.
+    if ((kernel_tx_ || sealer_.active()) && SSL_get_key_update_type(ssl_) != SSL_KEY_UPDATE_NONE)
+      return fatal(EPROTO);
     if (n > 0) {
       opts_.upper->on_data(opts_.upper->host_ctx, opts_.conn_ctx, buf, static_cast<size_t>(n));
       continue;
@@ -186,7 +189,7 @@ void Connection::drain_timer(void *self) {
 
 void Connection::on_wire(void *self, const char *data, size_t len) {
   auto *c = static_cast<Connection *>(self);
-  if (c->kernel_tx_) {
+  if (c->kernel_tx_ || c->sealer_.active()) {
     c->late_write_ = true;  // dropped: see drain_output
     return;
   }
@@ -197,9 +200,9 @@ void Connection::on_wire(void *self, const char *data, size_t len) {
 bool Connection::drain_output() {
   if (!late_write_) return true;
   // OpenSSL wanted to send a record (a KeyUpdate answer, an alert) after the
-  // kernel took the record sequence over: it cannot be sent. Close.
+  // kernel or the sealer took the record sequence over: it cannot be sent. Close.
   late_write_ = false;
-  static const char kMsg[] = "closing a kTLS connection: OpenSSL had a record to send after the handover";
+  static const char kMsg[] = "closing a connection: OpenSSL had a record to send after kTLS or the sealer took over";
   instance_.host->log(instance_.cfg, AXLE_LOG_DEBUG, kMsg, sizeof kMsg - 1);
   fatal(EPROTO);
   return false;
@@ -243,7 +246,23 @@ void Connection::advance_iov(size_t n) {
   }
 }
 
+size_t Connection::plaintext_left() const {
+  if (source_ == Source::kFile)
+    return static_cast<size_t>(std::min<uint64_t>(file_left_, kFileStep)) + (file_buf_len_ - file_buf_pos_);
+  size_t n = 0;
+  for (size_t i = iov_index_, off = iov_offset_; source_ == Source::kIov && i < iov_.size(); ++i, off = 0)
+    n += iov_[i].len - off;
+  return n;
+}
+
 void Connection::fill() {
+  // The queue's room for this round, allocated once: appending record by
+  // record to an empty buffer would regrow it, copying what it holds at each
+  // step. Sized to what is left of the send, so a small response does not
+  // take the whole bound.
+  const size_t ahead = std::min(plaintext_left(), kWireHigh + kRecordPlain);
+  const size_t room = queued_.size() + ahead + (ahead / kRecordPlain + 1) * kRecordOverhead;
+  if (ahead > 0 && queued_.capacity() < room) queued_.reserve(room);
   char stage[kRecordPlain];
   while (source_ != Source::kNone && !source_done() && queued_.size() < kWireHigh && !failed_) {
     const char *p;
@@ -276,8 +295,13 @@ void Connection::fill() {
       p = file_buf_.get() + file_buf_pos_;
       n = std::min(file_buf_len_ - file_buf_pos_, kRecordPlain);
     }
-    ERR_clear_error();
-    const int w = SSL_write(ssl_, p, static_cast<int>(n));  // into our BIO, which takes all: all or an error
+    int w;
+    if (sealer_.active()) {
+      w = sealer_.seal(kContentApplicationData, p, n, queued_) ? static_cast<int>(n) : -1;
+    } else {
+      ERR_clear_error();
+      w = SSL_write(ssl_, p, static_cast<int>(n));  // into our BIO, which takes all: all or an error
+    }
     if (w <= 0) {
       ERR_clear_error();
       send_error_ = EPROTO;
@@ -296,10 +320,7 @@ void Connection::pump() {
   if (lower_close_called_ || failed_ || !established_ || kernel_tx_) return;
   fill();
   if (shutdown_ == Shutdown::kWanted && source_ == Source::kNone) {
-    ERR_clear_error();
-    SSL_shutdown(ssl_);  // close_notify into the queue
-    ERR_clear_error();
-    drain_output();
+    queue_close_notify();
     shutdown_ = Shutdown::kQueued;
   }
   if (!submit()) return;
@@ -357,8 +378,8 @@ void Connection::lower_sent(int err) {
   finish_send_if_done();
   try_kernel_tx();
   if (!lower_busy_ && queued_.empty()) {
-    release(inflight_);  // an idle connection holds no ciphertext buffer
-    release(queued_);
+    inflight_.release();  // an idle connection holds no ciphertext buffer
+    queued_.release();
   }
 }
 
@@ -434,10 +455,7 @@ void Connection::close() {
   source_ = Source::kNone;  // its on_sent never comes (io.h close)
   if (lower_close_called_) return;
   if (established_ && !failed_ && !kernel_tx_ && !lower_busy_ && shutdown_ != Shutdown::kDone) {
-    ERR_clear_error();
-    SSL_shutdown(ssl_);  // close_notify, then close once it is sent (or the sweep's deadline passes)
-    ERR_clear_error();
-    drain_output();
+    queue_close_notify();  // then close once it is sent (or the sweep's deadline passes)
     if (!queued_.empty() && submit() && lower_busy_) {
       close_after_send_ = true;
       deadline_ns = instance_.host->now_ns() + instance_.settings.handshake_timeout_ms * 1000000;
@@ -446,6 +464,19 @@ void Connection::close() {
     }
   }
   close_lower();
+}
+
+void Connection::queue_close_notify() {
+  if (sealer_.active()) {
+    static const char kCloseNotify[] = {1, 0};  // alert level warning, close_notify
+    sealer_.seal(kContentAlert, kCloseNotify, sizeof kCloseNotify, queued_);  // failing: closed without it
+    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN);  // what OpenSSL would have noted itself
+    return;
+  }
+  ERR_clear_error();
+  SSL_shutdown(ssl_);  // close_notify into the queue
+  ERR_clear_error();
+  drain_output();
 }
 
 void Connection::close_lower() {

@@ -47,12 +47,18 @@ std::unique_ptr<Instance> make_instance(const axle_host_api_t *host, const axle_
     if (!c) return nullptr;
     instance->sni.push_back({e.hosts, c});
   }
-  if (instance->kernel_tx) {  // the keylog callback is the one way to the traffic secret
+  if (instance->kernel_tx || s.seal_records) {
+    // The keylog callback is the one way to the traffic secret (OpenSSL formats
+    // every secret of every handshake for it: why seal_records can be off).
     SSL_CTX_set_keylog_callback(instance->ctx, Connection::keylog);
     for (SniContext &c : instance->sni) SSL_CTX_set_keylog_callback(c.ctx, Connection::keylog);
+  }
+  if (instance->kernel_tx) {
     instance->description = "kernel TLS TX for TLS 1.3 AES-GCM (tls ULP), user-space TLS otherwise";
+  } else if (s.seal_records) {
+    instance->description = "user-space TLS, TLS 1.3 AES-GCM records sealed by the module (" + why_not + ")";
   } else {
-    instance->description = "user-space TLS (" + why_not + ")";
+    instance->description = "user-space TLS (" + why_not + "; seal_records = false)";
   }
   instance->metrics.init(host, cfg);
   return instance;

@@ -61,9 +61,10 @@ bool expand_label(const EVP_MD *md, const unsigned char *secret, size_t secret_l
   std::memcpy(info + 3, "tls13 ", 6);
   std::memcpy(info + 9, label, label_len - 6);
   info[3 + label_len] = 0;  // empty context
-  EVP_KDF *kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  // Fetched once per process: a fetch per derivation (two per connection) takes
+  // the provider store's lock and a name lookup on every handshake.
+  static EVP_KDF *const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
   EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : nullptr;
-  EVP_KDF_free(kdf);
   if (!kctx) return false;
   int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
   OSSL_PARAM params[] = {

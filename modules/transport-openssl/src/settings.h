@@ -38,6 +38,7 @@ struct Settings {
   uint64_t handshake_timeout_ms = 10000;
   uint32_t max_handshakes = 1024;
   bool kernel_tls = true;
+  bool seal_records = true;
   std::vector<SniEntry> sni;
 };
 

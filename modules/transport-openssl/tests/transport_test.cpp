@@ -480,6 +480,58 @@ TEST_CASE("shutdown_write: close_notify after the data, then the lower half-clos
   check_clean(l);
 }
 
+TEST_CASE("TLS 1.3 AES-GCM records sealed by the module: a KeyUpdate without a request keeps going, a request closes") {
+  fake::reset();
+  Server server(Server::config());
+  REQUIRE(std::string(server.vt().describe(server.instance())).find("sealed by the module") != std::string::npos);
+  {
+    Link l(server);
+    handshake(l);
+    REQUIRE(SSL_key_update(l.client(), SSL_KEY_UPDATE_NOT_REQUESTED) == 1);  // goes out with the next write
+    l.client_write("after");
+    l.run();
+    CHECK(l.upper.data == "after");
+    REQUIRE(l.send(pattern(40000)) == AXLE_OK);  // several records, still under the first key
+    l.run();
+    CHECK(l.client_received == pattern(40000));
+    CHECK(l.upper.eofs == 0);
+    check_clean(l);
+  }
+  {
+    // OpenSSL would answer with a record of its own under a sequence it no
+    // longer owns: the connection fails instead of sending a record the client cannot open.
+    Link l(server);
+    handshake(l);
+    REQUIRE(SSL_key_update(l.client(), SSL_KEY_UPDATE_REQUESTED) == 1);
+    l.client_write("x");
+    l.run();
+    CHECK(l.upper.eofs == 1);
+    CHECK(l.upper.eof_err != 0);
+    CHECK_FALSE(l.client_failed);  // nothing unreadable reached the client
+    check_clean(l);
+  }
+}
+
+TEST_CASE("seal_records = false: OpenSSL seals, and answers a KeyUpdate request itself") {
+  fake::reset();
+  axle_config_t cfg = Server::config();
+  cfg.bools["seal_records"] = false;
+  Server server(std::move(cfg));
+  REQUIRE(server.ok());
+  CHECK(std::string(server.vt().describe(server.instance())).find("seal_records = false") != std::string::npos);
+  Link l(server);
+  handshake(l);
+  REQUIRE(SSL_key_update(l.client(), SSL_KEY_UPDATE_REQUESTED) == 1);
+  l.client_write("x");
+  l.run();
+  CHECK(l.upper.data == "x");
+  REQUIRE(l.send(pattern(40000)) == AXLE_OK);  // OpenSSL's KeyUpdate first, then records under its new key
+  l.run();
+  CHECK(l.client_received == pattern(40000));
+  CHECK(l.upper.eofs == 0);
+  check_clean(l);
+}
+
 TEST_CASE("create() refuses bad files, each with the file and the config position") {
   fake::reset();
   const certs::Pki &pki = certs::pki();
