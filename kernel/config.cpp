@@ -288,9 +288,11 @@ std::vector<ListenAddress> listen_addresses(const Reader &r, const toml::node &n
 
 const Setting kSettings[] = {
     // [server]
-    {.section = "server", .key = "listen", .doc = "Addresses to listen on: numeric IPv4 (\"127.0.0.1:8080\") or bracketed IPv6 (\"[::1]:8080\"); port 0 picks a free port. Required; --listen overrides it; a reload cannot change it.",
+    {.section = "server", .key = "listen", .doc = "Addresses to listen on: numeric IPv4 (\"127.0.0.1:8080\") or bracketed IPv6 (\"[::1]:8080\"); port 0 picks a free port. Required unless [tls] listen is set (then [] or absent serves HTTPS only); --listen overrides it; a reload cannot change it.",
      .custom = [](const Reader &r, const toml::node &node, const std::string &path, Config &c) {
-       c.listen = listen_addresses(r, node, path);
+       // [] is allowed here; parse() requires some address, cleartext or TLS.
+       const toml::array *arr = node.as_array();
+       c.listen = arr && arr->empty() ? std::vector<ListenAddress>{} : listen_addresses(r, node, path);
      },
      .type = "array of \"HOST:PORT\""},
     {.section = "server", .key = "workers", .fallback = "\"auto\"", .doc = "Worker threads, each with its own event loop and module contexts; \"auto\" is one per core.",
@@ -489,7 +491,10 @@ class ConfigParser : public Reader {
         parse_section(table(node, key), key, cfg);
       }
     });
-    if (cfg.listen.empty()) fail(root, "server.listen", "at least one listen address is required");
+    if (cfg.listen.empty() && cfg.tls_listen.empty()) {
+      const toml::node *written = root.at_path("server.listen").node();
+      fail(written ? *written : root, "server.listen", "at least one listen address is required (here or in [tls] listen)");
+    }
     check_limits(root, cfg.limits);
     check_run_as(root, cfg.run_as);
     check_tls(root, cfg);

@@ -33,7 +33,7 @@ STOP_TIMEOUT = 10.0 * TIMEOUT_SCALE
 # listeners are the https:// ones, and Conn speaks TLS trusting the test CA.
 TLS = os.environ.get("AXLE_TLS") == "1"
 
-# Serving listeners are the https ones over TLS (the cleartext one is then ignored).
+# Serving listeners are the https ones over TLS, the http ones otherwise.
 LISTENING_RE = re.compile(r"listening on (https?)://([0-9.]+|\[[0-9a-f:]+\]):(\d+)")
 ADMIN_MARK = "admin listening on"  # the control endpoint, not a serving listener
 # Admin endpoints seen: always cleartext, so a Conn to one never speaks TLS.
@@ -137,12 +137,11 @@ def render_config(*, listen=("127.0.0.1:0",), workers=2, module_dirs=(), modules
 
 
 def tls_mode(lines, listen) -> list:
-    """The config of render_config over TLS: [server] keeps one cleartext
-    listener (the kernel requires one; LISTENING_RE ignores it) and the
-    requested listeners are served by the openssl transport."""
+    """The config of render_config over TLS: HTTPS only ([server] listen is
+    empty) and the requested listeners are served by the openssl transport."""
     import tls_certs  # only TLS runs need the openssl command
     certs = tls_certs.get()
-    lines[1] = f"listen = {toml_value(['127.0.0.1:0'])}"
+    lines[1] = "listen = []"
     at = lines.index("[modules]") + 1
     lines.insert(at, 'tls = "openssl"')
     return lines + ["", "[tls]", f"listen = {toml_value(listen)}",

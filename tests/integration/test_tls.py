@@ -256,6 +256,20 @@ def read_until(proc, marker: bytes) -> bytes:
     return got
 
 
+def test_https_only_needs_no_cleartext_listener(start_axle, site, certs):
+    """The issue's minimal form is a whole server: [server] listen may be left out."""
+    path = site / "axle.toml"
+    text = harness.render_config(workers=1, modules={"tls": "openssl"}, routes=[{"path": "/ping", "handler": "ping"}],
+                                 extra='[tls]\nlisten = ["127.0.0.1:0"]\ncertificate = "server.crt"\nkey = "server.key"\n')
+    text = re.sub(r"^listen = .*\n", "", text, count=1, flags=re.M)  # no [server] listen at all
+    assert "listen" not in text.split("[modules]")[0]
+    path.write_text(text)
+    server = start_axle.start(args=["--config", path], expected_listeners=0)  # the harness counts http:// lines
+    port = int(re.search(HTTPS_RE, server.wait_for_log(HTTPS_RE)).group(1))
+    assert curl(certs, f"https://127.0.0.1:{port}/ping") == b"pong"
+    assert not any(re.search(HTTP_RE, line) for line in server.stderr_lines), server.log_tail()
+
+
 def test_the_listener_is_logged_with_the_offload_line(start_axle, site):
     srv = start(start_axle, site)
     line = srv.server.wait_for_log(HTTPS_RE)

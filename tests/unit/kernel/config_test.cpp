@@ -264,9 +264,9 @@ TEST_CASE("errors name file, line and key") {
     CHECK(error_of(kListen + "[route]\npath = \"/\"\n") == "t.toml:3: route: expected [[route]] tables, got a table");
   }
   SUBCASE("listen") {
-    CHECK(error_of("[server]\nworkers = 1\n") == "t.toml:1: server.listen: at least one listen address is required");
-    CHECK(error_of("[modules]\nio = \"epoll\"\n") == "t.toml:1: server.listen: at least one listen address is required");
-    CHECK(error_of("[server]\nlisten = []\n") == "t.toml:2: server.listen: at least one listen address is required");
+    CHECK(error_of("[server]\nworkers = 1\n") == "t.toml:1: server.listen: at least one listen address is required (here or in [tls] listen)");
+    CHECK(error_of("[modules]\nio = \"epoll\"\n") == "t.toml:1: server.listen: at least one listen address is required (here or in [tls] listen)");
+    CHECK(error_of("[server]\nlisten = []\n") == "t.toml:2: server.listen: at least one listen address is required (here or in [tls] listen)");
     CHECK(error_of("[server]\nlisten = \"127.0.0.1:80\"\n") ==
           "t.toml:2: server.listen: expected an array of \"HOST:PORT\" strings, got \"127.0.0.1:80\"");
     CHECK(error_of("[server]\nlisten = [\n  \"127.0.0.1:80\",\n  \"example.com:80\",\n]\n") ==

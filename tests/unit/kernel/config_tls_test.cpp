@@ -69,6 +69,15 @@ TEST_CASE("[tls] and [modules] tls come together") {
         "t.toml:5: tls.listen: required key missing (the addresses to serve with TLS)");
 }
 
+TEST_CASE("HTTPS only: [tls] listen without cleartext listeners") {
+  const std::string tls = "[modules]\ntls = \"openssl\"\n[tls]\nlisten = [\"127.0.0.1:8443\"]\n";
+  for (const std::string &server : {std::string(), std::string("[server]\nlisten = []\n")}) {
+    axle::Config cfg = parse_ok(server + tls);
+    CHECK(cfg.listen.empty());
+    CHECK(cfg.tls_listen.size() == 1);
+  }
+}
+
 TEST_CASE("[tls] errors name file, line and key") {
   const std::string head = kListen + "[modules]\ntls = \"openssl\"\n[tls]\n";  // [tls] is line 5
   CHECK(error_of(head + "listen = []\n") == "t.toml:6: tls.listen: at least one listen address is required");
