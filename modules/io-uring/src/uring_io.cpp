@@ -84,9 +84,12 @@ constexpr size_t kMaxCopyBuffers = 64;
 // calls per connection per turn.
 constexpr int kSendfileRounds = 16;
 constexpr uint64_t kMaxSendfileChunk = 0x7ffff000;  // what one sendfile(2) moves at most
-// Bytes a paused connection may hold, copied out of the ring: what its recv
-// had already completed when the pause took effect (see README "Back-pressure").
-constexpr size_t kStashMax = 1024 * 1024;
+// Bytes a paused connection may hold copied out of the ring (what its recv
+// had completed when the pause took effect, see README "Back-pressure"), per
+// connection (`pause_copy_max`) and for all of a loop's connections together.
+// Past either bound the ring buffers themselves are held: the ring bounds them.
+constexpr int64_t kDefaultPauseCopyMax = 1024 * 1024;
+constexpr size_t kLoopStashMax = 16 * 1024 * 1024;
 
 // End of the last ABI 1.0 field of the structs the host fills: smaller is
 // refused, larger (a newer host) is fine and its extra fields are not read.
@@ -139,6 +142,7 @@ struct Instance {
   unsigned buffer_count = kDefaultBufferCount;
   unsigned buffer_size = kDefaultBufferSize;
   uint32_t copy_max = kDefaultCopyMax;
+  size_t pause_copy_max = kDefaultPauseCopyMax;
   bool file_async = false;
   axle::uring::Metrics metrics;  // module metrics handles, registered in create()
 
@@ -225,12 +229,20 @@ struct SendState {
 constexpr uint32_t kCachedIovs = 8;
 constexpr size_t kMaxCachedSends = 64;
 
-// Bytes received while paused (or queued behind such bytes), copied out of the
-// ring so a paused connection holds no ring buffer; bytes[off..] is still to
-// deliver. At most kStashMax; exists only while there is something to deliver.
+// Bytes received while paused (or queued behind such bytes), in arrival
+// order: first copied out of the ring (bytes[off..], at most pause_copy_max, so a
+// paused connection holds no ring buffer), then, past the copy bounds, ring
+// buffers kept as they are (`held` of them, chained through the loop's
+// held_next from held_head): those are not recycled, so the kernel cannot
+// refill them and a recv that finds the ring empty ends with ENOBUFS. Exists
+// only while there is something to deliver.
 struct Stash {
   std::vector<char> bytes;
   size_t off = 0;
+  uint32_t held = 0;
+  uint16_t held_head = 0;
+  uint16_t held_tail = 0;
+  bool copied_empty() const { return off == bytes.size(); }
 };
 
 // One accepted connection: the core an idle connection costs (64 bytes).
@@ -264,7 +276,7 @@ struct alignas(16) Conn {
   uint32_t eof_err : 8 = 0;           // errno for the pending EOF or failed connect (Linux errnos are < 256)
 
   bool sending() const { return send && send->kind != SendKind::kNone; }
-  bool has_stash() const { return stash && stash->off < stash->bytes.size(); }
+  bool has_stash() const { return stash && (!stash->copied_empty() || stash->held > 0); }
   static Conn *of_work(Link *l) { return reinterpret_cast<Conn *>(reinterpret_cast<char *>(l) - offsetof(Conn, work)); }
   static Conn *of_starving(Link *l) {
     return reinterpret_cast<Conn *>(reinterpret_cast<char *>(l) - offsetof(Conn, starving));
@@ -298,6 +310,12 @@ struct alignas(16) Loop {
   unsigned buffer_count = 0;
   unsigned buffer_size = 0;
   unsigned free_buffers = 0;
+  // Ring buffers a paused connection holds (Stash): the next in its chain and
+  // the bytes in each. One slot per buffer, so holding never allocates.
+  std::vector<uint16_t> held_next;
+  std::vector<uint32_t> held_len;
+  size_t stash_total = 0;  // copied bytes waiting in every Stash, at most kLoopStashMax
+  bool pause_seen = false;  // recv_pause during this reap: stop reaping, let the cancel go out
 
   int wakefd = -1;
   uint64_t wake_value = 0;
@@ -435,6 +453,8 @@ struct alignas(16) Loop {
                             io_uring_buf_ring_mask(buffer_count), static_cast<int>(i));
     io_uring_buf_ring_advance(buf_ring, static_cast<int>(buffer_count));
     free_buffers = buffer_count;
+    held_next.assign(buffer_count, 0);
+    held_len.assign(buffer_count, 0);
     return true;
   }
 
@@ -578,6 +598,7 @@ struct alignas(16) Loop {
     // Still holding a pipe means a file send was cut short: its content is unknown.
     if (c->send) c->send->pipe.close_both();
     put_send(c);
+    drop_stash(c);
     delete c->stash;
     c->stash = nullptr;
     c->fd = -1;
@@ -591,12 +612,21 @@ struct alignas(16) Loop {
     free_conns = c;
   }
 
-  // Forgets the stash. Its memory is freed later (release_conn, or once
-  // delivered): close() may run inside on_data while the host reads from it.
-  static void drop_stash(Conn *c) {
-    if (!c->stash) return;
-    c->stash->bytes.clear();
-    c->stash->off = 0;
+  // Forgets the stash and gives its held buffers back to the ring. The copied
+  // bytes' memory is freed later (release_conn, or once delivered): close()
+  // may run inside on_data while the host reads from it. The buffer being
+  // delivered then is not in the chain (drain_stash returns it after on_data).
+  void drop_stash(Conn *c) {
+    Stash *st = c->stash;
+    if (!st) return;
+    stash_total -= st->bytes.size() - st->off;
+    st->bytes.clear();
+    st->off = 0;
+    for (; st->held > 0; --st->held) {
+      uint16_t bid = st->held_head;
+      st->held_head = held_next[bid];
+      return_buffer(bid);
+    }
   }
 
   void close(Conn *c) {
@@ -622,47 +652,68 @@ struct alignas(16) Loop {
     ev.on_eof(ev.host_ctx, c->ctx, err);
   }
 
-  // Copies a completion that must wait (paused, or behind waiting bytes) into
-  // the connection's stash and gives the buffer back to the ring at once. A
-  // burst larger than kStashMax (a multishot recv had drained a deep socket
-  // queue before the pause) is handed to the host despite the pause, stash
-  // first: the host bounds its own input and refuses the excess with an
-  // HTTP error, while the ring stays free for every other connection.
+  // Keeps a completion that must wait (paused, or behind waiting bytes) for
+  // delivery after recv_resume, never before (io.h: no on_data while paused).
+  // Copied into the stash while it is within pause_copy_max and the loop within
+  // kLoopStashMax, and its buffer recycled at once (so pipelining peers that
+  // pause with a little in flight do not starve the ring); past that, or when
+  // copying finds no memory, the ring buffer itself is held: the kernel cannot
+  // refill it, so the ring bounds what a paused connection takes.
   void stash_bytes(Conn *c, uint16_t bid, uint32_t len) {
-    bool stashed = false;
-    size_t held = c->stash ? c->stash->bytes.size() - c->stash->off : 0;
-    if (held + len <= kStashMax) {
-      if (!c->stash) c->stash = new (std::nothrow) Stash;
-      if (Stash *st = c->stash) {
-        try {
-          st->bytes.erase(st->bytes.begin(), st->bytes.begin() + static_cast<ptrdiff_t>(st->off));
-          st->off = 0;
-          st->bytes.insert(st->bytes.end(), buffer(bid), buffer(bid) + len);
-          stashed = true;
-          figures.stashed += len;
-        } catch (const std::bad_alloc &) {
-        }
+    if (!c->stash) c->stash = new (std::nothrow) Stash;
+    Stash *st = c->stash;
+    if (!st) {  // not even the small bookkeeping block: fail the connection, not the loop
+      return_buffer(bid);
+      fail_recv(c, ENOMEM);
+      return;
+    }
+    size_t copied = st->bytes.size() - st->off;
+    if (st->held == 0 && copied + len <= inst->pause_copy_max && stash_total + len <= kLoopStashMax) {
+      try {
+        st->bytes.erase(st->bytes.begin(), st->bytes.begin() + static_cast<ptrdiff_t>(st->off));
+        st->off = 0;
+        st->bytes.insert(st->bytes.end(), buffer(bid), buffer(bid) + len);
+        stash_total += len;
+        figures.stashed += len;
+        return_buffer(bid);
+        return;
+      } catch (const std::bad_alloc &) {
       }
     }
-    if (!stashed) {
-      std::unique_ptr<Stash> st(c->stash);
-      c->stash = nullptr;
-      if (st && st->off < st->bytes.size())
-        ev.on_data(ev.host_ctx, c->ctx, st->bytes.data() + st->off, st->bytes.size() - st->off);
-      if (!c->closing) ev.on_data(ev.host_ctx, c->ctx, buffer(bid), len);
-    }
-    return_buffer(bid);
+    held_len[bid] = len;
+    if (st->held++ == 0)
+      st->held_head = bid;
+    else
+      held_next[st->held_tail] = bid;
+    st->held_tail = bid;
   }
 
-  // Delivers the stash, then a pending EOF. Dispatch only. Chunks of one
-  // buffer, so a pause from inside on_data takes effect at the next chunk.
+  // The connection's data cannot be kept: it ends with an error after what
+  // was kept, and its recv is not armed again (cancelled if it still is).
+  void fail_recv(Conn *c, int err) {
+    deliver_eof(c, err);
+    push_work(c);
+  }
+
+  // Delivers the stash (copied bytes in chunks of one buffer, then the held
+  // buffers one by one), then a pending EOF. Dispatch only. A pause from
+  // inside on_data takes effect at the next chunk.
   void drain_stash(Conn *c) {
     while (c->has_stash() && !c->paused && !c->closing) {
       Stash *st = c->stash;
-      size_t n = std::min<size_t>(st->bytes.size() - st->off, buffer_size);
-      const char *p = st->bytes.data() + st->off;
-      st->off += n;
-      ev.on_data(ev.host_ctx, c->ctx, p, n);
+      if (!st->copied_empty()) {
+        size_t n = std::min<size_t>(st->bytes.size() - st->off, buffer_size);
+        const char *p = st->bytes.data() + st->off;
+        st->off += n;
+        stash_total -= n;
+        ev.on_data(ev.host_ctx, c->ctx, p, n);
+      } else {
+        uint16_t bid = st->held_head;
+        st->held_head = held_next[bid];
+        --st->held;
+        ev.on_data(ev.host_ctx, c->ctx, buffer(bid), held_len[bid]);
+        return_buffer(bid);  // after the call: the host reads it until then
+      }
     }
     if (!c->has_stash() && !c->closing) {
       delete c->stash;  // delivered: hold no memory
@@ -725,11 +776,11 @@ struct alignas(16) Loop {
   }
 
   bool reconcile_recv(Conn *c) {
-    if (c->recv_done) return true;
     bool armed = c->ops & bit(kRecv);
-    if (c->paused) {
+    if (c->paused || c->recv_done) {
       // Cancel rather than hold the stream open: a paused peer would otherwise
-      // keep taking buffers from the shared ring.
+      // keep taking buffers from the shared ring. (After a real EOF or error
+      // the recv has ended by itself; after fail_recv it may still be armed.)
       if (armed && !c->recv_cancel_sent) {
         if (!has_sqes(1)) return false;
         cancel_op(c, kRecv);
@@ -1257,6 +1308,7 @@ struct alignas(16) Loop {
       uint32_t flags;
     } done[kCqeBatch];
     unsigned total = 0;
+    pause_seen = false;
     while (total < kMaxCqesPerTurn) {
       unsigned n = io_uring_peek_batch_cqe(&ring, cqes, kCqeBatch);
       if (n == 0) break;
@@ -1264,6 +1316,10 @@ struct alignas(16) Loop {
       io_uring_cq_advance(&ring, n);
       for (unsigned i = 0; i < n; ++i) handle(done[i].ud, done[i].res, done[i].flags);
       total += n;
+      // The next peek may enter the kernel to run task work, where a paused
+      // connection's multishot recv would go on filling buffers: send its
+      // cancel first (the work list, then submit, which runs before task work).
+      if (pause_seen) break;
     }
     figures.cqes += total;
     return total;
@@ -1487,7 +1543,9 @@ void recv_pause(void *loop_ptr, void *io_conn) {
   if (!c || c->paused || c->closing) return;
   c->paused = true;
   c->throttled = true;
-  static_cast<Loop *>(loop_ptr)->push_work(c);  // cancels the recv
+  auto *loop = static_cast<Loop *>(loop_ptr);
+  loop->pause_seen = true;
+  loop->push_work(c);  // cancels the recv
 }
 
 void recv_resume(void *loop_ptr, void *io_conn) {
@@ -1607,11 +1665,12 @@ axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void
     if (err && host->error_set) host->error_set(err, msg.data(), msg.size());
   };
   try {
-    int64_t entries, buffer_count, buffer_size, copy_max;
+    int64_t entries, buffer_count, buffer_size, copy_max, pause_copy_max;
     if (!get_int(host, cfg, "entries", kDefaultEntries, 8, 32768, false, &entries, err) ||
         !get_int(host, cfg, "buffer_count", kDefaultBufferCount, 1, 32768, true, &buffer_count, err) ||
         !get_int(host, cfg, "buffer_size", kDefaultBufferSize, 512, 1 << 20, false, &buffer_size, err) ||
-        !get_int(host, cfg, "file_copy_max", kDefaultCopyMax, 0, kMaxCopyMax, false, &copy_max, err))
+        !get_int(host, cfg, "file_copy_max", kDefaultCopyMax, 0, kMaxCopyMax, false, &copy_max, err) ||
+        !get_int(host, cfg, "pause_copy_max", kDefaultPauseCopyMax, 0, kLoopStashMax, false, &pause_copy_max, err))
       return AXLE_ERR_INVALID;
     int sqpoll = 0, file_async = 0;
     if (cfg && host->config_get_bool && host->config_get_bool(cfg, "sqpoll", &sqpoll) != AXLE_OK) sqpoll = 0;
@@ -1643,6 +1702,7 @@ axle_status_t create(const axle_host_api_t *host, const axle_config_t *cfg, void
     inst->buffer_count = static_cast<unsigned>(buffer_count);
     inst->buffer_size = static_cast<unsigned>(buffer_size);
     inst->copy_max = static_cast<uint32_t>(copy_max);
+    inst->pause_copy_max = static_cast<size_t>(pause_copy_max);
     inst->file_async = file_async != 0;
     *instance_out = inst;
     return AXLE_OK;
@@ -1682,6 +1742,11 @@ const axle_config_key_t kConfigKeys[] = {
      .default_value = "32768",
      .doc = "With file_async: ranges up to this many bytes are read into a buffer and sent, larger ones spliced; "
             "0 = always splice (0..1048576; at most 64 buffers per loop)"},
+    {.name = "pause_copy_max",
+     .type = AXLE_CONFIG_INT,
+     .default_value = "1048576",
+     .doc = "Bytes a paused connection's recv had already completed that are copied out of the ring per "
+            "connection (0..16777216; 16 MiB per loop in all); the rest waits in the ring buffers themselves"},
 };
 
 const axle_io_vtable_t kVtable = {

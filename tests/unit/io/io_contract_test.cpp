@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -608,6 +609,125 @@ TEST_CASE("io: pausing in every on_data and resuming on the next tick keeps the 
     CHECK(c.data == stream);
     h.on_data_hook = nullptr;
     h.on_tick_hook = nullptr;
+    CHECK(no_stray_events(h));
+  }
+}
+
+// Regression: io-uring went on feeding a paused connection (repeated ~1 MiB
+// on_data, over 10 MiB while paused) with what its multishot recv drained
+// before the cancel landed. A fast sender, the default buffers, and a host
+// that pauses inside on_data and is busy for a moment (so the socket fills):
+// after recv_pause returns, no on_data until recv_resume; in the end every
+// byte has arrived exactly once, in order.
+TEST_CASE("io: a fast sender gets no on_data between recv_pause and recv_resume") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    constexpr size_t kTotal = 32u << 20;
+    constexpr size_t kPauseEvery = 4u << 20;
+    Harness h(name);
+    Client client(h.listen());
+    HostConn &c = h.accept_one();
+    const std::string stream = pattern(kTotal, 77);
+    bool paused = false;
+    size_t next_pause = kPauseEvery;
+    size_t calls_while_paused = 0, bytes_while_paused = 0;
+    h.on_data_hook = [&](HostConn &conn, const char *, size_t len) {
+      if (paused) {
+        ++calls_while_paused;
+        bytes_while_paused += len;
+        return;
+      }
+      if (conn.data.size() < next_pause) return;
+      h.io().recv_pause(h.loop(), conn.io);
+      paused = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // busy: the sender fills the socket
+    };
+    // Stops by itself: kTotal bytes, or the first error (the connection closed at teardown).
+    std::thread writer([&] {
+      for (size_t off = 0; off < stream.size();) {
+        ssize_t n = ::send(client.fd, stream.data() + off, stream.size() - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        off += static_cast<size_t>(n);
+      }
+    });
+    int pauses = 0;
+    while (c.data.size() < kTotal && pauses < 16) {
+      if (!h.run_until([&] { return paused || c.data.size() >= kTotal; })) break;
+      if (!paused) break;
+      ++pauses;
+      CHECK(h.run_ticks(10));  // the sender meets a full window; nothing may reach the host
+      CHECK(calls_while_paused == 0);
+      paused = false;
+      next_pause = c.data.size() + kPauseEvery;
+      h.io().recv_resume(h.loop(), c.io);
+    }
+    CHECK(pauses >= 4);
+    CHECK(h.run_until([&] { return c.data.size() >= kTotal; }));
+    CHECK_MESSAGE(calls_while_paused == 0, bytes_while_paused << " bytes in " << calls_while_paused
+                                                              << " on_data calls while paused");
+    CHECK(c.data.size() == kTotal);
+    CHECK(c.data == stream);
+    h.on_data_hook = nullptr;
+    h.io().close(h.loop(), c.io);  // ends a writer still blocked after a failure
+    CHECK(h.run_until([&] { return c.closed == 1; }));
+    writer.join();
+    CHECK(no_stray_events(h));
+  }
+}
+
+// What a connection's first recv drains in one go (here ~2 MB queued before
+// it is armed) may exceed what io-uring copies for a paused connection
+// (pause_copy_max, lowered to 64 KiB here): the rest waits in ring buffers,
+// delivered in order after resume; a close while paused gives them back.
+TEST_CASE("io: a burst queued before the first recv is held whole by a pause at its first byte") {
+  for (const auto &name : modules_under_test()) {
+    CAPTURE(name);
+    constexpr size_t kBurst = 2u << 20;
+    axle_config_t cfg;
+    if (name == "uring") cfg.ints["pause_copy_max"] = 64 * 1024;
+    Harness h(name, cfg);
+    uint16_t port = h.listen();
+    int rcvbuf = 8 << 20;  // inherited by accepted sockets: the whole burst fits in the queue
+    ::setsockopt(h.listen_fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    size_t calls = 0;
+    h.on_data_hook = [&](HostConn &conn, const char *, size_t) {
+      if (++calls == 1) h.io().recv_pause(h.loop(), conn.io);
+    };
+    for (int round = 0; round < 2; ++round) {
+      CAPTURE(round);
+      Client client(port);
+      const std::string burst = pattern(kBurst, 300 + round);
+      std::thread writer([&] { write_all(client.fd, burst); });  // fits in the queue: returns unaided
+      writer.join();
+      calls = 0;
+      HostConn &c = h.accept_one();
+      REQUIRE(h.run_until([&] { return calls > 0; }));
+      CHECK(h.run_ticks(5));
+      CHECK(calls == 1);
+      if (round == 0) {
+        h.io().recv_resume(h.loop(), c.io);
+        CHECK(h.run_until([&] { return c.data.size() >= kBurst; }));
+        CHECK(c.data == burst);
+        continue;
+      }
+      // Closed while paused: what it held goes back to the ring. A connection
+      // that streams through the whole ring twice then sees every buffer.
+      h.io().close(h.loop(), c.io);
+      REQUIRE(h.run_until([&] { return c.closed == 1; }));
+      Client other(port);
+      HostConn &o = h.accept_one();
+      std::set<const char *> buffers;
+      h.on_data_hook = [&](HostConn &conn, const char *data, size_t) {
+        if (&conn == &o) buffers.insert(data);
+      };
+      const std::string payload = pattern(16u << 20, 302);
+      std::thread streamer([&] { write_all(other.fd, payload); });
+      CHECK(h.run_until([&] { return o.data.size() >= payload.size(); }));
+      streamer.join();
+      CHECK(o.data == payload);
+      if (name == "uring") CHECK(buffers.size() == 512);  // the default buffer_count: none leaked
+    }
     CHECK(no_stray_events(h));
   }
 }
