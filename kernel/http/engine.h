@@ -173,12 +173,12 @@ class Engine {
   // Unread input held while a kept request waits: beyond it, reading pauses.
   static constexpr size_t kHoldInputBytes = 64 * 1024;
   // A tunnel's unread input at most: its bytes are no body (max_body_bytes
-  // means nothing to them), and past the hold an io module may still deliver
-  // what it took before the pause took effect (io-uring keeps reaping what a
-  // fast client sends until its recv cancel lands: over 10 MiB seen on
-  // loopback). Beyond it the tunnel is aborted (AXLE_ABORT_ERROR); the
-  // process budget bounds the sum over connections.
-  static constexpr size_t kTunnelInputBytes = 16 * 1024 * 1024;
+  // means nothing to them). Past the hold the io module delivers nothing
+  // until resumed (io.h recv_pause), so the hold plus one delivery (an
+  // io-uring buffer is at most 1 MiB) fits with room to spare. Beyond it the
+  // tunnel is aborted (AXLE_ABORT_ERROR); the process budget bounds the sum
+  // over connections.
+  static constexpr size_t kTunnelInputBytes = 2 * 1024 * 1024;
 
  private:
   // Head: parsing requests. Body: buffering a body for its handler.

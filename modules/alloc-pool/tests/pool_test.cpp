@@ -109,6 +109,9 @@ int64_t fake_value(const std::string &name) {
 const axle_host_api_t *host_with_metrics() {
   static axle_host_api_t host = [] {
     axle_host_api_t h = *axle::test::host_api();
+    // Grown to 1.2's metric slots (the ones filled below; those before them stay NULL).
+    h.struct_size = offsetof(axle_host_api_t, response_cancel);
+    h.abi_minor = 2;
     h.metric_register = fake_register;
     h.metric_add = fake_add;
     return h;

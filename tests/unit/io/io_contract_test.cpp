@@ -1248,7 +1248,7 @@ TEST_CASE("io: loop_create reads the host's structs by their 1.0 size, not its o
     std::memset(&big_ev, 0xEE, sizeof big_ev);
     big_ev.ev = {.struct_size = sizeof big_ev, .host_ctx = nullptr, .on_accept = noop_accept, .on_data = noop_data,
                  .on_eof = noop_err, .on_sent = noop_err, .on_closed = noop_ctx, .on_tick = nullptr,
-                 .on_wake = nullptr};
+                 .on_wake = nullptr, .on_timer = nullptr, .on_connected = nullptr};
     struct {
       axle_io_loop_options_t opt;
       unsigned char newer[64];
@@ -1436,7 +1436,7 @@ TEST_CASE("io: connect to a listening socket, echo round trip, then close") {
     CHECK(out.data == msg);
     CHECK(out.sent_errs == std::vector<int>{0});
     // Addresses work as for accepted connections.
-    axle_address_t peer{.struct_size = sizeof(axle_address_t)};
+    axle_address_t peer{.struct_size = sizeof(axle_address_t), .family = 0, .port = 0, .addr = {}};
     REQUIRE(h.io().conn_address(h.loop(), out.io, AXLE_CONN_PEER, &peer) == AXLE_OK);
     CHECK(peer.family == AXLE_ADDR_IPV4);
     CHECK(peer.port == port);

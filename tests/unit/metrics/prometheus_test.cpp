@@ -489,6 +489,9 @@ void fake_collect(axle_metric_visit_fn visit, void *arg) {
 const axle_host_api_t *host_with_metrics() {
   static axle_host_api_t host = [] {
     axle_host_api_t h = *axle::test::host_api();
+    // Grown to 1.2's metric slots (the ones filled below; those before them stay NULL).
+    h.struct_size = offsetof(axle_host_api_t, response_cancel);
+    h.abi_minor = 2;
     h.metrics_collect = fake_collect;
     return h;
   }();

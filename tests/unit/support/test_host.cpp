@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstddef>
 #include <cstring>
 
 axle_response_t::~axle_response_t() {
@@ -97,26 +98,33 @@ axle_status_t prebuilt(axle_response_t *r, const void *wire, size_t len, size_t 
   return AXLE_OK;
 }
 
-const axle_host_api_t kHost = {
-    .struct_size = sizeof(axle_host_api_t),
-    .abi_major = AXLE_ABI_MAJOR,
-    .abi_minor = AXLE_ABI_MINOR,
-    .log = host_log,
-    .error_set = host_error_set,
-    .config_get_string = get_string,
-    .config_get_int = get_int,
-    .config_get_bool = get_bool,
-    .config_base_dir = base_dir,
-    .now_ns = now_ns,
-    .http_date = http_date,
-    .worker_index = worker_index,
-    .response_set_status = set_status,
-    .response_add_header = add_header,
-    .response_body_copy = body_copy,
-    .response_body_lend = body_lend,
-    .response_body_file = body_file,
-    .response_prebuilt = prebuilt,
-};
+// A 1.1 host: it says so (size and minor), so a module that checks
+// AXLE_STRUCT_HAS before a 1.2 or 1.3 slot sees it absent, as on a real 1.1
+// host, rather than calling a NULL slot. The slots past the size stay zero.
+axle_host_api_t make_host() {
+  axle_host_api_t host{};
+  host.struct_size = offsetof(axle_host_api_t, response_keep);
+  host.abi_major = AXLE_ABI_MAJOR;
+  host.abi_minor = 1;
+  host.log = host_log;
+  host.error_set = host_error_set;
+  host.config_get_string = get_string;
+  host.config_get_int = get_int;
+  host.config_get_bool = get_bool;
+  host.config_base_dir = base_dir;
+  host.now_ns = now_ns;
+  host.http_date = http_date;
+  host.worker_index = worker_index;
+  host.response_set_status = set_status;
+  host.response_add_header = add_header;
+  host.response_body_copy = body_copy;
+  host.response_body_lend = body_lend;
+  host.response_body_file = body_file;
+  host.response_prebuilt = prebuilt;
+  return host;
+}
+
+const axle_host_api_t kHost = make_host();
 
 }  // namespace
 
