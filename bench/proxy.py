@@ -41,6 +41,7 @@ from common import (BENCH, CLIENT_CPU, CLK_TCK, REPO, Server, cpu_ticks, free_po
                     remove_workdir, run_wrk, wait_for_port)
 import proxy_memory
 import servers
+from request_instructions import drive
 from servers import FAST, PLAIN
 
 ROWS = ["axle", "axle-fast", "nginx", "haproxy"]
@@ -245,26 +246,8 @@ def render(results, args):
     return "\n".join(lines)
 
 
-def drive(port, requests, connections, depth):
-    """`requests` GETs over `connections` keep-alive sockets, `depth` per write, every answer read."""
-    request = b"GET /bench HTTP/1.1\r\nHost: bench\r\nUser-Agent: proxy-instructions\r\n\r\n"
-    socks = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(connections)]
-    left = requests
-    while left > 0:
-        for s in socks:
-            n = min(depth, left)
-            if n <= 0:
-                break
-            s.sendall(request * n)
-            got = b""
-            while got.count(b"pong") < n:
-                chunk = s.recv(65536)
-                if not chunk:
-                    raise RuntimeError("the proxy closed the connection")
-                got += chunk
-            left -= n
-    for s in socks:
-        s.close()
+# The proxied request; the backend answers "pong" as the servers of request_instructions do.
+PROXY_REQUEST = b"GET /bench HTTP/1.1\r\nHost: bench\r\nUser-Agent: proxy-instructions\r\n\r\n"
 
 
 def callgrind_run(args, workdir, backend_port, requests, keep):
@@ -280,7 +263,7 @@ def callgrind_run(args, workdir, backend_port, requests, keep):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port, proc, timeout=60)
-        drive(port, requests, args.connections, args.depth)
+        drive(port, requests, args.connections, args.depth, request=PROXY_REQUEST)
         if keep:  # modules run from memfd snapshots: their load addresses, for addr2line
             with open(f"/proc/{proc.pid}/maps") as src, open(out + ".maps", "w") as dst:
                 dst.write(src.read())

@@ -33,8 +33,9 @@ def row_modules(row):
     return modules_for(row)
 
 
-def drive(port, requests, connections, depth):
-    """Sends `requests` GET /ping over `connections` sockets, `depth` per write, reading every answer."""
+def drive(port, requests, connections, depth, request=REQUEST):
+    """Sends `requests` requests (GET /ping) over `connections` sockets, `depth` per write, reading
+    every answer (each holds "pong")."""
     socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(connections)]
     left = requests
     while left > 0:
@@ -42,7 +43,7 @@ def drive(port, requests, connections, depth):
             n = min(depth, left)
             if n <= 0:
                 break
-            s.sendall(REQUEST * n)
+            s.sendall(request * n)
             got = b""
             while got.count(b"pong") < n:
                 chunk = s.recv(65536)
