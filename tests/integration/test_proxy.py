@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import flow_probes as fp
 import harness
 from harness import Conn, get, post
 
@@ -744,4 +745,6 @@ def test_large_upload_and_download_with_a_slow_side_stay_bounded(start_axle, bac
         t.join()
     grown_mib = (peak[0] - base) / 1024
     print(f"proxy RSS: {base} KiB before, peak {peak[0]} KiB moving 2 x {size >> 20} MiB")
+    if fp.under_asan(server.proc.pid):
+        return  # AddressSanitizer keeps freed memory in quarantine: no RSS bound there
     assert grown_mib < 48, f"proxy RSS grew {grown_mib:.1f} MiB moving 2 x {size >> 20} MiB"

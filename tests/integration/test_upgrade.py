@@ -169,6 +169,9 @@ def test_large_transfer_both_ways_with_a_slow_reader_stays_bounded(server):
     addr = server.listeners[0]
     pid = server.proc.pid
     base_rss = fp.rss_bytes(pid)
+    # AddressSanitizer keeps freed memory in quarantine: no RSS bound there
+    # (the byte counts below still hold).
+    rss_slack = float("inf") if fp.under_asan(pid) else RSS_SLACK
     pattern = bytes(range(ord("a"), ord("z") + 1)) * 2521  # 65546 bytes, not a power of two
     expect = pattern.upper()
     with open_tunnel(addr) as c:
@@ -193,7 +196,7 @@ def test_large_transfer_both_ways_with_a_slow_reader_stays_bounded(server):
         # engine's 16 MiB tunnel input cap more: measured 3.9-5.4 MB sent
         # here before its pause fix, 1.0-1.2 MB after, epoll 1.0-1.2 MB).
         assert sent <= STUCK_BOUND, f"the server took more than its queues may hold ({figures})"
-        assert peak <= base_rss + RSS_SLACK, f"server memory grew while the tunnel was stuck ({figures})"
+        assert peak <= base_rss + rss_slack, f"server memory grew while the tunnel was stuck ({figures})"
         # Not vacuous: the echo is stuck in the server's socket, unread by us.
         assert sum(send_queue.values()) > 0, f"the server's socket holds nothing unsent ({figures})"
         # 2. Send the rest and read slowly (4 KiB reads); check every byte.
@@ -213,7 +216,7 @@ def test_large_transfer_both_ways_with_a_slow_reader_stays_bounded(server):
                 received += len(chunk)
                 if received % (4 * MiB) < len(chunk):
                     peak = max(peak, fp.rss_bytes(pid))
-        assert peak <= base_rss + RSS_SLACK, f"server RSS grew {(peak - base_rss) // MiB} MiB during the transfer"
+        assert peak <= base_rss + rss_slack, f"server RSS grew {(peak - base_rss) // MiB} MiB during the transfer"
         sock.setblocking(True)
         sock.settimeout(harness.IO_TIMEOUT)
         sock.shutdown(socket.SHUT_WR)
