@@ -93,8 +93,11 @@ void Connection::established() {
   if (SSL_session_reused(ssl_)) instance_.metrics.add(instance_.metrics.resumed);
   kernel_tx_wanted_ = instance_.kernel_tx && opts_.fd >= 0 && secret_len_ > 0 && kernel_tx_suite(ssl_);
   // Otherwise seal records here: everything OpenSSL wrote so far is counted in records_.
-  if (!kernel_tx_wanted_ && instance_.settings.seal_records && secret_len_ > 0 && kernel_tx_suite(ssl_))
-    sealer_.init(ssl_, secret_, secret_len_, records_.records() - app_base_);
+  if (!kernel_tx_wanted_ && instance_.settings.seal_records && secret_len_ > 0 && kernel_tx_suite(ssl_) &&
+      sealer_.init(ssl_, secret_, secret_len_, records_.records() - app_base_)) {
+    SSL_set_msg_callback_arg(ssl_, this);
+    SSL_set_msg_callback(ssl_, message);
+  }
   if (!kernel_tx_wanted_) OPENSSL_cleanse(secret_, sizeof secret_), secret_len_ = 0;
   pump();
   if (failed_) return fatal(EIO);
@@ -129,9 +132,13 @@ void Connection::deliver() {
     const int n = SSL_read(ssl_, buf, sizeof buf);
     // The peer asked for our KeyUpdate (RFC 8446 4.6.3: before our next
     // record). OpenSSL would send it with its next SSL_write, which never comes
-    // once kTLS or the sealer owns the sending key: close instead.
-    if ((kernel_tx_ || sealer_.active()) && SSL_get_key_update_type(ssl_) != SSL_KEY_UPDATE_NONE)
-      return fatal(EPROTO);
+    // once kTLS or the sealer owns the sending key: the sealer answers itself,
+    // and kTLS closes (the kernel's key cannot be moved on here).
+    if (kernel_tx_ && SSL_get_key_update_type(ssl_) != SSL_KEY_UPDATE_NONE) return fatal(EPROTO);
+    if (key_update_owed_) {
+      key_update_owed_ = false;
+      if (!sealer_.update_key(queued_) || !submit()) return fatal(EPROTO);
+    }
     if (n > 0) {
       opts_.upper->on_data(opts_.upper->host_ctx, opts_.conn_ctx, buf, static_cast<size_t>(n));
       continue;
@@ -190,7 +197,10 @@ void Connection::drain_timer(void *self) {
 void Connection::on_wire(void *self, const char *data, size_t len) {
   auto *c = static_cast<Connection *>(self);
   if (c->kernel_tx_ || c->sealer_.active()) {
-    c->late_write_ = true;  // dropped: see drain_output
+    // Dropped. While the peer's KeyUpdate request is being read, what OpenSSL
+    // writes is its own answer under the sequence it no longer owns: the
+    // sealer sends ours instead. Anything else fails the connection (drain_output).
+    if (!(c->sealer_.active() && c->key_update_owed_)) c->late_write_ = true;
     return;
   }
   c->records_.feed(reinterpret_cast<const unsigned char *>(data), len);
@@ -502,6 +512,15 @@ void Connection::deadline_passed() {
 }
 
 // ---- kernel TLS ----
+
+void Connection::message(int write_p, int, int content_type, const void *buf, size_t len, SSL *, void *arg) {
+  // OpenSSL writing a KeyUpdate (type 24) is its answer to the peer's request
+  // (we never ask it for one), made inside SSL_read before the request itself
+  // is reported: our cue. on_wire drops its record; the sealer sends ours.
+  const auto *m = static_cast<const unsigned char *>(buf);
+  if (write_p && content_type == SSL3_RT_HANDSHAKE && len == 5 && m[0] == SSL3_MT_KEY_UPDATE)
+    static_cast<Connection *>(arg)->key_update_owed_ = true;
+}
 
 void Connection::keylog(const SSL *ssl, const char *line) {
   static const char kLabel[] = "SERVER_TRAFFIC_SECRET_0 ";

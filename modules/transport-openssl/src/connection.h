@@ -64,6 +64,8 @@ class Connection {
   void deadline_passed();  // from the worker's sweep
   // OpenSSL's keylog callback: keeps the server's application secret for kTLS.
   static void keylog(const SSL *ssl, const char *line);
+  // OpenSSL's message callback while sealing: notes that a KeyUpdate is owed to the peer.
+  static void message(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg);
 
   // The worker's deadline list.
   Connection *prev = nullptr, *next = nullptr;
@@ -133,6 +135,7 @@ class Connection {
   RecordCounter records_;
   // User-space sealing of TLS 1.3 AES-GCM records (sealer.h) where kTLS is not used.
   Sealer sealer_;
+  bool key_update_owed_ = false;  // the peer asked for our KeyUpdate; answered before our next record
 };
 
 }  // namespace axle::tls

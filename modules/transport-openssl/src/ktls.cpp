@@ -131,6 +131,10 @@ bool tls13_traffic_key(const EVP_MD *md, const unsigned char *secret, size_t sec
          expand_label(md, secret, secret_len, "iv", iv, 12);
 }
 
+bool tls13_next_secret(const EVP_MD *md, const unsigned char *secret, size_t secret_len, unsigned char *out) {
+  return expand_label(md, secret, secret_len, "traffic upd", out, secret_len);
+}
+
 bool kernel_tx_install(int fd, const SSL *ssl, const unsigned char *secret, size_t secret_len, uint64_t sequence,
                        std::string *error) {
   const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);

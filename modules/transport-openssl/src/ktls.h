@@ -36,6 +36,10 @@ class RecordCounter {
 bool tls13_traffic_key(const EVP_MD *md, const unsigned char *secret, size_t secret_len, unsigned char *key,
                        size_t key_len, unsigned char iv[12]);
 
+// The next traffic secret after a KeyUpdate (RFC 8446 7.2):
+// HKDF-Expand-Label(secret, "traffic upd", "", secret_len) into out.
+bool tls13_next_secret(const EVP_MD *md, const unsigned char *secret, size_t secret_len, unsigned char *out);
+
 // Attaches the ULP to fd and sets TLS_TX from the server's application traffic
 // secret (HKDF-Expand-Label "key"/"iv"), continuing at record `sequence`.
 // false with *error when the kernel refused: the caller stays in user space

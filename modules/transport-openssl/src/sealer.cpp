@@ -28,21 +28,22 @@ const EVP_CIPHER *cipher(bool aes256) {
 Sealer::~Sealer() {
   EVP_CIPHER_CTX_free(ctx_);
   OPENSSL_cleanse(iv_, sizeof iv_);
+  OPENSSL_cleanse(secret_, sizeof secret_);
 }
 
 bool Sealer::init(const SSL *ssl, const unsigned char *secret, size_t secret_len, uint64_t sequence) {
   const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-  const EVP_MD *md = c ? SSL_CIPHER_get_handshake_digest(c) : nullptr;
+  md_ = c ? SSL_CIPHER_get_handshake_digest(c) : nullptr;
   const bool aes256 = c && SSL_CIPHER_get_protocol_id(c) == 0x1302;
-  const EVP_CIPHER *aead = cipher(aes256);
-  unsigned char key[32];
-  const size_t key_len = aes256 ? 32 : 16;
-  bool ok = md && aead && kernel_tx_suite(ssl) && tls13_traffic_key(md, secret, secret_len, key, key_len, iv_);
+  aead_ = cipher(aes256);
+  key_len_ = aes256 ? 32 : 16;
+  bool ok = md_ && aead_ && kernel_tx_suite(ssl) && secret_len <= sizeof secret_;
   if (ok) {
+    std::memcpy(secret_, secret, secret_len);
+    secret_len_ = secret_len;
     ctx_ = EVP_CIPHER_CTX_new();
-    ok = ctx_ && EVP_EncryptInit_ex(ctx_, aead, nullptr, key, nullptr) == 1;
+    ok = ctx_ && set_key();
   }
-  OPENSSL_cleanse(key, sizeof key);
   if (!ok) {
     EVP_CIPHER_CTX_free(ctx_);
     ctx_ = nullptr;
@@ -50,6 +51,34 @@ bool Sealer::init(const SSL *ssl, const unsigned char *secret, size_t secret_len
   }
   sequence_ = sequence;
   return ok;
+}
+
+// The record key and IV of secret_ into the cipher context.
+bool Sealer::set_key() {
+  unsigned char key[32];
+  const bool ok = tls13_traffic_key(md_, secret_, secret_len_, key, key_len_, iv_) &&
+                  EVP_EncryptInit_ex(ctx_, aead_, nullptr, key, nullptr) == 1;
+  OPENSSL_cleanse(key, sizeof key);
+  return ok;
+}
+
+bool Sealer::update_key(Bytes &out) {
+  // KeyUpdate: msg_type 24, length 1, request_update = update_not_requested (0).
+  static constexpr char kKeyUpdate[] = {24, 0, 0, 1, 0};
+  unsigned char next[sizeof secret_];
+  if (!seal(kContentHandshake, kKeyUpdate, sizeof kKeyUpdate, out) ||
+      !tls13_next_secret(md_, secret_, secret_len_, next)) {
+    ERR_clear_error();
+    return false;
+  }
+  std::memcpy(secret_, next, secret_len_);
+  OPENSSL_cleanse(next, sizeof next);
+  sequence_ = 0;
+  if (set_key()) return true;
+  ERR_clear_error();
+  EVP_CIPHER_CTX_free(ctx_);  // no key: nothing more can be sealed
+  ctx_ = nullptr;
+  return false;
 }
 
 bool Sealer::seal(unsigned char type, const char *data, size_t len, Bytes &out) {
