@@ -22,7 +22,7 @@ struct Probe {
   std::vector<int> *log;
   int id;
   TimerQueue *queue = nullptr;
-  std::function<void()> then;
+  std::function<void()> then{};
 };
 
 void record(void *arg) {

@@ -459,7 +459,7 @@ struct FakeMetric {
   axle_metric_kind_t kind;
   std::string module, name, help;
   int64_t value = 0;
-  std::vector<uint64_t> bounds, counts;  // counts cumulative
+  std::vector<uint64_t> bounds{}, counts{};  // counts cumulative
   uint64_t count = 0, sum = 0;
 };
 
