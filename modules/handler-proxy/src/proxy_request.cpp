@@ -294,14 +294,10 @@ void ProxyRequest::conn_data(UpstreamConn &c, const char *data, size_t len) {
   if (&c != conn_) return;
   last_activity_ms_ = ctx_.now_ms();
   if (timer_kind_ == Timer::first_byte) arm(Timer::idle, route_.settings.idle_timeout_ms);
+  // Nothing arrives while bytes are held: the upstream is paused then, and the
+  // host delivers nothing to a paused outgoing connection (it holds what an io
+  // module hands over late, kernel/outgoing.cpp).
   std::string_view input(data, len);
-  if (!body_held_.empty() || !client_held_.empty()) {
-    // The host delivers nothing while the upstream is paused (it holds what
-    // the io module hands over late), so this is only a guard: bytes never
-    // overtake held ones.
-    client_held_.append(input);
-    return;
-  }
   if (tunnel_) {
     Wrote w = write_client(input);
     if (w == Wrote::held) hold({});
@@ -404,8 +400,7 @@ ProxyRequest::Wrote ProxyRequest::write_client(std::string_view data) {
 }
 
 // The client is not taking bytes: keep the rest of this input and stop the
-// upstream until on_writable. Holds one on_data's bytes, plus any the io
-// module had in flight when paused (conn_data).
+// upstream until on_writable. Holds at most one on_data's bytes.
 bool ProxyRequest::hold(std::string_view rest) {
   client_held_.assign(rest);
   if (!upstream_paused_ && conn_) {
