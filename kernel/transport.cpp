@@ -79,17 +79,15 @@ void lower_closed(Worker &w, Connection &c) { w.gen.transport_vt->lower_closed(c
 
 void Refusals::note(uint32_t worker, std::string why, uint64_t now_ms) {
   metrics::add(refused_metric(), 1);
-  ++unlogged_;
+  log_.add();
   last_why_ = std::move(why);
   flush(worker, now_ms);
 }
 
 void Refusals::flush(uint32_t worker, uint64_t now_ms) {
-  if (unlogged_ == 0 || now_ms < log_at_ms_) return;
-  spdlog::warn("worker {}: {} TLS connection(s) refused by the transport and closed (last: {})", worker, unlogged_,
-               last_why_);
-  unlogged_ = 0;
-  log_at_ms_ = now_ms + 1000;
+  if (uint32_t n = log_.take(now_ms))
+    spdlog::warn("worker {}: {} TLS connection(s) refused by the transport and closed (last: {})", worker, n,
+                 last_why_);
 }
 
 }  // namespace axle::transport

@@ -7,6 +7,8 @@
 
 #include <axle/transport.h>
 
+#include "log_throttle.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -50,8 +52,7 @@ class Refusals {
   void flush(uint32_t worker, uint64_t now_ms);  // on the worker's tick
 
  private:
-  uint32_t unlogged_ = 0;
-  uint64_t log_at_ms_ = 0;
+  LogThrottle log_;
   std::string last_why_;
 };
 

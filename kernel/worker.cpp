@@ -360,18 +360,17 @@ void *Worker::ev_accept(void *host, void *io_conn, int fd, uint32_t listener_id)
 
 void Worker::note_refused() {
   metrics::add(refused_metric(), 1);
-  ++refused_unlogged_;
+  refused_log_.add();
   log_refused(coarse_now_ms());
 }
 
 // At most one line per second per worker; the count says how many it covers.
 void Worker::log_refused(uint64_t now_ms) {
-  if (refused_unlogged_ == 0 || now_ms < refused_log_at_ms_) return;
+  uint32_t n = refused_log_.take(now_ms);
+  if (n == 0) return;
   const Limits &lim = gen.config.limits;
   spdlog::warn("worker {}: {} connection(s) refused (503 or closed): max_connections {} and the reserve of {} are taken",
-               index, refused_unlogged_, lim.max_connections, lim.reserve_connections);
-  refused_unlogged_ = 0;
-  refused_log_at_ms_ = now_ms + 1000;
+               index, n, lim.max_connections, lim.reserve_connections);
 }
 
 // conn is a Connection*, or a tagged Outgoing* (see Outgoing::tag). Every

@@ -7,6 +7,7 @@
 #include "http/budget.h"
 #include "http/engine.h"
 #include "http/http_date.h"
+#include "log_throttle.h"
 #include "loop_services.h"
 #include "transport.h"
 
@@ -158,8 +159,7 @@ class Worker : public axle_worker_t {
   std::atomic<bool> finished_{false};
   std::atomic<bool> stopped_accepting_{false};
   uint64_t drain_deadline_at_ = 0;
-  uint32_t refused_unlogged_ = 0;  // refusals since the last log line
-  uint64_t refused_log_at_ms_ = 0;  // no refusal line before this
+  LogThrottle refused_log_;
   // Past max_connections + reserve_connections this many more connections
   // (process-wide) get the prebuilt 503; beyond them a close.
   static constexpr uint32_t kRefusingBand = 64;

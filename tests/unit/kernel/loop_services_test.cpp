@@ -1,5 +1,6 @@
 // The worker's timer heap and posted-task queue, without a loop: time is a
 // number the test passes in.
+#include "log_throttle.h"
 #include "loop_services.h"
 
 #include <doctest/doctest.h>
@@ -227,5 +228,18 @@ TEST_SUITE("loop_services") {
     CHECK(seen.front() == 1);
     CHECK(seen.back() == kThreads * kEach);
     CHECK(wakes.load() == batches);  // one wake per non-empty batch, no lost wake
+  }
+
+  TEST_CASE("a log throttle gives at most one line a second, covering every event since the last") {
+    axle::LogThrottle t;
+    CHECK(t.take(0) == 0);  // nothing to report
+    t.add();
+    CHECK(t.take(5000) == 1);
+    t.add();
+    t.add();
+    CHECK(t.take(5999) == 0);  // the last line is under a second old: the two wait
+    t.add();
+    CHECK(t.take(6000) == 3);
+    CHECK(t.take(9000) == 0);  // all reported
   }
 }
