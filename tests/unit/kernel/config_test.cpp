@@ -1,6 +1,7 @@
 // Config parsing: a full valid file, the embedded default, and every kind of
 // error with the exact "file:line: key: what" the operator will see.
 #include "config.h"
+#include "config_parse.h"
 
 #include <axle/router.h>
 
@@ -12,20 +13,8 @@
 
 namespace {
 
-std::string error_of(const std::string &text) {
-  std::string error;
-  auto cfg = axle::parse_config(text, "t.toml", "/base", error);
-  CHECK_FALSE(cfg.has_value());
-  return error;
-}
-
-axle::Config parse_ok(const std::string &text) {
-  std::string error;
-  auto cfg = axle::parse_config(text, "t.toml", "/base", error);
-  INFO(error);
-  REQUIRE(cfg.has_value());
-  return *cfg;
-}
+using config_parse::error_of;
+using config_parse::parse_ok;
 
 const std::string kListen = "[server]\nlisten = [\"127.0.0.1:0\"]\n";  // lines 1-2
 

@@ -1,6 +1,7 @@
 // [modules] tls and [tls]: the transport's listeners, its options, and every
 // error with the "file:line: key: what" the operator will see.
 #include "config.h"
+#include "config_parse.h"
 
 #include <doctest/doctest.h>
 
@@ -8,20 +9,8 @@
 
 namespace {
 
-std::string error_of(const std::string &text) {
-  std::string error;
-  auto cfg = axle::parse_config(text, "t.toml", "/base", error);
-  CHECK_FALSE(cfg.has_value());
-  return error;
-}
-
-axle::Config parse_ok(const std::string &text) {
-  std::string error;
-  auto cfg = axle::parse_config(text, "t.toml", "/base", error);
-  INFO(error);
-  REQUIRE(cfg.has_value());
-  return *cfg;
-}
+using config_parse::error_of;
+using config_parse::parse_ok;
 
 const std::string kListen = "[server]\nlisten = [\"127.0.0.1:8080\"]\n";  // lines 1-2
 
