@@ -89,7 +89,7 @@ class ServerFactory:
         for server in self.running:
             if server.stopped:
                 continue
-            if not server.alive():
+            if not server.alive() and not server.signalled:
                 problems.append(f"axle exited on its own with {server.proc.returncode}\n{server.log_tail()}")
                 continue
             try:

@@ -376,8 +376,10 @@ class AxleProcess:
         return self.proc.poll() is None
 
     def send_signal(self, sig=signal.SIGTERM):
-        """Starts a shutdown without waiting for it (see stop)."""
-        self.stopped = True
+        """Starts a shutdown without waiting for it: stop() (or the fixture's
+        teardown) then waits for the exit and checks its status. Other signals
+        (SIGHUP, SIGUSR1) go through proc.send_signal."""
+        assert sig in (signal.SIGTERM, signal.SIGINT), f"send_signal starts a shutdown, not {sig.name}"
         self.signalled = True
         self.proc.send_signal(sig)
 

@@ -498,7 +498,7 @@ def test_serving_log_line_names_every_module_with_its_version(start_axle, static
     server = start_axle.start(routes=harness.default_routes(static_root), modules={"metrics": "prometheus"})
     first = server.wait_for_log(r"generation 1 serving")
     mark = server.log_mark()
-    server.send_signal(signal.SIGHUP)
+    server.proc.send_signal(signal.SIGHUP)
     second = server.wait_for_log(r"generation 2 serving", start=mark)
     assert "generation 1 draining" in second, second
     chosen = harness.module_combination()
@@ -518,7 +518,7 @@ def test_a_refused_reload_names_the_config_file_once(start_axle, static_root):
     with open(path, "w") as f:
         f.write(harness.render_config(routes=harness.default_routes(static_root), modules={"parser": "doesnotexist"}))
     mark = server.log_mark()
-    server.send_signal(signal.SIGHUP)
+    server.proc.send_signal(signal.SIGHUP)
     line = server.wait_for_log(r"reload failed", start=mark)
     assert line.count(str(path)) == 1 and "modules.parser" in line and "available parser modules" in line, line
     with Conn(*server.listeners[0]) as c:
