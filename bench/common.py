@@ -169,11 +169,13 @@ def run_wrk(url, seconds, connections, script=None):
     return parse_wrk(out.stdout), out.stdout
 
 
-def measure(server, url, seconds, connections, script=None):
-    """One wrk run; server CPU charged to the requests wrk completed."""
+def charged(server, load):
+    """Runs load(), which returns a dict with "requests", and adds the server's
+    CPU over that run charged to those requests (user_us, sys_us, cpu_us per
+    request; server_cpu_s in all)."""
     pids = server.pids()
     u0, s0 = cpu_ticks(pids)
-    res, raw = run_wrk(url, seconds, connections, script)
+    res = load()
     u1, s1 = cpu_ticks(pids)
     if not server.alive():
         raise RuntimeError(f"{server.name} died under load; its stderr:\n{server.stderr_tail()}")
@@ -182,7 +184,20 @@ def measure(server, url, seconds, connections, script=None):
     res["sys_us"] = (s1 - s0) / CLK_TCK * 1e6 / n
     res["cpu_us"] = res["user_us"] + res["sys_us"]
     res["server_cpu_s"] = (u1 - u0 + s1 - s0) / CLK_TCK
-    res["wrk_output"] = raw
+    return res
+
+
+def measure(server, url, seconds, connections, script=None):
+    """One wrk run; server CPU charged to the requests wrk completed."""
+    raw = []
+
+    def load():
+        res, out = run_wrk(url, seconds, connections, script)
+        raw.append(out)
+        return res
+
+    res = charged(server, load)
+    res["wrk_output"] = raw[0]
     return res
 
 

@@ -41,7 +41,7 @@ from common import (BENCH, CLIENT_CPU, CLK_TCK, REPO, Server, cpu_ticks, free_po
                     remove_workdir, run_wrk, wait_for_port)
 import proxy_memory
 import servers
-from request_instructions import drive
+from request_instructions import callgrind_total, drive
 from servers import FAST, PLAIN
 
 ROWS = ["axle", "axle-fast", "nginx", "haproxy"]
@@ -270,12 +270,7 @@ def callgrind_run(args, workdir, backend_port, requests, keep):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    with open(out) as f:
-        for line in f:
-            m = re.match(r"(?:summary|totals):\s+(\d+)", line)
-            if m:
-                return int(m.group(1))
-    raise RuntimeError(f"no totals in {out}")
+    return callgrind_total(out)
 
 
 def instructions(args):

@@ -70,12 +70,17 @@ def instructions(build_dir, row, requests, connections, depth, workdir):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    with open(out) as f:
+    return callgrind_total(out)
+
+
+def callgrind_total(path):
+    """The instruction total of a callgrind output file."""
+    with open(path) as f:
         for line in f:
             m = re.match(r"(?:summary|totals):\s+(\d+)", line)
             if m:
                 return int(m.group(1))
-    raise RuntimeError(f"no totals in {out}")
+    raise RuntimeError(f"no totals in {path}")
 
 
 def per_request(build_dir, row, args, workdir):

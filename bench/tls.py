@@ -42,7 +42,7 @@ import subprocess
 import sys
 import urllib.request
 
-from common import CLIENT_CPU, CLK_TCK, REPO, Server, cpu_ticks, free_port, log, make_workdir, measure, \
+from common import CLIENT_CPU, REPO, Server, charged, free_port, log, make_workdir, measure, \
     remove_workdir, run_wrk
 import servers
 from servers import FAST, PLAIN
@@ -182,17 +182,7 @@ def tls_stat():
 
 
 def measure_handshakes(server, requests, connections):
-    pids = server.pids()
-    u0, s0 = cpu_ticks(pids)
-    res = h2load(f"https://127.0.0.1:{server.port}/ping", requests, connections)
-    u1, s1 = cpu_ticks(pids)
-    if not server.alive():
-        raise RuntimeError(f"{server.name} died under load; its stderr:\n{server.stderr_tail()}")
-    n = max(res["requests"], 1)
-    res["user_us"] = (u1 - u0) / CLK_TCK * 1e6 / n
-    res["sys_us"] = (s1 - s0) / CLK_TCK * 1e6 / n
-    res["cpu_us"] = res["user_us"] + res["sys_us"]
-    res["server_cpu_s"] = (u1 - u0 + s1 - s0) / CLK_TCK
+    res = charged(server, lambda: h2load(f"https://127.0.0.1:{server.port}/ping", requests, connections))
     res["socket_errors"] = res["failed"]
     return res
 
