@@ -324,9 +324,7 @@ void *Worker::ev_accept(void *host, void *io_conn, int fd, uint32_t listener_id)
   }
   auto *c = new (mem) Connection(*w, io_conn);
   if (refuse && !c->engine().refuse_connection()) {
-    c->~Connection();
-    w->free(c, sizeof(Connection));
-    w->open_connections_.fetch_sub(1, std::memory_order_relaxed);
+    w->unaccept(c);
     w->note_refused();
     return nullptr;
   }
@@ -335,9 +333,7 @@ void *Worker::ev_accept(void *host, void *io_conn, int fd, uint32_t listener_id)
   if (tls >= 0) {
     std::string why;
     if (!transport::wrap(*w, *c, io_conn, fd, static_cast<uint32_t>(tls), why)) {
-      c->~Connection();
-      w->free(c, sizeof(Connection));
-      w->open_connections_.fetch_sub(1, std::memory_order_relaxed);
+      w->unaccept(c);
       w->tls_refusals_.note(w->index, std::move(why), coarse_now_ms());
       return nullptr;
     }
@@ -356,6 +352,13 @@ void *Worker::ev_accept(void *host, void *io_conn, int fd, uint32_t listener_id)
     c->pump();  // the 503 goes out now: both io modules take a send made inside on_accept
   }
   return c->secure() ? transport::tag(c) : c;
+}
+
+// Undoes ev_accept's Connection before the io module ever saw it.
+void Worker::unaccept(Connection *c) {
+  c->~Connection();
+  free(c, sizeof(Connection));
+  open_connections_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Worker::note_refused() {

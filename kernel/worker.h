@@ -135,6 +135,7 @@ class Worker : public axle_worker_t {
   void on_tick();
   void on_wake();
 
+  void unaccept(Connection *c);  // ev_accept refuses the Connection it made
   void note_refused();  // a connection over every band was refused: counted and logged
   void log_refused(uint64_t now_ms);
   static void *ev_accept(void *host, void *io_conn, int fd, uint32_t listener_id);
